@@ -1,0 +1,60 @@
+"""The one small interface every email provider implements.
+
+A provider sends a batch of messages in as few calls as its API allows and reports one
+:class:`SendResult` per message. Failures of the whole call are exceptions whose class says
+what the send pipeline may safely do next.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from core.message import OutgoingMessage
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    """What the provider said about one message of a batch."""
+
+    key: str
+    accepted: bool
+    provider_message_id: str | None = None
+    error: str | None = None
+
+
+class ProviderError(Exception):
+    """The whole call failed and nothing was accepted.
+
+    ``retryable`` says whether trying the same call again may help.
+    """
+
+    def __init__(self, message: str, *, retryable: bool, retry_after: float | None = None):
+        super().__init__(message)
+        self.retryable = retryable
+        self.retry_after = retry_after
+
+
+class OutcomeUnknown(Exception):  # noqa: N818 - a state, not a failure
+    """The request may have reached the provider, but no answer came (a timeout after sending).
+
+    Re-sending may duplicate messages unless the provider is idempotent on our keys.
+    """
+
+
+class Provider(Protocol):
+    """An email provider adapter."""
+
+    name: str
+    max_batch_size: int
+    idempotent: bool
+    """True when re-sending a message with the same key can never deliver it twice."""
+
+    def send_batch(self, messages: Sequence[OutgoingMessage]) -> list[SendResult]:
+        """Send ``messages``; one result per message, in the same order."""
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
+        ...

@@ -1,0 +1,75 @@
+"""Configuration from the environment (prefix ``HERALD_``), with embedded defaults.
+
+The defaults run Herald on one machine with nothing to install: a SQLite file, a SQLite
+broker and the outbox provider, all under ``./var``. Production points the database at
+PostgreSQL and the broker at Redis.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEVELOPMENT_SECRET_KEY = "herald-development-secret-change-me"  # noqa: S105 - refused in production
+
+VAR_DIR = Path("var")
+
+
+class Settings(BaseSettings):
+    """Every knob Herald reads; each is documented in README's configuration table."""
+
+    model_config = SettingsConfigDict(env_prefix="HERALD_", env_file=".env", extra="ignore")
+
+    env: Literal["development", "test", "production"] = "development"
+    database_url: str = f"sqlite:///{VAR_DIR}/herald.sqlite"
+    broker_url: str = f"sqla+sqlite:///{VAR_DIR}/broker.sqlite"
+    provider: Literal["outbox", "postmark"] = "outbox"
+    provider_url: str = "https://api.postmarkapp.com"
+    provider_timeout_seconds: float = 30.0
+    postmark_server_token: str = ""
+    postmark_message_stream: str = "broadcast"
+    outbox_dir: Path = VAR_DIR / "outbox"
+    base_url: str = "http://127.0.0.1:8000"
+    secret_key: str = DEVELOPMENT_SECRET_KEY
+    from_email: str = "newsletter@herald.localhost"
+    from_name: str = "Herald"
+    organisation_name: str = "Herald Policy Centre"
+    organisation_address: str = "1 Example Square, Kyiv, Ukraine"
+    admin_user: str = "admin"
+    admin_password: str = ""
+    scheduler_tick_seconds: float = Field(default=5.0, gt=0)
+    lease_seconds: int = Field(default=120, gt=0)
+    stall_seconds: int = Field(default=180, gt=0)
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> Settings:
+        if self.env == "production":
+            if self.secret_key == DEVELOPMENT_SECRET_KEY or len(self.secret_key) < 32:
+                raise ValueError(
+                    "HERALD_SECRET_KEY must be set to a random value of 32+ characters "
+                    "when HERALD_ENV=production"
+                )
+            if not self.admin_password:
+                raise ValueError("HERALD_ADMIN_PASSWORD must be set when HERALD_ENV=production")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        """Whether the database is the embedded SQLite file."""
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    return Settings()
+
+
+def project_root() -> Path:
+    """The folder holding templates/, migrations/ and alembic.ini (source tree or image)."""
+    here = Path(__file__).resolve().parents[1]
+    return here if (here / "alembic.ini").exists() else Path.cwd()
