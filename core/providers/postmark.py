@@ -1,0 +1,219 @@
+"""Postmark, through its batch endpoint (``POST /email/batch``).
+
+Postmark takes up to 500 messages and 50 MB per call and answers 200 with one result per
+message, in request order, even when some of them were refused; each result carries its own
+``ErrorCode`` (0 means accepted). A failure of the whole call comes back as an HTTP error with
+a ``{"ErrorCode", "Message"}`` body. Postmark has no idempotency key, so a call whose answer
+never arrived is reported as :class:`OutcomeUnknown`, never retried here.
+
+Herald tracks opens and clicks itself, so Postmark's tracking is turned off on every message.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx
+
+from core.message import OutgoingMessage
+from core.providers.base import OutcomeUnknown, ProviderError, SendResult
+
+TRANSACTIONAL_STREAM = "outbound"
+# Postmark's documented limits; decimal megabytes keep us under them whichever unit they mean.
+MAX_BATCH_BYTES = 50_000_000
+MAX_MESSAGE_BYTES = 10_000_000
+
+_NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+class PostmarkProvider:
+    """Sends batches to Postmark's HTTP API over one reusable connection pool."""
+
+    name = "postmark"
+    max_batch_size = 500
+    idempotent = False
+    max_batch_bytes = MAX_BATCH_BYTES
+    max_message_bytes = MAX_MESSAGE_BYTES
+
+    def __init__(
+        self,
+        base_url: str,
+        server_token: str,
+        message_stream: str,
+        timeout: float,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.message_stream = message_stream
+        self._client = httpx.Client(
+            base_url=base_url,
+            timeout=timeout,
+            transport=transport,
+            headers={
+                "Accept": "application/json",
+                "Content-Type": "application/json",
+                "X-Postmark-Server-Token": server_token,
+            },
+        )
+
+    def send_batch(self, messages: Sequence[OutgoingMessage]) -> list[SendResult]:
+        """Send ``messages`` in as few calls as Postmark's limits allow.
+
+        A failure of the first call raises (nothing was accepted). Once a call has been
+        accepted, a later failure cannot be raised without losing the accepted results, so the
+        messages it carried are reported as not accepted, with the reason in ``error``.
+        """
+        payloads = [self._encode(message) for message in messages]
+        results: list[SendResult | None] = [None] * len(messages)
+        for index, payload in enumerate(payloads):
+            if len(payload) > self.max_message_bytes:
+                results[index] = _refused(messages[index], "message exceeds Postmark's 10 MB limit")
+        pending = [i for i, result in enumerate(results) if result is None]
+        for number, chunk in enumerate(self._chunks(pending, payloads)):
+            batch = [messages[i] for i in chunk]
+            outcomes = self._send_chunk(batch, [payloads[i] for i in chunk], first=number == 0)
+            for i, outcome in zip(chunk, outcomes, strict=True):
+                results[i] = outcome
+        return [result for result in results if result is not None]
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._client.close()
+
+    def message_json(self, message: OutgoingMessage) -> dict[str, Any]:
+        """The message in Postmark's JSON shape."""
+        headers = [{"Name": name, "Value": value} for name, value in message.headers.items()]
+        headers.append({"Name": "Message-ID", "Value": message.message_id})
+        return {
+            "From": message.sender.formatted(),
+            "To": message.to.formatted(),
+            "Subject": message.subject,
+            "HtmlBody": message.html,
+            "TextBody": message.text,
+            "Headers": headers,
+            "Metadata": {**message.metadata, "herald_key": message.key},
+            "MessageStream": (
+                TRANSACTIONAL_STREAM if message.transactional else self.message_stream
+            ),
+            "TrackOpens": False,
+            "TrackLinks": "None",
+        }
+
+    def _encode(self, message: OutgoingMessage) -> bytes:
+        return json.dumps(self.message_json(message), ensure_ascii=False).encode()
+
+    def _chunks(self, indexes: list[int], payloads: list[bytes]) -> Iterator[list[int]]:
+        """Groups of message indexes that fit both the count and the size limit of one call."""
+        chunk: list[int] = []
+        size = 2  # the brackets of the JSON array
+        for index in indexes:
+            grown = size + len(payloads[index]) + 1  # and a comma
+            if chunk and (len(chunk) >= self.max_batch_size or grown > self.max_batch_bytes):
+                yield chunk
+                chunk, grown = [], 2 + len(payloads[index])
+            chunk.append(index)
+            size = grown
+        if chunk:
+            yield chunk
+
+    def _send_chunk(
+        self, batch: list[OutgoingMessage], payloads: list[bytes], *, first: bool
+    ) -> list[SendResult]:
+        try:
+            return self._post(batch, b"[" + b",".join(payloads) + b"]")
+        except (ProviderError, OutcomeUnknown) as error:
+            if first:
+                raise
+            reason = _describe(error)
+            return [_refused(message, reason) for message in batch]
+
+    def _post(self, batch: list[OutgoingMessage], body: bytes) -> list[SendResult]:
+        try:
+            response = self._client.post("/email/batch", content=body)
+        except _NEVER_SENT as error:
+            raise ProviderError(f"Postmark unreachable: {error!r}", retryable=True) from error
+        except httpx.TransportError as error:
+            raise OutcomeUnknown(f"Postmark did not answer: {error!r}") from error
+        if response.status_code != httpx.codes.OK:
+            raise _call_failed(response)
+        return _results(batch, response)
+
+
+def _results(batch: list[OutgoingMessage], response: httpx.Response) -> list[SendResult]:
+    """Map Postmark's per-message answers, in request order, onto our messages."""
+    try:
+        items = response.json()
+    except ValueError:
+        items = None
+    if not isinstance(items, list) or len(items) != len(batch):
+        count = len(items) if isinstance(items, list) else "no"
+        raise ProviderError(
+            f"Postmark answered 200 with {count} results for {len(batch)} messages; "
+            "some may have been accepted, so the batch must not be re-sent blindly",
+            retryable=False,
+        )
+    return [_result(message, item) for message, item in zip(batch, items, strict=True)]
+
+
+def _result(message: OutgoingMessage, item: Any) -> SendResult:
+    if not isinstance(item, dict):
+        return _refused(message, f"unexpected result from Postmark: {item!r}")
+    code = item.get("ErrorCode")
+    if code == 0:
+        message_id = item.get("MessageID")
+        return SendResult(
+            key=message.key,
+            accepted=True,
+            provider_message_id=str(message_id) if message_id else None,
+        )
+    return _refused(message, f"{code}: {item.get('Message', '')}")
+
+
+def _call_failed(response: httpx.Response) -> ProviderError:
+    status = response.status_code
+    detail = f"Postmark HTTP {status}: {_error_detail(response)}"
+    if status == httpx.codes.TOO_MANY_REQUESTS:
+        return ProviderError(detail, retryable=True, retry_after=_retry_after(response))
+    return ProviderError(detail, retryable=status >= httpx.codes.INTERNAL_SERVER_ERROR)
+
+
+def _error_detail(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:500]
+    if isinstance(body, dict) and "ErrorCode" in body:
+        return f"{body['ErrorCode']}: {body.get('Message', '')}"
+    return json.dumps(body, ensure_ascii=False)[:500]
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    """Retry-After as seconds, whether sent as a number or as an HTTP date."""
+    value = response.headers.get("Retry-After")
+    if value is None:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max((when - datetime.now(UTC)).total_seconds(), 0.0)
+
+
+def _describe(error: ProviderError | OutcomeUnknown) -> str:
+    if isinstance(error, OutcomeUnknown):
+        return f"outcome unknown, do not re-send blindly: {error}"
+    kind = "retryable" if error.retryable else "not retryable"
+    return f"not sent ({kind}): {error}"
+
+
+def _refused(message: OutgoingMessage, error: str) -> SendResult:
+    return SendResult(key=message.key, accepted=False, error=error)
