@@ -1,0 +1,1 @@
+"""Subscribers: lists, people, their subscriptions and consent, suppression, unsubscribe."""
