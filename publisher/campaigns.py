@@ -1,0 +1,194 @@
+"""Campaigns: creating announcements and digests, starting and scheduling them, their life cycle.
+
+Status moves draft → scheduled → sending → sent (or paused, cancelled, failed). Starting a
+campaign only flips its status and enqueues planning after the commit; the worker does the rest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import exists, select, update
+from sqlalchemy.orm import Session
+
+from core.celery_app import enqueue_after_commit
+from core.database import utcnow
+from publisher.models import Campaign, CampaignList, CampaignPost, Delivery, Post
+from subscribers.models import MailingList
+
+PLAN_TASK = "herald.campaigns.plan"
+STARTABLE = ("draft", "scheduled")
+
+
+class CampaignError(Exception):
+    """A campaign request that cannot be carried out (unknown id, wrong status, no posts)."""
+
+
+def create_campaign(
+    session: Session,
+    *,
+    kind: str,
+    list_slugs: Sequence[str],
+    post_ids: Sequence[int],
+    subject: str = "",
+    language: str = "en",
+) -> Campaign:
+    """A draft announcement (exactly one post) or digest (one or more posts, in order)."""
+    if kind not in ("announcement", "digest"):
+        raise CampaignError(f"unknown campaign kind {kind!r}")
+    if kind == "announcement" and len(post_ids) != 1:
+        raise CampaignError("an announcement carries exactly one post")
+    if not post_ids:
+        raise CampaignError("a digest needs at least one post")
+    lists = _lists_by_slug(session, list_slugs)
+    _check_posts_exist(session, post_ids)
+    campaign = Campaign(kind=kind, template=kind, subject=subject, language=language)
+    session.add(campaign)
+    session.flush()
+    session.add_all(CampaignList(campaign_id=campaign.id, list_id=item.id) for item in lists)
+    session.add_all(
+        CampaignPost(campaign_id=campaign.id, post_id=post_id, position=position)
+        for position, post_id in enumerate(post_ids)
+    )
+    return campaign
+
+
+def _lists_by_slug(session: Session, slugs: Sequence[str]) -> list[MailingList]:
+    if not slugs:
+        raise CampaignError("a campaign needs at least one list")
+    lists = list(session.scalars(select(MailingList).where(MailingList.slug.in_(slugs))))
+    missing = set(slugs) - {item.slug for item in lists}
+    if missing:
+        raise CampaignError(f"unknown list(s): {', '.join(sorted(missing))}")
+    return lists
+
+
+def _check_posts_exist(session: Session, post_ids: Sequence[int]) -> None:
+    found = set(session.scalars(select(Post.id).where(Post.id.in_(post_ids))))
+    missing = [str(post_id) for post_id in post_ids if post_id not in found]
+    if missing:
+        raise CampaignError(f"unknown post(s): {', '.join(missing)}")
+
+
+def get_campaign(session: Session, campaign_id: int) -> Campaign:
+    """The campaign with this id, or :class:`CampaignError`."""
+    campaign = session.get(Campaign, campaign_id)
+    if campaign is None:
+        raise CampaignError(f"no campaign {campaign_id}")
+    return campaign
+
+
+def start_sending(session: Session, campaign: Campaign) -> None:
+    """Move the campaign to ``sending`` now and have a worker plan it after the commit."""
+    if campaign.status not in STARTABLE:
+        raise CampaignError(f"campaign {campaign.id} is {campaign.status}; cannot send it")
+    now = utcnow()
+    campaign.status = "sending"
+    campaign.started_at = now
+    campaign.plan_requested_at = now
+    enqueue_after_commit(session, PLAN_TASK, campaign.id)
+
+
+def schedule(session: Session, campaign: Campaign, at: datetime) -> None:
+    """Schedule the campaign; the scheduler tick starts it when due."""
+    if campaign.status not in STARTABLE:
+        raise CampaignError(f"campaign {campaign.id} is {campaign.status}; cannot schedule it")
+    if at.tzinfo is None:
+        raise CampaignError("the schedule time needs a time zone")
+    campaign.status = "scheduled"
+    campaign.scheduled_at = at
+
+
+def start_due_campaigns(session: Session, *, now: datetime) -> list[int]:
+    """Start every scheduled campaign whose time has come (rows locked, others skipped)."""
+    due = session.scalars(
+        select(Campaign)
+        .where(Campaign.status == "scheduled", Campaign.scheduled_at <= now)
+        .with_for_update(skip_locked=True)
+    ).all()
+    for campaign in due:
+        start_sending(session, campaign)
+    return [campaign.id for campaign in due]
+
+
+def finish_if_done(session: Session, campaign_id: int) -> bool:
+    """Mark a planned campaign ``sent`` once none of its deliveries is queued or sending."""
+    open_rows = exists().where(
+        Delivery.campaign_id == campaign_id, Delivery.status.in_(("queued", "sending"))
+    )
+    result = session.execute(
+        update(Campaign)
+        .where(Campaign.id == campaign_id, Campaign.status == "sending")
+        .where(Campaign.planned_at.is_not(None), ~open_rows)
+        .values(status="sent", finished_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def campaign_list_ids(session: Session, campaign_id: int) -> tuple[int, ...]:
+    """The ids of the lists the campaign goes to."""
+    return tuple(
+        session.scalars(
+            select(CampaignList.list_id)
+            .where(CampaignList.campaign_id == campaign_id)
+            .order_by(CampaignList.list_id)
+        )
+    )
+
+
+def campaign_posts(session: Session, campaign_id: int) -> list[Post]:
+    """The campaign's posts in the editor's order."""
+    return list(
+        session.scalars(
+            select(Post)
+            .join(CampaignPost, CampaignPost.post_id == Post.id)
+            .where(CampaignPost.campaign_id == campaign_id)
+            .order_by(CampaignPost.position)
+        )
+    )
+
+
+def recent_campaigns(session: Session, *, limit: int = 50) -> list[Campaign]:
+    """The newest campaigns first."""
+    return list(session.scalars(select(Campaign).order_by(Campaign.id.desc()).limit(limit)))
+
+
+def campaigns_awaiting_plan(session: Session, *, requested_before: datetime) -> list[int]:
+    """Sending campaigns whose planning was asked for long ago and never done (task lost)."""
+    ids = session.scalars(
+        select(Campaign.id).where(
+            Campaign.status == "sending",
+            Campaign.planned_at.is_(None),
+            Campaign.plan_requested_at < requested_before,
+        )
+    ).all()
+    if ids:
+        session.execute(
+            update(Campaign).where(Campaign.id.in_(ids)).values(plan_requested_at=utcnow())
+        )
+    return list(ids)
+
+
+def stalled_campaigns(session: Session, *, progress_before: datetime) -> list[int]:
+    """Planned, sending campaigns with queued rows and no progress lately (batch tasks lost)."""
+    queued = exists().where(Delivery.campaign_id == Campaign.id, Delivery.status == "queued")
+    ids = session.scalars(
+        select(Campaign.id).where(
+            Campaign.status == "sending",
+            Campaign.planned_at.is_not(None),
+            Campaign.last_progress_at < progress_before,
+            queued,
+        )
+    ).all()
+    if ids:
+        session.execute(
+            update(Campaign).where(Campaign.id.in_(ids)).values(last_progress_at=utcnow())
+        )
+    return list(ids)
+
+
+def sending_campaign_ids(session: Session) -> list[int]:
+    """Ids of the campaigns now sending."""
+    return list(session.scalars(select(Campaign.id).where(Campaign.status == "sending")))

@@ -1,0 +1,153 @@
+"""A campaign's email: compiled once per language, then one message per recipient.
+
+:func:`compile_campaign` is stage one (posts → MJML → HTML, once per campaign and language,
+stored on the campaign as its snapshot); :class:`CampaignEmails` is stage two (the snapshot
+filled per recipient with a name, tokens and links).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.message import Mailbox, OutgoingMessage
+from core.settings import Settings
+from publisher.campaigns import campaign_posts
+from publisher.content import markdown_to_html
+from publisher.deliveries import ClaimedDelivery
+from publisher.models import Campaign, Post
+from publisher.rendering import (
+    CompiledEmail,
+    EmailContent,
+    PostView,
+    Recipient,
+    RecipientRenderer,
+    compile_email,
+)
+from subscribers.unsubscribe import unsubscribe_token
+
+PREHEADER_LENGTH = 140
+
+
+def compile_campaign(
+    session: Session, campaign: Campaign, languages: Iterable[str], settings: Settings
+) -> dict[str, Any]:
+    """The campaign's snapshot: its email compiled for its own language and each given one."""
+    posts = campaign_posts(session, campaign.id)
+    translations = _translations(session, posts)
+    compiled: dict[str, dict[str, str]] = {}
+    for language in sorted({campaign.language, *languages}):
+        chosen = [translations.get((post.id, language), post) for post in posts]
+        content = EmailContent(
+            template=campaign.template,
+            language=language,
+            subject=_subject(campaign, posts, chosen, language, settings),
+            preheader=_preheader(campaign, chosen),
+            posts=[post_view(post) for post in chosen],
+            organisation_name=settings.organisation_name,
+            organisation_address=settings.organisation_address,
+            base_url=settings.base_url,
+        )
+        compiled[language] = compile_email(content).to_json()
+    return {"default_language": campaign.language, "languages": compiled}
+
+
+def _translations(session: Session, posts: list[Post]) -> dict[tuple[int, str], Post]:
+    rows = session.scalars(
+        select(Post).where(Post.translation_of_id.in_([post.id for post in posts]))
+    )
+    return {(post.translation_of_id, post.language): post for post in rows if post.translation_of_id}
+
+
+def _subject(
+    campaign: Campaign, originals: list[Post], chosen: list[Post], language: str, settings: Settings
+) -> str:
+    translated = any(a is not b for a, b in zip(originals, chosen, strict=True))
+    if campaign.subject and (language == campaign.language or not translated):
+        return campaign.subject
+    if campaign.kind == "announcement":
+        return chosen[0].title
+    return f"{settings.organisation_name} — {' · '.join(post.title for post in chosen[:2])}"
+
+
+def _preheader(campaign: Campaign, posts: list[Post]) -> str:
+    text = posts[0].summary if campaign.kind == "announcement" else " · ".join(p.title for p in posts)
+    return text if len(text) <= PREHEADER_LENGTH else text[: PREHEADER_LENGTH - 1] + "…"
+
+
+def post_view(post: Post) -> PostView:
+    """What the email templates see of a post (its Markdown body rendered and sanitised)."""
+    return PostView(
+        kind=post.kind,
+        title=post.title,
+        summary=post.summary,
+        body_html=markdown_to_html(post.body),
+        url=post.url,
+        takeaways=list(post.takeaways),
+        speakers=list(post.speakers),
+        media=list(post.media),
+        author=post.author,
+        image_url=post.image_url,
+        image_alt=post.image_alt,
+        location=post.location,
+        starts_at=post.starts_at,
+        timezone=post.timezone,
+        published_at=post.published_at,
+        topics=list(post.topics),
+    )
+
+
+class CampaignEmails:
+    """Stage two for one campaign: its snapshot parsed once, a message per recipient."""
+
+    def __init__(
+        self,
+        campaign_id: int,
+        snapshot: dict[str, Any],
+        list_ids: tuple[int, ...],
+        settings: Settings,
+    ) -> None:
+        self.campaign_id = campaign_id
+        self.list_ids = list_ids
+        self.default_language: str = snapshot["default_language"]
+        self.renderers = {
+            language: RecipientRenderer(CompiledEmail.from_json(data))
+            for language, data in snapshot["languages"].items()
+        }
+        self.sender = Mailbox(settings.from_email, settings.from_name)
+        self.base_url = settings.base_url.rstrip("/")
+        self.domain = settings.from_email.rpartition("@")[2] or "herald.localhost"
+
+    def message_for(self, delivery: ClaimedDelivery) -> OutgoingMessage:
+        """The message for one claimed delivery, in the recipient's language when compiled."""
+        renderer = self.renderers.get(delivery.language) or self.renderers[self.default_language]
+        token = unsubscribe_token(delivery.subscriber_id, self.list_ids, self.campaign_id)
+        unsubscribe_url = f"{self.base_url}/unsubscribe/{token}"
+        rendered = renderer.render(
+            Recipient(
+                email=delivery.email,
+                name=delivery.name,
+                unsubscribe_url=unsubscribe_url,
+                preferences_url=f"{self.base_url}/preferences/{token}",
+            )
+        )
+        return OutgoingMessage(
+            key=str(delivery.id),
+            sender=self.sender,
+            to=Mailbox(delivery.email, delivery.name),
+            subject=rendered.subject,
+            html=rendered.html,
+            text=rendered.text,
+            # Deterministic, so a re-sent message keeps its identity.
+            message_id=f"<herald.{self.campaign_id}.{delivery.id}@{self.domain}>",
+            headers={
+                "List-Unsubscribe": f"<{unsubscribe_url}>",
+                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            },
+            metadata={"campaign_id": str(self.campaign_id), "delivery_id": str(delivery.id)},
+        )
+
+

@@ -1,0 +1,77 @@
+"""Small builders of test data: lists, subscribers, posts and campaigns."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy.orm import Session
+
+from publisher.campaigns import create_campaign
+from publisher.models import Campaign, Post
+from subscribers.models import MailingList, Subscriber, Subscription
+
+LANGUAGES = ("en", "uk", "ja")
+NAMES = {"en": "Alex O'Brien", "uk": "Мар'яна Коваленко", "ja": "佐藤 美咲"}
+
+
+def add_list(session: Session, slug: str = "news") -> MailingList:
+    """A single opt-in list."""
+    mailing_list = MailingList(slug=slug, name=slug.title(), opt_in="single")
+    session.add(mailing_list)
+    session.flush()
+    return mailing_list
+
+
+def add_subscribers(
+    session: Session, mailing_list: MailingList, count: int, *, status: str = "confirmed",
+    prefix: str = "reader",
+) -> list[Subscriber]:  # fmt: skip
+    """``count`` subscribers on the list, languages rotating en/uk/ja."""
+    people = []
+    for index in range(count):
+        language = LANGUAGES[index % 3]
+        person = Subscriber(
+            email=f"{prefix}{index}@example.com", name=NAMES[language], language=language
+        )
+        session.add(person)
+        session.flush()
+        session.add(Subscription(subscriber_id=person.id, list_id=mailing_list.id, status=status))
+        people.append(person)
+    session.flush()
+    return people
+
+
+def subscribe(session: Session, person: Subscriber, mailing_list: MailingList) -> None:
+    """Also subscribe ``person`` (confirmed) to another list."""
+    session.add(Subscription(subscriber_id=person.id, list_id=mailing_list.id, status="confirmed"))
+    session.flush()
+
+
+def add_post(session: Session, title: str = "Ukraine–Japan Forum: «Відбудова» 復興") -> Post:
+    """A published event post with non-ASCII text."""
+    post = Post(
+        kind="event",
+        title=title,
+        summary="Two days of panels in Kyiv and Tokyo — “find out everything first”.",
+        body="## Panels\n\n* Energy\n* Security\n",
+        takeaways=["Reconstruction needs private capital", "Energy first"],
+        speakers=[{"name": "佐藤 美咲", "role": "Director", "organisation": "Tokyo Institute",
+                   "quote": "“Together we rebuild.”"}],  # fmt: skip
+        url="http://testserver/posts/forum",
+        slug="forum",
+        starts_at=datetime(2026, 12, 12, 8, 0, tzinfo=UTC),
+        timezone="Europe/Kyiv",
+        status="published",
+        published_at=datetime(2026, 11, 20, 9, 0, tzinfo=UTC),
+    )
+    session.add(post)
+    session.flush()
+    return post
+
+
+def add_announcement(session: Session, *slugs: str, subject: str = "") -> Campaign:
+    """A draft announcement of a new post to the given lists."""
+    post = add_post(session)
+    return create_campaign(
+        session, kind="announcement", list_slugs=list(slugs), post_ids=[post.id], subject=subject
+    )

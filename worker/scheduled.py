@@ -1,0 +1,62 @@
+"""The scheduler's periodic work, one short tick: due campaigns and sweeps of stuck work.
+
+Every step is idempotent and safe to run on several workers at once; a tick that dies
+half-way leaves the rest to the next one.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from core.celery_app import enqueue_after_commit
+from core.database import unit_of_work, utcnow
+from core.settings import get_settings
+from publisher import campaigns, deliveries
+from worker.pipeline import current_provider, enqueue_batches
+
+
+def tick() -> None:
+    """Start due campaigns, recover lost work, close finished campaigns."""
+    start_due()
+    recover_lost_plans()
+    resolve_expired_leases()
+    resume_stalled()
+    finish_done()
+
+
+def start_due() -> None:
+    """Start every scheduled campaign whose time has come."""
+    with unit_of_work() as session:
+        campaigns.start_due_campaigns(session, now=utcnow())
+
+
+def recover_lost_plans() -> None:
+    """Re-enqueue planning for campaigns whose plan task never ran (planning is idempotent)."""
+    before = utcnow() - timedelta(seconds=get_settings().stall_seconds)
+    with unit_of_work() as session:
+        for campaign_id in campaigns.campaigns_awaiting_plan(session, requested_before=before):
+            enqueue_after_commit(session, campaigns.PLAN_TASK, campaign_id)
+
+
+def resolve_expired_leases() -> None:
+    """Rows whose sender died: re-send where the provider is idempotent, else mark unknown."""
+    provider = current_provider()
+    safe = {provider.name} if provider.idempotent else set()
+    with unit_of_work() as session:
+        for campaign_id in deliveries.expire_leases(session, now=utcnow(), idempotent_providers=safe):
+            enqueue_batches(session, campaign_id)
+
+
+def resume_stalled() -> None:
+    """Re-enqueue the queued rows of campaigns that stopped progressing (batch tasks lost)."""
+    before = utcnow() - timedelta(seconds=get_settings().stall_seconds)
+    with unit_of_work() as session:
+        for campaign_id in campaigns.stalled_campaigns(session, progress_before=before):
+            enqueue_batches(session, campaign_id)
+
+
+def finish_done() -> None:
+    """Close sending campaigns that have nothing left queued or in flight."""
+    with unit_of_work() as session:
+        for campaign_id in campaigns.sending_campaign_ids(session):
+            campaigns.finish_if_done(session, campaign_id)

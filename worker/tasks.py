@@ -1,0 +1,38 @@
+"""Celery tasks, registered by name: thin wrappers that take ids and call a flow."""
+
+from __future__ import annotations
+
+import random
+
+from celery import Task
+
+from core.celery_app import celery_app
+from worker import pipeline, scheduled
+
+MAX_BATCH_RETRIES = 8
+
+
+@celery_app.task(name="herald.campaigns.plan")
+def plan_campaign(campaign_id: int) -> None:
+    """Plan a sending campaign: compile its email, create deliveries, enqueue batches."""
+    pipeline.plan_campaign(campaign_id)
+
+
+@celery_app.task(name="herald.campaigns.send_batch", bind=True, max_retries=MAX_BATCH_RETRIES)
+def send_batch(self: Task, campaign_id: int, first_id: int, last_id: int) -> None:
+    """Send the queued deliveries of one id range in one provider call."""
+    try:
+        pipeline.send_batch(campaign_id, first_id, last_id)
+    except pipeline.RetryLater as later:
+        raise self.retry(countdown=later.delay or backoff(self.request.retries)) from later
+
+
+@celery_app.task(name="herald.scheduler.tick")
+def tick() -> None:
+    """Start due campaigns and sweep stuck work."""
+    scheduled.tick()
+
+
+def backoff(retries: int) -> float:
+    """Exponential backoff with full jitter, capped at five minutes."""
+    return random.uniform(0.5, 1.5) * min(300.0, 2.0**retries)  # noqa: S311 - not crypto
