@@ -1,0 +1,100 @@
+"""The ``herald`` command: run the processes, migrate, try the demo, manage campaigns."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+
+from core.celery_app import ALL_QUEUES
+from core.settings import get_settings
+from publisher import processes
+from publisher.cli_campaigns import campaigns_app
+from publisher.cli_demo import run_demo
+
+app = typer.Typer(help="Herald: newsletters and publication workflow.", no_args_is_help=True)
+app.add_typer(campaigns_app, name="campaigns")
+
+HOST = typer.Option("127.0.0.1", help="Address to listen on.")
+PORT = typer.Option(8000, help="Port to listen on.")
+
+
+@app.command()
+def up(host: str = HOST, port: int = PORT) -> None:
+    """Migrate, then run web, worker and scheduler together; Ctrl-C stops all three."""
+    processes.migrate()
+    typer.echo(f"Herald on http://{host}:{port}/admin  (Ctrl-C stops web, worker and scheduler)")
+    code = processes.run_together(
+        {
+            "web": processes.web_command(host, port),
+            "worker": processes.worker_command(),
+            "scheduler": processes.scheduler_command(),
+        }
+    )
+    raise typer.Exit(code)
+
+
+@app.command()
+def web(host: str = HOST, port: int = PORT, reload: bool = False) -> None:
+    """Run the web process: admin, API, public pages, webhooks."""
+    _exec(processes.web_command(host, port, reload=reload))
+
+
+@app.command()
+def worker(
+    queues: str = typer.Option(",".join(ALL_QUEUES), help="Comma-separated queues to consume."),
+    concurrency: int = typer.Option(0, help="Worker processes (0: one per core)."),
+) -> None:
+    """Run a Celery worker: campaigns (bulk), transactional mail, scheduler ticks (control)."""
+    _exec(processes.worker_command(queues.split(","), concurrency or None))
+
+
+@app.command()
+def scheduler() -> None:
+    """Run the scheduler (Celery beat): one short tick for due campaigns and sweeps."""
+    _exec(processes.scheduler_command())
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database schema up to date (SQLite or PostgreSQL)."""
+    processes.migrate()
+    typer.echo(f"database up to date: {_redacted(get_settings().database_url)}")
+
+
+@app.command()
+def demo(
+    subscribers: int = typer.Option(300, help="How many demo subscribers to create."),
+    timeout: float = typer.Option(300.0, help="Seconds to wait for the campaigns to finish."),
+    start_worker: bool = typer.Option(True, "--worker/--no-worker", help="Start a worker."),
+) -> None:
+    """On an empty database: create sample content, send an announcement and a digest."""
+    raise typer.Exit(run_demo(subscribers=subscribers, timeout=timeout, start_worker=start_worker))
+
+
+@app.command()
+def sandbox(host: str = HOST, port: int = typer.Option(8025, help="Port to listen on.")) -> None:
+    """Run a local server speaking the providers' HTTP APIs (records messages; no mail leaves)."""
+    import uvicorn
+
+    from core.sandbox import create_sandbox_app
+
+    uvicorn.run(create_sandbox_app(), host=host, port=port, log_level="warning")
+
+
+def _exec(line: list[str]) -> None:
+    # Replace this process so signals (Ctrl-C, SIGTERM from a container) reach the server.
+    sys.stdout.flush()
+    os.execv(line[0], line)
+
+
+def _redacted(url: str) -> str:
+    scheme, _, rest = url.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    return f"{scheme}://{credentials.split(':')[0]}:***@{host}" if at else url
+
+
+def main() -> None:
+    """Entry point of the ``herald`` console script."""
+    app()
