@@ -1,0 +1,1 @@
+"""The web process's routes: public subscriber pages and the admin (pages and JSON API)."""
