@@ -1,0 +1,1 @@
+"""Publisher: posts, campaigns, rendering, deliveries; the web app and the ``herald`` CLI."""
