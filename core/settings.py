@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     organisation_address: str = "1 Example Square, Kyiv, Ukraine"
     admin_user: str = "admin"
     admin_password: str = ""
+    batch_size: int = Field(default=0, ge=0)
+    """Messages per provider call; 0 means the provider's own batch limit."""
     scheduler_tick_seconds: float = Field(default=5.0, gt=0)
     lease_seconds: int = Field(default=120, gt=0)
     stall_seconds: int = Field(default=180, gt=0)

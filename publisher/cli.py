@@ -98,3 +98,7 @@ def _redacted(url: str) -> str:
 def main() -> None:
     """Entry point of the ``herald`` console script."""
     app()
+
+
+if __name__ == "__main__":
+    main()

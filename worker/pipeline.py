@@ -74,7 +74,8 @@ def _plan(session: Session, campaign_id: int) -> None:
 
 def enqueue_batches(session: Session, campaign_id: int) -> int:
     """Enqueue (after commit) one batch task per range of queued deliveries."""
-    size = current_provider().max_batch_size
+    limit = current_provider().max_batch_size
+    size = min(get_settings().batch_size or limit, limit)
     count = 0
     for first_id, last_id in deliveries.queued_ranges(session, campaign_id, size):
         enqueue_after_commit(session, SEND_BATCH_TASK, campaign_id, first_id, last_id)

@@ -1,0 +1,51 @@
+# Herald: `make run` starts the service on the embedded default; `make test` runs every test.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint bench demo migrate chromium clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+## run: install, migrate and start web + worker + scheduler on http://127.0.0.1:8000
+run: $(STAMP)
+	$(BIN)/herald migrate
+	$(BIN)/herald up
+
+## demo: sample content and two campaigns through the real worker (on an empty database)
+demo: $(STAMP)
+	$(BIN)/herald demo
+
+migrate: $(STAMP)
+	$(BIN)/herald migrate
+
+## test: the whole suite (PostgreSQL, Redis and a real browser included)
+test: $(STAMP) chromium
+	$(BIN)/pytest
+
+## chromium: the browser the web tests drive (Debian's package; never a downloaded one)
+chromium:
+	@test -x /usr/bin/chromium || { \
+		echo "installing Debian's chromium for the browser tests"; \
+		(apt-get install -y -q chromium >/dev/null 2>&1 || \
+		 (apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null)); }
+
+## lint: ruff and mypy (strict on our packages)
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+## bench: throughput and memory figures as JSON lines
+bench: $(STAMP)
+	$(BIN)/python bench/send.py
+
+clean:
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,92 @@
+"""Starting Herald's real processes (Celery workers, the sandbox, the CLI) for tests."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def herald_env(**values: str) -> dict[str, str]:
+    """The current environment with HERALD_* settings from ``values``."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("HERALD_")}
+    env.update({f"HERALD_{name.upper()}": value for name, value in values.items()})
+    env["PYTHONPATH"] = str(ROOT)
+    return env
+
+
+def herald(*args: str, env: dict[str, str], cwd: Path, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+    """Run the ``herald`` command line and capture its output."""
+    return subprocess.run(
+        [sys.executable, "-m", "publisher.cli", *args],
+        env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False,
+    )  # fmt: skip
+
+
+@contextmanager
+def celery_worker(env: dict[str, str], cwd: Path, *, name: str, concurrency: int = 2) -> Iterator[subprocess.Popen[bytes]]:
+    """A real ``celery worker`` process on every Herald queue, stopped (TERM, then KILL) after."""
+    line = [sys.executable, "-m", "celery", "-A", "worker.app", "worker", "--loglevel", "WARNING",
+            "--queues", "bulk,transactional,control", "--concurrency", str(concurrency),
+            "--hostname", f"{name}@%h", "--without-gossip", "--without-mingle"]  # fmt: skip
+    log = (cwd / f"{name}.log").open("wb")
+    process = subprocess.Popen(line, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 nobody listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def sandbox_server(cwd: Path) -> Iterator[str]:
+    """``herald sandbox`` in its own process; yields its base URL."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "publisher.cli", "sandbox", "--port", str(port)],
+        env=herald_env(), cwd=cwd,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: _answers(url), timeout=20, what="the sandbox to listen")
+        yield url
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/_sandbox/stats", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def wait_until(condition: Callable[[], bool], *, timeout: float, what: str) -> None:
+    """Poll ``condition`` until it holds; fail the test with ``what`` after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.3)
