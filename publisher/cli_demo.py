@@ -62,8 +62,10 @@ def _report(seed: DemoSeed, progress: list[CampaignProgress], seconds: float) ->
     planned = sum(item.total for item in progress)
     sent = sum(item.sent for item in progress)
     for item in progress:
-        typer.echo(f"  campaign {item.id} ({item.kind}): {item.status}, {item.sent}/{item.total} sent"
-                   f", {item.failed} failed, {item.unknown} unknown  — {item.subject}")  # fmt: skip
+        typer.echo(
+            f"  campaign {item.id} ({item.kind}): {item.status}, {item.sent}/{item.total} sent, "
+            f"{item.failed} failed, {item.unknown} unknown  — {item.subject}"
+        )
     typer.echo(f"posts: {seed.posts}  recipients: {seed.subscribers}  messages: {sent}/{planned}")
     if settings.provider == "outbox":
         written = outbox_files(settings.outbox_dir, seed.campaign_ids)

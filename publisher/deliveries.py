@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
+    Table,
     and_,
     bindparam,
     exists,
@@ -86,9 +87,12 @@ def plan_deliveries(session: Session, campaign_id: int, *, chunk: int = PLAN_CHU
 
 def count_deliveries(session: Session, campaign_id: int) -> int:
     """How many deliveries the campaign has, in any status."""
-    return session.scalar(
-        select(func.count()).select_from(Delivery).where(Delivery.campaign_id == campaign_id)
-    ) or 0
+    return (
+        session.scalar(
+            select(func.count()).select_from(Delivery).where(Delivery.campaign_id == campaign_id)
+        )
+        or 0
+    )
 
 
 def recipient_languages(session: Session, campaign_id: int) -> list[str]:
@@ -191,7 +195,7 @@ def record_results(session: Session, results: Sequence[SendResult]) -> tuple[int
         for result in results
     ]
     if rows:
-        table = Delivery.__table__
+        table = cast(Table, Delivery.__table__)
         session.execute(
             update(table)
             .where(table.c.id == bindparam("b_id"))
@@ -209,7 +213,7 @@ def record_results(session: Session, results: Sequence[SendResult]) -> tuple[int
 
 
 def release_attempt(session: Session, attempt_id: str, *, status: str, error: str = "") -> int:
-    """End an attempt whose call failed as a whole: rows go to ``status`` (queued, failed, unknown)."""
+    """End an attempt whose call failed as a whole: its rows go to queued, failed or unknown."""
     values: dict[str, Any] = {"status": status, "lease_until": None, "error": error}
     if status == "queued":
         values["attempt_id"] = None

@@ -59,7 +59,9 @@ def _translations(session: Session, posts: list[Post]) -> dict[tuple[int, str], 
     rows = session.scalars(
         select(Post).where(Post.translation_of_id.in_([post.id for post in posts]))
     )
-    return {(post.translation_of_id, post.language): post for post in rows if post.translation_of_id}
+    return {
+        (post.translation_of_id, post.language): post for post in rows if post.translation_of_id
+    }
 
 
 def _subject(
@@ -74,7 +76,9 @@ def _subject(
 
 
 def _preheader(campaign: Campaign, posts: list[Post]) -> str:
-    text = posts[0].summary if campaign.kind == "announcement" else " · ".join(p.title for p in posts)
+    text = (
+        posts[0].summary if campaign.kind == "announcement" else " · ".join(p.title for p in posts)
+    )
     return text if len(text) <= PREHEADER_LENGTH else text[: PREHEADER_LENGTH - 1] + "…"
 
 
@@ -149,5 +153,3 @@ class CampaignEmails:
             },
             metadata={"campaign_id": str(self.campaign_id), "delivery_id": str(delivery.id)},
         )
-
-

@@ -30,7 +30,16 @@ def migrate(revision: str = "head") -> None:
 
 def web_command(host: str, port: int, *, reload: bool = False) -> list[str]:
     """The command line of the web process."""
-    line = [sys.executable, "-m", "uvicorn", "publisher.app:app", "--host", host, "--port", str(port)]
+    line = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "publisher.app:app",
+        "--host",
+        host,
+        "--port",
+        str(port),
+    ]
     return [*line, "--reload"] if reload else line
 
 

@@ -36,7 +36,9 @@ class UnsubscribeOutcome:
     changed: int
 
 
-def unsubscribe_token(subscriber_id: int, list_ids: tuple[int, ...], campaign_id: int | None) -> str:
+def unsubscribe_token(
+    subscriber_id: int, list_ids: tuple[int, ...], campaign_id: int | None
+) -> str:
     """A signed token for the unsubscribe link of one recipient of one email."""
     return make_token(_PURPOSE, [subscriber_id, list(list_ids), campaign_id])
 
@@ -63,12 +65,16 @@ def describe_request(session: Session, request: UnsubscribeRequest) -> Unsubscri
     if subscriber is None:
         raise InvalidToken("unknown subscriber")
     names = session.scalars(
-        select(MailingList.name).where(MailingList.id.in_(request.list_ids)).order_by(MailingList.name)
+        select(MailingList.name)
+        .where(MailingList.id.in_(request.list_ids))
+        .order_by(MailingList.name)
     ).all()
     return UnsubscribeOutcome(email=subscriber.email, list_names=list(names), changed=0)
 
 
-def unsubscribe(session: Session, request: UnsubscribeRequest, *, source: str) -> UnsubscribeOutcome:
+def unsubscribe(
+    session: Session, request: UnsubscribeRequest, *, source: str
+) -> UnsubscribeOutcome:
     """Take the subscriber off the request's lists; doing it twice changes nothing more."""
     outcome = describe_request(session, request)
     result = session.execute(

@@ -55,8 +55,14 @@ def add_post(session: Session, title: str = "Ukraine–Japan Forum: «Відбу
         summary="Two days of panels in Kyiv and Tokyo — “find out everything first”.",
         body="## Panels\n\n* Energy\n* Security\n",
         takeaways=["Reconstruction needs private capital", "Energy first"],
-        speakers=[{"name": "佐藤 美咲", "role": "Director", "organisation": "Tokyo Institute",
-                   "quote": "“Together we rebuild.”"}],  # fmt: skip
+        speakers=[
+            {
+                "name": "佐藤 美咲",
+                "role": "Director",
+                "organisation": "Tokyo Institute",
+                "quote": "“Together we rebuild.”",
+            }
+        ],
         url="http://testserver/posts/forum",
         slug="forum",
         starts_at=datetime(2026, 12, 12, 8, 0, tzinfo=UTC),

@@ -24,7 +24,9 @@ def herald_env(**values: str) -> dict[str, str]:
     return env
 
 
-def herald(*args: str, env: dict[str, str], cwd: Path, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+def herald(
+    *args: str, env: dict[str, str], cwd: Path, timeout: float = 240
+) -> subprocess.CompletedProcess[str]:
     """Run the ``herald`` command line and capture its output."""
     return subprocess.run(
         [sys.executable, "-m", "publisher.cli", *args],
@@ -33,7 +35,9 @@ def herald(*args: str, env: dict[str, str], cwd: Path, timeout: float = 240) -> 
 
 
 @contextmanager
-def celery_worker(env: dict[str, str], cwd: Path, *, name: str, concurrency: int = 2) -> Iterator[subprocess.Popen[bytes]]:
+def celery_worker(
+    env: dict[str, str], cwd: Path, *, name: str, concurrency: int = 2
+) -> Iterator[subprocess.Popen[bytes]]:
     """A real ``celery worker`` process on every Herald queue, stopped (TERM, then KILL) after."""
     line = [sys.executable, "-m", "celery", "-A", "worker.app", "worker", "--loglevel", "WARNING",
             "--queues", "bulk,transactional,control", "--concurrency", str(concurrency),

@@ -20,7 +20,9 @@ HTML_TAG = re.compile(r"</?(p|div|table|td|span|br|a|strong|img)\b", re.IGNORECA
 def _run_demo(tmp_path: Path, **settings: str) -> list[Path]:
     outbox = tmp_path / "outbox"
     env = herald_env(outbox_dir=str(outbox), base_url="https://news.example.org", **settings)
-    result = herald("demo", "--subscribers", str(SUBSCRIBERS), "--timeout", "180", env=env, cwd=tmp_path)
+    result = herald(
+        "demo", "--subscribers", str(SUBSCRIBERS), "--timeout", "180", env=env, cwd=tmp_path
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"messages: {2 * SUBSCRIBERS}/{2 * SUBSCRIBERS}" in result.stdout
     return sorted(outbox.glob("campaign-*/*.eml"))

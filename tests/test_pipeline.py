@@ -106,7 +106,7 @@ def test_batches_follow_the_provider_batch_size(
         campaign = add_announcement(session, "news")
         start_sending(session, campaign)
     monkeypatch.setattr(pipeline.current_provider(), "max_batch_size", 4)
-    name, args = tasks.tasks.pop()
+    _, args = tasks.tasks.pop()
     pipeline.plan_campaign(*args)
     batches = [args for name, args in tasks.tasks if name == "herald.campaigns.send_batch"]
     assert [last - first + 1 for _, first, last in batches] == [4, 4, 3]
@@ -169,9 +169,7 @@ def test_lost_batch_tasks_are_recovered_by_the_sweeper(
     scheduled.resume_stalled()
     assert tasks.tasks == []  # not stalled yet
     with unit_of_work() as session:
-        session.execute(
-            update(Campaign).values(last_progress_at=utcnow() - timedelta(hours=1))
-        )
+        session.execute(update(Campaign).values(last_progress_at=utcnow() - timedelta(hours=1)))
     scheduled.resume_stalled()
     assert [name for name, _ in tasks.tasks] == ["herald.campaigns.send_batch"]
     tasks.run_all()

@@ -29,7 +29,7 @@ SEND_BATCH_TASK = "herald.campaigns.send_batch"
 log = logging.getLogger(__name__)
 
 
-class RetryLater(Exception):  # noqa: N818 - an instruction, not a failure
+class RetryLater(Exception):
     """The batch went back to the queue; try again after ``delay`` seconds (None: backoff)."""
 
     def __init__(self, delay: float | None) -> None:

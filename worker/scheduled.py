@@ -43,7 +43,9 @@ def resolve_expired_leases() -> None:
     provider = current_provider()
     safe = {provider.name} if provider.idempotent else set()
     with unit_of_work() as session:
-        for campaign_id in deliveries.expire_leases(session, now=utcnow(), idempotent_providers=safe):
+        for campaign_id in deliveries.expire_leases(
+            session, now=utcnow(), idempotent_providers=safe
+        ):
             enqueue_batches(session, campaign_id)
 
 

@@ -36,7 +36,7 @@ class ProviderError(Exception):
         self.retry_after = retry_after
 
 
-class OutcomeUnknown(Exception):  # noqa: N818 - a state, not a failure
+class OutcomeUnknown(Exception):
     """The request may have reached the provider, but no answer came (a timeout after sending).
 
     Re-sending may duplicate messages unless the provider is idempotent on our keys.

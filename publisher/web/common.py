@@ -36,7 +36,9 @@ def require_admin(
     settings = get_settings()
     if not settings.admin_password and settings.env != "production":
         return settings.admin_user
-    if credentials is not None and _matches(credentials, settings.admin_user, settings.admin_password):
+    if credentials is not None and _matches(
+        credentials, settings.admin_user, settings.admin_password
+    ):
         return credentials.username
     raise HTTPException(
         status_code=status.HTTP_401_UNAUTHORIZED,

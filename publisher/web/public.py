@@ -53,7 +53,7 @@ def unsubscribe_page(request: Request, token: str, session: DbSession) -> HTMLRe
 
 @router.post("/unsubscribe/{token}", response_class=HTMLResponse, tags=["subscribers"])
 def unsubscribe_now(request: Request, token: str, session: DbSession) -> HTMLResponse:
-    """One-click unsubscribe (RFC 8058) and the page's button: immediate, idempotent, no redirect."""
+    """One-click unsubscribe (RFC 8058) and the page's button: at once, idempotent, no redirect."""
     wanted = _read(token)
     if wanted is None:
         return _invalid_link(request)
