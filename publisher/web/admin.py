@@ -16,7 +16,7 @@ router = APIRouter()
 def campaigns_page(request: Request, session: DbSession, _admin: Admin) -> HTMLResponse:
     """Campaigns, newest first, with their delivery counts."""
     progress = campaign_progress(session, recent_campaigns(session, limit=100))
-    context = {"title": "Campaigns", "campaigns": progress}
+    context = {"title": "Campaigns", "campaigns": progress, "admin_nav": True}
     return templates.TemplateResponse(request, "admin_campaigns.html", context)
 
 

@@ -1,0 +1,152 @@
+"""Send benchmark: one campaign to N recipients through real worker processes.
+
+Prints one JSON line per case: recipients, workers, seconds (from 'send' to 'sent', planning
+included), messages_per_s, peak RSS in MB of every process, duplicates and missing.
+Usage: python bench/send.py [--case embedded:10000] [--case postgres:10000] ...
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from core.database import dispose_engines, unit_of_work  # noqa: E402
+from core.settings import get_settings  # noqa: E402
+from publisher.processes import migrate  # noqa: E402
+from subscribers.models import Subscriber  # noqa: E402
+from tests.factories import add_announcement, add_list  # noqa: E402
+from tests.processes import celery_worker, herald, herald_env, sandbox_server  # noqa: E402
+
+PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+REDIS_URL = "redis://127.0.0.1:6379/8"
+
+
+def seed(recipients: int) -> int:
+    """A list of ``recipients`` confirmed subscribers and an announcement to it."""
+    with unit_of_work() as session:
+        mailing_list = add_list(session)
+        for start in range(0, recipients, 5000):
+            rows = [
+                {"email": f"r{i}@example.com", "name": f"Reader {i}", "language": "en",
+                 "timezone": "UTC", "attributes": {}, "status": "active"}
+                for i in range(start, min(start + 5000, recipients))
+            ]  # fmt: skip
+            session.execute(sa.insert(Subscriber), rows)
+        session.execute(
+            sa.text(
+                "INSERT INTO subscriptions (subscriber_id, list_id, status, consent_source, "
+                "consent_ip, unsubscribed_via, created_at) SELECT id, :list, 'confirmed', "
+                "'bench', '', '', CURRENT_TIMESTAMP FROM subscribers"
+            ),
+            {"list": mailing_list.id},
+        )
+        return add_announcement(session, "news").id
+
+
+def peak_rss_mb(pids: list[int]) -> list[float]:
+    """VmHWM (peak resident memory) of each live process, in MB."""
+    peaks = []
+    for pid in pids:
+        status = Path(f"/proc/{pid}/status")
+        if status.exists():
+            for line in status.read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peaks.append(round(int(line.split()[1]) / 1024, 1))
+    return peaks
+
+
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and all its descendants."""
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    kids = [int(child) for child in children.read_text().split()] if children.exists() else []
+    return [pid, *(grandchild for kid in kids for grandchild in process_tree(kid))]
+
+
+def run_case(kind: str, recipients: int, workers: int, folder: Path) -> dict[str, object]:
+    """Seed, send through ``workers`` worker processes, wait, measure."""
+    if kind == "embedded":
+        database, broker = (
+            f"sqlite:///{folder}/bench.sqlite",
+            f"sqla+sqlite:///{folder}/broker.sqlite",
+        )
+    else:
+        database, broker = _fresh_postgres(), REDIS_URL
+        import redis
+
+        redis.Redis.from_url(REDIS_URL).flushdb()
+    settings = {"database_url": database, "broker_url": broker, "env": "test"}
+    _point_at(database)
+    migrate()
+    campaign_id = seed(recipients)
+    with sandbox_server(folder) as provider_url:
+        env = herald_env(**settings, provider="postmark", provider_url=provider_url,
+                         postmark_server_token="sandbox-token")  # fmt: skip
+        started = time.monotonic()
+        workers_up = [celery_worker(env, folder, name=f"w{n}") for n in range(workers)]
+        processes = [context.__enter__() for context in workers_up]
+        herald("campaigns", "send", str(campaign_id), env=env, cwd=folder)
+        peaks: list[float] = []
+        while _status(campaign_id) not in ("sent", "failed"):
+            peaks = max(
+                peaks, [p for w in processes for p in peak_rss_mb(process_tree(w.pid))], key=sum
+            )
+            time.sleep(0.5)
+        seconds = time.monotonic() - started
+        for context in workers_up:
+            context.__exit__(None, None, None)
+        stats = httpx.get(f"{provider_url}/_sandbox/stats").json()
+    return {
+        "case": kind, "recipients": recipients, "workers": workers, "seconds": round(seconds, 2),
+        "messages_per_s": round(stats["messages"] / seconds, 1), "peak_rss_mb": peaks,
+        "duplicates": stats["duplicates"], "missing": recipients - stats["unique_recipients"],
+    }  # fmt: skip
+
+
+def _fresh_postgres() -> str:
+    name = f"herald_bench_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(PG_SERVER, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return sa.make_url(PG_SERVER).set(database=name).render_as_string(hide_password=False)
+
+
+def _point_at(database: str) -> None:
+    import os
+
+    os.environ["HERALD_DATABASE_URL"] = database
+    get_settings.cache_clear()
+    dispose_engines()
+
+
+def _status(campaign_id: int) -> str:
+    with unit_of_work() as session:
+        return str(session.scalar(sa.text("SELECT status FROM campaigns WHERE id = :id"),
+                                  {"id": campaign_id}))  # fmt: skip
+
+
+def main() -> None:
+    """Run each ``--case kind:recipients[:workers]`` and print its JSON line."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--case", action="append", default=[])
+    cases = parser.parse_args().case or ["embedded:10000", "postgres:10000:2"]
+    for case in cases:
+        kind, recipients, *rest = case.split(":")
+        with tempfile.TemporaryDirectory() as folder:
+            result = run_case(kind, int(recipients), int(rest[0]) if rest else 1, Path(folder))
+        print(json.dumps(result), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,178 @@
+"""The web pages in a real browser (headless Chromium) against a live server on SQLite.
+
+A campaign is sent in-process to the outbox; a subscriber then follows the unsubscribe link
+of a real rendered message, and an admin reads the campaign's counts. Screenshots are kept
+in ``var/screenshots/`` for people to look at.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from email.utils import parseaddr
+from pathlib import Path
+
+import pytest
+import uvicorn
+from playwright.sync_api import Browser, Page, ViewportSize, expect, sync_playwright
+from sqlalchemy import select
+
+import core.celery_app
+from core.database import unit_of_work
+from core.settings import get_settings, project_root
+from publisher.app import create_app
+from publisher.campaigns import start_sending
+from subscribers.models import Subscriber, Subscription
+from tests.conftest import REQUIRE_SERVICES
+from tests.factories import add_announcement, add_list, add_subscribers
+from tests.test_pipeline import TaskRecorder
+from worker import pipeline
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SCREENSHOTS = project_root() / "var" / "screenshots"
+PHONE: ViewportSize = {"width": 390, "height": 844}
+DESKTOP: ViewportSize = {"width": 1280, "height": 800}
+RECIPIENTS = 3
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def live_server(sqlite_db: str) -> Iterator[str]:
+    """The web app served by uvicorn in a thread, on the test's settings; its base URL."""
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "the web server did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Headless Chromium from the system (never downloaded)."""
+    if not CHROMIUM.exists():
+        reason = f"!!! {CHROMIUM} is missing: browser tests NOT run !!!"
+        if REQUIRE_SERVICES:
+            pytest.fail(f"{reason} (HERALD_TEST_REQUIRE_SERVICES=1)")
+        pytest.skip(reason)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    """A fresh browser page (no cookies), phone-sized to start with."""
+    context = browser.new_context(viewport=PHONE)
+    yield context.new_page()
+    context.close()
+
+
+@pytest.fixture
+def sent_campaign(live_server: str, monkeypatch: pytest.MonkeyPatch) -> int:
+    """A campaign sent in-process to ``RECIPIENTS`` subscribers, through the outbox."""
+    recorder = TaskRecorder()
+    monkeypatch.setattr(core.celery_app, "_dispatch", recorder)
+    pipeline.current_provider.cache_clear()
+    pipeline._emails_cache.clear()
+    with unit_of_work() as session:
+        add_subscribers(session, add_list(session, "news"), RECIPIENTS)
+        campaign = add_announcement(session, "news", subject="Forum «Відбудова» — first")
+        start_sending(session, campaign)
+    recorder.run_all()
+    pipeline.current_provider.cache_clear()
+    return campaign.id
+
+
+def _first_message(campaign_id: int) -> EmailMessage:
+    folder = get_settings().outbox_dir / f"campaign-{campaign_id}"
+    files = sorted(folder.glob("*.eml"))
+    assert len(files) == RECIPIENTS
+    message = BytesParser(policy=policy.default).parsebytes(files[0].read_bytes())
+    assert isinstance(message, EmailMessage)
+    return message
+
+
+def _unsubscribe_url(message: EmailMessage, base_url: str) -> str:
+    header = str(message["List-Unsubscribe"])
+    url = header.strip().removeprefix("<").removesuffix(">")
+    assert url.startswith("http://testserver/unsubscribe/"), header
+    return url.replace("http://testserver", base_url, 1)
+
+
+def _statuses_by_email() -> dict[str, str]:
+    with unit_of_work() as session:
+        rows = session.execute(
+            select(Subscriber.email, Subscription.status).join(
+                Subscription, Subscription.subscriber_id == Subscriber.id
+            )
+        )
+        return dict(rows.all())
+
+
+def _screenshot(page: Page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / name), full_page=True)
+
+
+def test_subscriber_unsubscribes_from_the_link_in_their_email(
+    live_server: str, sent_campaign: int, page: Page
+) -> None:
+    message = _first_message(sent_campaign)
+    address = parseaddr(str(message["To"]))[1]
+    page.goto(_unsubscribe_url(message, live_server))
+    expect(page.get_by_role("heading", name="Unsubscribe?")).to_be_visible()
+    expect(page.get_by_text(address)).to_be_visible()
+    button = page.get_by_role("button", name="Unsubscribe", exact=True)
+    expect(button).to_be_visible()
+    _screenshot(page, "unsubscribe-before.png")
+    assert _statuses_by_email()[address] == "confirmed"  # opening the page changed nothing
+
+    button.click()
+    expect(page.get_by_role("heading", name="You are unsubscribed")).to_be_visible()
+    expect(page.get_by_text(address)).to_be_visible()
+    page.set_viewport_size(DESKTOP)
+    _screenshot(page, "unsubscribe-after.png")
+    statuses = _statuses_by_email()
+    assert statuses.pop(address) == "unsubscribed"
+    assert set(statuses.values()) == {"confirmed"}  # the other recipients stay
+
+
+def test_admin_sees_the_sent_campaign_with_its_count(
+    live_server: str, sent_campaign: int, page: Page
+) -> None:
+    page.set_viewport_size(DESKTOP)
+    page.goto(f"{live_server}/admin")
+    row = page.locator(f'tr[data-campaign-id="{sent_campaign}"]')
+    expect(row).to_contain_text("Forum «Відбудова» — first")
+    expect(row.locator('[data-count="sent"]')).to_have_text(str(RECIPIENTS))
+    expect(row.locator(".pill")).to_have_text("sent")
+    _screenshot(page, "admin-campaigns.png")
