@@ -72,13 +72,17 @@ def _test_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
 @pytest.fixture(scope="session")
 def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "herald.sqlite"
-    os.environ["HERALD_DATABASE_URL"] = f"sqlite:///{path}"
+    _migrate(f"sqlite:///{path}")
+    return path
+
+
+def _migrate(url: str) -> None:
+    os.environ["HERALD_DATABASE_URL"] = url
     get_settings.cache_clear()
     migrate()
     dispose_engines()
     del os.environ["HERALD_DATABASE_URL"]
     get_settings.cache_clear()
-    return path
 
 
 @pytest.fixture(scope="session")
@@ -94,12 +98,7 @@ def _pg_database() -> Iterator[str]:
         yield f"unreachable:{error}"
         return
     url = server.set(database=name).render_as_string(hide_password=False)
-    os.environ["HERALD_DATABASE_URL"] = url
-    get_settings.cache_clear()
-    migrate()
-    dispose_engines()
-    del os.environ["HERALD_DATABASE_URL"]
-    get_settings.cache_clear()
+    _migrate(url)
     yield url
     with admin.connect() as connection:
         connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

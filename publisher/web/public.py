@@ -8,6 +8,7 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from core.tokens import InvalidToken
 from publisher.content import markdown_to_html
@@ -15,6 +16,7 @@ from publisher.models import Post
 from publisher.web.common import DbSession, templates
 from subscribers.models import MailingList, Subscription
 from subscribers.unsubscribe import (
+    UnsubscribeOutcome,
     UnsubscribeRequest,
     describe_request,
     read_unsubscribe_token,
@@ -30,9 +32,11 @@ def _invalid_link(request: Request) -> HTMLResponse:
     )
 
 
-def _read(token: str) -> UnsubscribeRequest | None:
+def _resolve(session: Session, token: str) -> tuple[UnsubscribeRequest, UnsubscribeOutcome] | None:
+    """The request a token carries and whom it concerns; None for a forged or stale token."""
     try:
-        return read_unsubscribe_token(token)
+        wanted = read_unsubscribe_token(token)
+        return wanted, describe_request(session, wanted)
     except InvalidToken:
         return None
 
@@ -40,28 +44,22 @@ def _read(token: str) -> UnsubscribeRequest | None:
 @router.get("/unsubscribe/{token}", response_class=HTMLResponse, tags=["subscribers"])
 def unsubscribe_page(request: Request, token: str, session: DbSession) -> HTMLResponse:
     """A page with one button; nothing changes until it is pressed."""
-    wanted = _read(token)
-    if wanted is None:
+    resolved = _resolve(session, token)
+    if resolved is None:
         return _invalid_link(request)
-    try:
-        about = describe_request(session, wanted)
-    except InvalidToken:
-        return _invalid_link(request)
-    context = {"title": "Unsubscribe", "about": about, "token": token, "done": False}
+    context = {"title": "Unsubscribe", "about": resolved[1], "token": token, "done": False}
     return templates.TemplateResponse(request, "unsubscribe.html", context)
 
 
 @router.post("/unsubscribe/{token}", response_class=HTMLResponse, tags=["subscribers"])
 def unsubscribe_now(request: Request, token: str, session: DbSession) -> HTMLResponse:
     """One-click unsubscribe (RFC 8058) and the page's button: at once, idempotent, no redirect."""
-    wanted = _read(token)
-    if wanted is None:
+    resolved = _resolve(session, token)
+    if resolved is None:
         return _invalid_link(request)
-    try:
-        source = f"campaign:{wanted.campaign_id}" if wanted.campaign_id else "link"
-        about = unsubscribe(session, wanted, source=f"unsubscribe link ({source})")
-    except InvalidToken:
-        return _invalid_link(request)
+    wanted = resolved[0]
+    via = f"campaign:{wanted.campaign_id}" if wanted.campaign_id else "link"
+    about = unsubscribe(session, wanted, source=f"unsubscribe link ({via})")
     context = {"title": "Unsubscribed", "about": about, "token": token, "done": True}
     return templates.TemplateResponse(request, "unsubscribe.html", context)
 
@@ -69,13 +67,10 @@ def unsubscribe_now(request: Request, token: str, session: DbSession) -> HTMLRes
 @router.get("/preferences/{token}", response_class=HTMLResponse, tags=["subscribers"])
 def preferences_page(request: Request, token: str, session: DbSession) -> HTMLResponse:
     """The subscriber's lists and their status, with a way to leave them."""
-    wanted = _read(token)
-    if wanted is None:
+    resolved = _resolve(session, token)
+    if resolved is None:
         return _invalid_link(request)
-    try:
-        about = describe_request(session, wanted)
-    except InvalidToken:
-        return _invalid_link(request)
+    wanted, about = resolved
     rows = session.execute(
         select(MailingList.name, Subscription.status)
         .join(Subscription, Subscription.list_id == MailingList.id)
