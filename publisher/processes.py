@@ -72,15 +72,13 @@ def run_together(commands: dict[str, list[str]]) -> int:
     def _request_stop(_signum: int, _frame: object) -> None:
         stop["requested"] = True
 
+    # Explicit handlers: a shell may start us with SIGINT ignored, and containers send SIGTERM.
     signal.signal(signal.SIGTERM, _request_stop)
-    try:
-        while not stop["requested"]:
-            exited = {name: child.poll() for name, child in children.items()}
-            if any(code is not None for code in exited.values()):
-                break
-            time.sleep(0.3)
-    except KeyboardInterrupt:
-        pass
+    signal.signal(signal.SIGINT, _request_stop)
+    while not stop["requested"]:
+        if any(child.poll() is not None for child in children.values()):
+            break
+        time.sleep(0.3)
     return stop_children(list(children.values()))
 
 
