@@ -14,9 +14,8 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
-## run: install, migrate and start web + worker + scheduler on http://127.0.0.1:8000
+## run: install, then `herald up` (migrates, starts web + worker + scheduler on :8000)
 run: $(STAMP)
-	$(BIN)/herald migrate
 	$(BIN)/herald up
 
 ## demo: sample content and two campaigns through the real worker (on an empty database)

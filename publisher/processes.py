@@ -10,7 +10,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
-from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
@@ -59,9 +58,8 @@ def worker_command(
 def scheduler_command() -> list[str]:
     """The command line of the scheduler (Celery beat)."""
     VAR_DIR.mkdir(exist_ok=True)
-    schedule = Path(VAR_DIR / "beat-schedule")
-    return [sys.executable, "-m", "celery", "-A", "worker.app", "beat", "--loglevel", "INFO",
-            "--schedule", str(schedule)]  # fmt: skip
+    line = [sys.executable, "-m", "celery", "-A", "worker.app", "beat", "--loglevel", "INFO"]
+    return [*line, "--schedule", str(VAR_DIR / "beat-schedule")]
 
 
 def run_together(commands: dict[str, list[str]]) -> int:
