@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from core.celery_app import enqueue_after_commit
 from core.database import utcnow
+from publisher.deliveries import OPEN_STATUSES
 from publisher.models import Campaign, CampaignList, CampaignPost, Delivery, Post
 from subscribers.models import MailingList
 
@@ -115,7 +116,7 @@ def start_due_campaigns(session: Session, *, now: datetime) -> list[int]:
 def finish_if_done(session: Session, campaign_id: int) -> bool:
     """Mark a planned campaign ``sent`` once none of its deliveries is queued or sending."""
     open_rows = exists().where(
-        Delivery.campaign_id == campaign_id, Delivery.status.in_(("queued", "sending"))
+        Delivery.campaign_id == campaign_id, Delivery.status.in_(OPEN_STATUSES)
     )
     result = session.execute(
         update(Campaign)

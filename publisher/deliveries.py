@@ -249,19 +249,6 @@ def expire_leases(session: Session, *, now: datetime, idempotent_providers: set[
     return campaigns
 
 
-def has_open_deliveries(session: Session, campaign_id: int) -> bool:
-    """Whether any delivery of the campaign is still queued or being sent."""
-    return bool(
-        session.scalar(
-            select(
-                exists().where(
-                    Delivery.campaign_id == campaign_id, Delivery.status.in_(OPEN_STATUSES)
-                )
-            )
-        )
-    )
-
-
 def delivery_counts(session: Session, campaign_ids: Sequence[int]) -> dict[int, dict[str, int]]:
     """Deliveries per status for each campaign."""
     counts: dict[int, dict[str, int]] = {campaign_id: {} for campaign_id in campaign_ids}

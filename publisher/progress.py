@@ -9,7 +9,7 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from publisher.deliveries import delivery_counts
-from publisher.models import Campaign
+from publisher.models import DELIVERY_STATUSES, Campaign
 
 
 class CampaignProgress(BaseModel):
@@ -52,13 +52,10 @@ def campaign_progress(session: Session, campaigns: Sequence[Campaign]) -> list[C
             started_at=campaign.started_at,
             finished_at=campaign.finished_at,
             error=campaign.error,
-            **{status: counts[campaign.id].get(status, 0) for status in _STATUSES},
+            **{status: counts[campaign.id].get(status, 0) for status in DELIVERY_STATUSES},
         )
         for campaign in campaigns
     ]
-
-
-_STATUSES = ("queued", "sending", "sent", "failed", "unknown", "skipped")
 
 
 def _subject(campaign: Campaign) -> str:
