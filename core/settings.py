@@ -27,11 +27,20 @@ class Settings(BaseSettings):
     env: Literal["development", "test", "production"] = "development"
     database_url: str = f"sqlite:///{VAR_DIR}/herald.sqlite"
     broker_url: str = f"sqla+sqlite:///{VAR_DIR}/broker.sqlite"
-    provider: Literal["outbox", "postmark"] = "outbox"
+    provider: Literal["outbox", "postmark", "resend"] = "outbox"
     provider_url: str = "https://api.postmarkapp.com"
     provider_timeout_seconds: float = 30.0
     postmark_server_token: str = ""
     postmark_message_stream: str = "broadcast"
+    resend_api_key: str = ""
+    redis_url: str = ""
+    """Redis for the shared rate limit; empty means the broker's Redis, else the database."""
+    rate_limit_per_second: float = Field(default=0.0, ge=0)
+    """Messages per second for the provider, shared by every worker; 0 means no limit."""
+    rate_limit_burst: int = Field(default=0, ge=0)
+    """Messages that may go at once after a quiet spell; 0 means one second's worth."""
+    pause_after_failures: int = Field(default=10, ge=1)
+    """A campaign pauses itself after this many batches failed in a row."""
     outbox_dir: Path = VAR_DIR / "outbox"
     base_url: str = "http://127.0.0.1:8000"
     secret_key: str = DEVELOPMENT_SECRET_KEY

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+import core.ratelimit  # noqa: F401 - registers the tables on Base.metadata
 import publisher.models
 import subscribers.models  # noqa: F401 - registers the tables on Base.metadata
 from core.database import Base, get_engine

@@ -80,6 +80,7 @@ class Campaign(Base):
     last_progress_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     total: Mapped[int] = mapped_column(default=0)
+    consecutive_failures: Mapped[int] = mapped_column(default=0)
     compiled: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     """Snapshot of the compiled template per language: {lang: {subject, html, text}}."""
     error: Mapped[str] = mapped_column(Text, default="")

@@ -40,7 +40,13 @@ class OutcomeUnknown(Exception):
     """The request may have reached the provider, but no answer came (a timeout after sending).
 
     Re-sending may duplicate messages unless the provider is idempotent on our keys.
+    ``resendable`` is False when even an idempotent provider refuses to replay the attempt
+    (its payload changed since the first try): the outcome then stays unknown for good.
     """
+
+    def __init__(self, message: str, *, resendable: bool = True):
+        super().__init__(message)
+        self.resendable = resendable
 
 
 class Provider(Protocol):
@@ -49,10 +55,17 @@ class Provider(Protocol):
     name: str
     max_batch_size: int
     idempotent: bool
-    """True when re-sending a message with the same key can never deliver it twice."""
+    """True when re-sending the same attempt (same ``attempt_key``, same messages) can never
+    deliver a message twice."""
 
-    def send_batch(self, messages: Sequence[OutgoingMessage]) -> list[SendResult]:
-        """Send ``messages``; one result per message, in the same order."""
+    def send_batch(
+        self, messages: Sequence[OutgoingMessage], *, attempt_key: str
+    ) -> list[SendResult]:
+        """Send ``messages``; one result per message, in the same order.
+
+        ``attempt_key`` names this attempt; a retry of the same attempt passes the same key
+        and the same messages (idempotent providers use it as their idempotency key).
+        """
         ...
 
     def close(self) -> None:

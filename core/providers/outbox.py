@@ -35,7 +35,9 @@ class OutboxProvider:
     def __init__(self, directory: Path) -> None:
         self.directory = Path(directory)
 
-    def send_batch(self, messages: Sequence[OutgoingMessage]) -> list[SendResult]:
+    def send_batch(
+        self, messages: Sequence[OutgoingMessage], *, attempt_key: str = ""
+    ) -> list[SendResult]:
         """Write every message to its file; one result per message, in order."""
         return [self._send(message) for message in messages]
 

@@ -59,7 +59,9 @@ class PostmarkProvider:
             },
         )
 
-    def send_batch(self, messages: Sequence[OutgoingMessage]) -> list[SendResult]:
+    def send_batch(
+        self, messages: Sequence[OutgoingMessage], *, attempt_key: str = ""
+    ) -> list[SendResult]:
         """Send ``messages`` in as few calls as Postmark's limits allow.
 
         A failure of the first call raises (nothing was accepted). Once a call has been
