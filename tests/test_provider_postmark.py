@@ -181,6 +181,7 @@ def test_rate_limit_is_retryable_with_retry_after() -> None:
         provider.send_batch([_message("1")])
 
     assert caught.value.retryable and caught.value.retry_after == 7.0
+    assert caught.value.throttled
 
 
 def test_server_error_is_retryable() -> None:

@@ -27,13 +27,22 @@ class SendResult:
 class ProviderError(Exception):
     """The whole call failed and nothing was accepted.
 
-    ``retryable`` says whether trying the same call again may help.
+    ``retryable`` says whether trying the same call again may help; ``throttled`` that the
+    provider asked us to slow down (a 429), which must pace every worker, not just this one.
     """
 
-    def __init__(self, message: str, *, retryable: bool, retry_after: float | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        retryable: bool,
+        retry_after: float | None = None,
+        throttled: bool = False,
+    ):
         super().__init__(message)
         self.retryable = retryable
         self.retry_after = retry_after
+        self.throttled = throttled
 
 
 class OutcomeUnknown(Exception):

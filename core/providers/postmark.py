@@ -18,6 +18,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
+import orjson
 
 from core.message import OutgoingMessage
 from core.providers.base import OutcomeUnknown, ProviderError, SendResult
@@ -105,7 +106,7 @@ class PostmarkProvider:
         }
 
     def _encode(self, message: OutgoingMessage) -> bytes:
-        return json.dumps(self.message_json(message), ensure_ascii=False).encode()
+        return orjson.dumps(self.message_json(message))
 
     def _chunks(self, indexes: list[int], payloads: list[bytes]) -> Iterator[list[int]]:
         """Groups of message indexes that fit both the count and the size limit of one call."""
@@ -178,7 +179,9 @@ def _call_failed(response: httpx.Response) -> ProviderError:
     status = response.status_code
     detail = f"Postmark HTTP {status}: {_error_detail(response)}"
     if status == httpx.codes.TOO_MANY_REQUESTS:
-        return ProviderError(detail, retryable=True, retry_after=_retry_after(response))
+        return ProviderError(
+            detail, retryable=True, retry_after=_retry_after(response), throttled=True
+        )
     return ProviderError(detail, retryable=status >= httpx.codes.INTERNAL_SERVER_ERROR)
 
 
