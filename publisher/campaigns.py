@@ -2,12 +2,17 @@
 
 Status moves draft → scheduled → sending → sent (or paused, cancelled, failed). Starting a
 campaign only flips its status and enqueues planning after the commit; the worker does the rest.
+
+Control (pause, resume, cancel) is a status change in the database and nothing else: every
+worker checks that a campaign is ``sending`` before it claims a batch, so batch tasks still
+in the broker become no-ops, while batches already in flight finish and are recorded.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session
@@ -19,11 +24,28 @@ from publisher.models import Campaign, CampaignList, CampaignPost, Delivery, Pos
 from subscribers.models import MailingList
 
 PLAN_TASK = "herald.campaigns.plan"
+ENQUEUE_TASK = "herald.campaigns.enqueue"
 STARTABLE = ("draft", "scheduled")
+CONTROL_FROM = {
+    "pause": ("sending",),
+    "resume": ("paused",),
+    "cancel": ("draft", "scheduled", "sending", "paused"),
+}
+"""The statuses from which each control action is allowed."""
+CONTROL_TO = {"pause": "paused", "resume": "sending", "cancel": "cancelled"}
+CONTROL_DONE = {"pause": "paused", "resume": "resumed", "cancel": "cancelled"}
 
 
 class CampaignError(Exception):
     """A campaign request that cannot be carried out (unknown id, wrong status, no posts)."""
+
+
+class CampaignNotFound(CampaignError, LookupError):
+    """No campaign has this id."""
+
+
+class CampaignStateError(CampaignError, ValueError):
+    """The campaign's status does not allow what was asked (pausing a sent campaign…)."""
 
 
 def create_campaign(
@@ -76,7 +98,7 @@ def get_campaign(session: Session, campaign_id: int) -> Campaign:
     """The campaign with this id, or :class:`CampaignError`."""
     campaign = session.get(Campaign, campaign_id)
     if campaign is None:
-        raise CampaignError(f"no campaign {campaign_id}")
+        raise CampaignNotFound(f"no campaign {campaign_id}")
     return campaign
 
 
@@ -126,6 +148,84 @@ def finish_if_done(session: Session, campaign_id: int) -> bool:
         .execution_options(synchronize_session=False)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def allowed_controls(status: str) -> list[str]:
+    """The control actions (pause, resume, cancel) a campaign in ``status`` allows."""
+    return [action for action, allowed in CONTROL_FROM.items() if status in allowed]
+
+
+def pause_campaign(session: Session, campaign_id: int) -> Campaign:
+    """Stop a sending campaign from claiming more batches; batches in flight finish."""
+    return _control(session, campaign_id, "pause")
+
+
+def resume_campaign(session: Session, campaign_id: int) -> Campaign:
+    """Send a paused campaign again: clear its error and enqueue its queued rows after commit."""
+    campaign = _control(
+        session, campaign_id, "resume", error="", consecutive_failures=0, last_progress_at=utcnow()
+    )
+    if campaign.planned_at is None:
+        # Paused before planning ran: planning is idempotent and enqueues the batches itself.
+        campaign.plan_requested_at = utcnow()
+        enqueue_after_commit(session, PLAN_TASK, campaign_id)
+    else:
+        enqueue_after_commit(session, ENQUEUE_TASK, campaign_id)
+    return campaign
+
+
+def cancel_campaign(session: Session, campaign_id: int) -> Campaign:
+    """End a campaign for good: its queued deliveries are cancelled, those in flight finish."""
+    campaign = _control(session, campaign_id, "cancel", finished_at=utcnow())
+    session.execute(
+        update(Delivery)
+        .where(Delivery.campaign_id == campaign_id, Delivery.status == "queued")
+        .values(status="cancelled", error="campaign cancelled")
+        .execution_options(synchronize_session=False)
+    )
+    return campaign
+
+
+def pause_for_failures(session: Session, campaign_id: int, reason: str) -> bool:
+    """Pause a sending campaign whose batches keep failing, with ``reason`` as its error.
+
+    Does nothing (and returns False) when the campaign is not sending any more.
+    """
+    result = session.execute(
+        update(Campaign)
+        .where(Campaign.id == campaign_id, Campaign.status == "sending")
+        .values(status="paused", error=reason)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def _control(session: Session, campaign_id: int, action: str, **values: Any) -> Campaign:
+    """Move the campaign to the action's status in one conditional UPDATE, or refuse.
+
+    The condition on the current status makes the change atomic on every database: a worker
+    finishing the campaign at the same moment cannot be overwritten, only refused.
+    """
+    allowed = CONTROL_FROM[action]
+    result = session.execute(
+        update(Campaign)
+        .where(Campaign.id == campaign_id, Campaign.status.in_(allowed))
+        .values(status=CONTROL_TO[action], **values)
+        .execution_options(synchronize_session=False)
+    )
+    campaign = session.get(Campaign, campaign_id, populate_existing=True)
+    if campaign is None:
+        raise CampaignNotFound(f"no campaign {campaign_id}")
+    if not result.rowcount:  # type: ignore[attr-defined]
+        raise CampaignStateError(
+            f"campaign {campaign_id} is {campaign.status}; only a {_either(allowed)} "
+            f"campaign can be {CONTROL_DONE[action]}"
+        )
+    return campaign
+
+
+def _either(words: Sequence[str]) -> str:
+    return " or ".join(words) if len(words) < 3 else f"{', '.join(words[:-1])} or {words[-1]}"
 
 
 def campaign_list_ids(session: Session, campaign_id: int) -> tuple[int, ...]:

@@ -23,7 +23,7 @@ POST_KINDS = ("event", "report", "news")
 POST_STATUSES = ("draft", "in_review", "approved", "published")
 CAMPAIGN_KINDS = ("announcement", "digest")
 CAMPAIGN_STATUSES = ("draft", "scheduled", "sending", "sent", "paused", "cancelled", "failed")
-DELIVERY_STATUSES = ("queued", "sending", "sent", "failed", "unknown", "skipped")
+DELIVERY_STATUSES = ("queued", "sending", "sent", "failed", "unknown", "skipped", "cancelled")
 
 # SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
 BigId = BigInteger().with_variant(Integer(), "sqlite")

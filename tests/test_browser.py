@@ -19,14 +19,16 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from playwright.sync_api import Browser, Page, ViewportSize, expect, sync_playwright
-from sqlalchemy import select
+from playwright.sync_api import Browser, Dialog, Page, ViewportSize, expect, sync_playwright
+from sqlalchemy import select, update
 
 import core.celery_app
-from core.database import unit_of_work
+from core.database import unit_of_work, utcnow
 from core.settings import get_settings, project_root
 from publisher.app import create_app
 from publisher.campaigns import start_sending
+from publisher.deliveries import delivery_counts
+from publisher.models import Campaign, Delivery
 from subscribers.models import Subscriber, Subscription
 from tests.conftest import REQUIRE_SERVICES
 from tests.factories import add_announcement, add_list, add_subscribers
@@ -176,3 +178,95 @@ def test_admin_sees_the_sent_campaign_with_its_count(
     expect(row.locator('[data-count="sent"]')).to_have_text(str(RECIPIENTS))
     expect(row.locator(".pill")).to_have_text("sent")
     _screenshot(page, "admin-campaigns.png")
+
+
+def _sending_campaign(sent: int, queued: int) -> int:
+    """A campaign mid-send with ``sent`` messages sent just now and ``queued`` waiting."""
+    with unit_of_work() as session:
+        people = add_subscribers(session, add_list(session, "news"), sent + queued)
+        campaign = add_announcement(session, "news", subject="Forum «Відбудова» — sending")
+        campaign.status, campaign.total, campaign.started_at = "sending", sent + queued, utcnow()
+        session.flush()
+        session.add_all(
+            Delivery(campaign_id=campaign.id, subscriber_id=person.id, status="queued")
+            for person in people
+        )
+    _send_some(campaign.id, sent)
+    return campaign.id
+
+
+def _send_some(campaign_id: int, count: int) -> None:
+    """Do what a worker does to ``count`` queued deliveries: mark them sent now."""
+    with unit_of_work() as session:
+        ids = select(Delivery.id).where(
+            Delivery.campaign_id == campaign_id, Delivery.status == "queued"
+        )
+        first = ids.order_by(Delivery.id).limit(count).subquery()
+        session.execute(
+            update(Delivery)
+            .where(Delivery.id.in_(select(first.c.id)))
+            .values(status="sent", sent_at=utcnow())
+        )
+
+
+def _campaign_status(campaign_id: int) -> str:
+    with unit_of_work() as session:
+        return session.scalars(select(Campaign.status).where(Campaign.id == campaign_id)).one()
+
+
+def test_admin_follows_progress_and_pauses_a_sending_campaign(live_server: str, page: Page) -> None:
+    campaign_id = _sending_campaign(sent=3, queued=3)
+    page.goto(f"{live_server}/admin")
+    row = page.locator(f'tr[data-campaign-id="{campaign_id}"]')
+    expect(row.locator(".pill")).to_have_text("sending")
+    bar = row.get_by_role("progressbar", name=f"Progress of campaign #{campaign_id}")
+    expect(bar).to_have_attribute("value", "50")
+    expect(row.locator('[data-field="sent-of-total"]')).to_have_text("3/6")
+    expect(row.locator('[data-field="rate"]')).to_have_text("0.05")
+    expect(row.locator('[data-field="eta"]')).to_have_text("1 min")
+    expect(row.get_by_role("button", name=f"Resume campaign #{campaign_id}")).to_be_hidden()
+    page.evaluate("window.notReloaded = true")
+
+    _send_some(campaign_id, 1)  # a worker sends one more; the page follows by itself
+    expect(row.locator('[data-count="sent"]')).to_have_text("4", timeout=10_000)
+    expect(row.locator('[data-field="sent-of-total"]')).to_have_text("4/6")
+    expect(bar).to_have_attribute("value", "66.7")
+    assert page.evaluate("window.notReloaded") is True
+    _screenshot(page, "admin-progress-phone.png")
+
+    row.get_by_role("button", name=f"Pause campaign #{campaign_id}").click()
+    expect(page.get_by_role("status")).to_have_text(f"Campaign #{campaign_id} paused.")
+    expect(row.locator(".pill")).to_have_text("paused")
+    expect(row.get_by_role("button", name=f"Resume campaign #{campaign_id}")).to_be_visible()
+    expect(row.get_by_role("button", name=f"Pause campaign #{campaign_id}")).to_be_hidden()
+    assert _campaign_status(campaign_id) == "paused"
+    page.set_viewport_size(DESKTOP)
+    _screenshot(page, "admin-paused.png")
+
+
+def test_cancelling_asks_for_confirmation_first(live_server: str, page: Page) -> None:
+    campaign_id = _sending_campaign(sent=1, queued=2)
+    page.goto(f"{live_server}/admin")
+    row = page.locator(f'tr[data-campaign-id="{campaign_id}"]')
+    cancel = row.get_by_role("button", name=f"Cancel campaign #{campaign_id}")
+    questions: list[str] = []
+
+    def dismiss(dialog: Dialog) -> None:
+        questions.append(dialog.message)
+        dialog.dismiss()
+
+    page.once("dialog", dismiss)
+    cancel.click()
+    page.wait_for_timeout(500)  # time enough for a form post that must not happen
+    assert questions == [
+        f"Cancel campaign #{campaign_id}? Messages not sent yet will never be sent."
+    ]
+    assert _campaign_status(campaign_id) == "sending"
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    cancel.click()
+    expect(page.get_by_role("status")).to_have_text(f"Campaign #{campaign_id} cancelled.")
+    expect(row.locator(".pill")).to_have_text("cancelled")
+    assert _campaign_status(campaign_id) == "cancelled"
+    with unit_of_work() as session:
+        assert delivery_counts(session, [campaign_id])[campaign_id] == {"sent": 1, "cancelled": 2}

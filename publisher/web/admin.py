@@ -1,36 +1,180 @@
-"""The admin: a campaigns page with delivery counts, and the same data as JSON."""
+"""The admin: a campaigns page with progress and controls, and the same as a JSON API.
+
+Admin login is HTTP basic, which a browser sends along with any request to this site, even
+one a foreign page makes it send. So every state-changing route checks where the request
+came from (Origin, else Referer): page forms must come from Herald's own pages, and API
+calls may come from a script (no Origin) but never from another site's page.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import HTMLResponse
+from collections.abc import Callable, Iterator
+from enum import StrEnum
+from typing import Annotated
+from urllib.parse import urlencode, urlsplit
 
-from publisher.campaigns import CampaignError, get_campaign, recent_campaigns
-from publisher.progress import CampaignProgress, campaign_progress
-from publisher.web.common import Admin, DbSession, templates
+from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi.responses import HTMLResponse, RedirectResponse
+from sqlalchemy.orm import Session
+
+from core.settings import get_settings
+from publisher.campaigns import (
+    CONTROL_DONE,
+    CampaignError,
+    CampaignNotFound,
+    CampaignStateError,
+    allowed_controls,
+    cancel_campaign,
+    get_campaign,
+    pause_campaign,
+    recent_campaigns,
+    resume_campaign,
+)
+from publisher.models import CAMPAIGN_STATUSES, Campaign
+from publisher.progress import CampaignProgress, campaign_progress, duration_text
+from publisher.web.common import Admin, DbSession, request_session, templates
 
 router = APIRouter()
 
 
+class CampaignAction(StrEnum):
+    """What an admin can do to a campaign in flight."""
+
+    pause = "pause"
+    resume = "resume"
+    cancel = "cancel"
+
+
+CONTROLS: dict[CampaignAction, Callable[[Session, int], Campaign]] = {
+    CampaignAction.pause: pause_campaign,
+    CampaignAction.resume: resume_campaign,
+    CampaignAction.cancel: cancel_campaign,
+}
+
+
+def committed_session() -> Iterator[Session]:
+    """The request's unit of work, committed before the response leaves.
+
+    A redirect or a 200 must not reach the client before the change it reports is visible.
+    """
+    yield from request_session()
+
+
+WriteSession = Annotated[Session, Depends(committed_session, scope="function")]
+
+
+def _origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def _sender_origin(request: Request) -> str | None:
+    """The origin the browser says the request comes from (Origin, else Referer), if any."""
+    origin = request.headers.get("origin")
+    if origin is not None:
+        return origin.lower()
+    referer = request.headers.get("referer")
+    return _origin_of(referer) if referer else None
+
+
+def _is_own(origin: str, request: Request) -> bool:
+    own = {_origin_of(get_settings().base_url), _origin_of(str(request.base_url))}
+    return origin in own
+
+
+def require_own_page(request: Request) -> None:
+    """Refuse a form post that does not come from one of Herald's own pages."""
+    sender = _sender_origin(request)
+    if sender is None or not _is_own(sender, request):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="cross-site request refused")
+
+
+def refuse_other_sites(request: Request) -> None:
+    """Refuse an API call made by another site's page (scripts send no Origin and pass)."""
+    sender = _sender_origin(request)
+    if sender is not None and not _is_own(sender, request):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="cross-site request refused")
+
+
 @router.get("/admin", response_class=HTMLResponse, tags=["admin"])
 def campaigns_page(request: Request, session: DbSession, _admin: Admin) -> HTMLResponse:
-    """Campaigns, newest first, with their delivery counts."""
+    """Campaigns, newest first, with their progress and the controls their status allows."""
     progress = campaign_progress(session, recent_campaigns(session, limit=100))
-    context = {"title": "Campaigns", "campaigns": progress, "admin_nav": True}
+    context = {
+        "title": "Campaigns",
+        "campaigns": progress,
+        "admin_nav": True,
+        "controls": {status: allowed_controls(status) for status in CAMPAIGN_STATUSES},
+        "duration_text": duration_text,
+        "notice": _notice(request, progress),
+    }
     return templates.TemplateResponse(request, "admin_campaigns.html", context)
+
+
+def _notice(request: Request, progress: list[CampaignProgress]) -> str:
+    """One line on what the last control did, from the redirect's query (never echoed)."""
+    query = request.query_params
+    campaign_id, action = query.get("campaign", ""), query.get("action", "")
+    if not campaign_id.isdigit() or action not in CONTROL_DONE:
+        return ""
+    if query.get("outcome") == "done":
+        return f"Campaign #{campaign_id} {CONTROL_DONE[action]}."
+    now = next((item.status for item in progress if item.id == int(campaign_id)), "")
+    because = f": it is {now}" if now else ""
+    return f"Campaign #{campaign_id} could not be {CONTROL_DONE[action]}{because}."
+
+
+@router.post(
+    "/admin/campaigns/{campaign_id}/{action}",
+    tags=["admin"],
+    dependencies=[Depends(require_own_page)],
+    status_code=status.HTTP_303_SEE_OTHER,
+)
+def control_from_page(
+    campaign_id: int, action: CampaignAction, session: WriteSession, _admin: Admin
+) -> RedirectResponse:
+    """Pause, resume or cancel a campaign from the admin page, then go back to it."""
+    try:
+        CONTROLS[action](session, campaign_id)
+        outcome = "done"
+    except CampaignNotFound as error:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(error)) from error
+    except CampaignStateError:
+        outcome = "refused"
+    query = urlencode({"campaign": campaign_id, "action": action.value, "outcome": outcome})
+    return RedirectResponse(f"/admin?{query}", status_code=status.HTTP_303_SEE_OTHER)
 
 
 @router.get("/api/campaigns", tags=["admin"])
 def campaigns_json(session: DbSession, _admin: Admin) -> list[CampaignProgress]:
-    """Campaigns, newest first, with their delivery counts."""
+    """Campaigns, newest first, with their progress."""
     return campaign_progress(session, recent_campaigns(session, limit=100))
 
 
 @router.get("/api/campaigns/{campaign_id}", tags=["admin"])
 def campaign_json(campaign_id: int, session: DbSession, _admin: Admin) -> CampaignProgress:
-    """One campaign with its delivery counts."""
+    """One campaign's progress: deliveries per status, percent done, rate, ETA."""
     try:
         campaign = get_campaign(session, campaign_id)
     except CampaignError as error:
-        raise HTTPException(status_code=404, detail=str(error)) from error
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(error)) from error
+    return campaign_progress(session, [campaign])[0]
+
+
+@router.post(
+    "/api/campaigns/{campaign_id}/{action}",
+    tags=["admin"],
+    dependencies=[Depends(refuse_other_sites)],
+    responses={404: {"description": "No such campaign"}, 409: {"description": "Not allowed now"}},
+)
+def control_json(
+    campaign_id: int, action: CampaignAction, session: WriteSession, _admin: Admin
+) -> CampaignProgress:
+    """Pause, resume or cancel a campaign; answers with its progress (409 when not allowed)."""
+    try:
+        campaign = CONTROLS[action](session, campaign_id)
+    except CampaignNotFound as error:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(error)) from error
+    except CampaignStateError as error:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(error)) from error
     return campaign_progress(session, [campaign])[0]
