@@ -7,6 +7,7 @@ used for another.
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 from typing import Any
 
 from itsdangerous import BadData, URLSafeSerializer, URLSafeTimedSerializer
@@ -19,18 +20,25 @@ class InvalidToken(Exception):
 
 
 def _serializer(purpose: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(
-        get_settings().secret_key,
-        salt=f"herald.{purpose}",
-        signer_kwargs={"digest_method": hashlib.sha256},
-    )
+    return _timed_for(get_settings().secret_key, purpose)
 
 
 def _untimed(purpose: str) -> URLSafeSerializer:
+    return _untimed_for(get_settings().secret_key, purpose)
+
+
+# Built once per key and purpose: a campaign signs a token for every recipient.
+@lru_cache(maxsize=32)
+def _timed_for(secret_key: str, purpose: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(
+        secret_key, salt=f"herald.{purpose}", signer_kwargs={"digest_method": hashlib.sha256}
+    )
+
+
+@lru_cache(maxsize=32)
+def _untimed_for(secret_key: str, purpose: str) -> URLSafeSerializer:
     return URLSafeSerializer(
-        get_settings().secret_key,
-        salt=f"herald.{purpose}",
-        signer_kwargs={"digest_method": hashlib.sha256},
+        secret_key, salt=f"herald.{purpose}", signer_kwargs={"digest_method": hashlib.sha256}
     )
 
 

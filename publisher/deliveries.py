@@ -3,7 +3,7 @@
 The row is what makes sending exactly-once: a batch is *claimed* (queued → sending, with an
 attempt id and a lease) in the same commit that precedes the provider call, so a row in
 ``sending`` always means "the request may have left". When its lease expires the sweeper
-decides: back to ``queued`` if the provider is idempotent on our keys, else ``unknown``.
+decides: replay the same attempt if the provider is idempotent on its key, else ``unknown``.
 """
 
 from __future__ import annotations
@@ -32,6 +32,9 @@ from publisher.models import Campaign, CampaignList, Delivery
 from subscribers.models import Subscriber, Subscription, Suppression
 
 PLAN_CHUNK = 50_000
+REPLAY_WINDOW = timedelta(hours=23)
+"""How long after its first try an attempt may be replayed: providers forget idempotency keys
+after a day (Resend: 24 hours), and a replay after that would be a second send."""
 OPEN_STATUSES = ("queued", "sending")
 
 
@@ -108,20 +111,30 @@ def recipient_languages(session: Session, campaign_id: int) -> list[str]:
 
 
 def queued_ranges(session: Session, campaign_id: int, size: int) -> Iterator[tuple[int, int]]:
-    """Consecutive (first id, last id) ranges of at most ``size`` queued deliveries (keyset)."""
-    last = 0
+    """Consecutive (first id, last id) ranges of at most ``size`` queued deliveries (keyset).
+
+    Only the boundaries travel: each step asks the index for the id ``size`` rows further on.
+    """
+    queued = and_(Delivery.campaign_id == campaign_id, Delivery.status == "queued")
+    after = 0
     while True:
-        ids = session.scalars(
-            select(Delivery.id)
-            .where(Delivery.campaign_id == campaign_id, Delivery.status == "queued")
-            .where(Delivery.id > last)
-            .order_by(Delivery.id)
-            .limit(size)
-        ).all()
-        if not ids:
+        first = session.scalar(
+            select(Delivery.id).where(queued, Delivery.id > after).order_by(Delivery.id).limit(1)
+        )
+        if first is None:
             return
-        yield ids[0], ids[-1]
-        last = ids[-1]
+        last = session.scalar(
+            select(Delivery.id)
+            .where(queued, Delivery.id >= first)
+            .order_by(Delivery.id)
+            .offset(size - 1)
+            .limit(1)
+        )
+        if last is None:
+            last = session.scalar(select(func.max(Delivery.id)).where(queued))
+            assert last is not None
+        yield first, last
+        after = last
 
 
 def skip_ineligible(session: Session, campaign_id: int, first_id: int, last_id: int) -> int:
@@ -159,7 +172,7 @@ def claim_batch(
 ) -> list[ClaimedDelivery]:
     """Claim the range's queued rows for this attempt and return them with their subscribers."""
     now = utcnow()
-    session.execute(
+    claimed = session.execute(
         update(Delivery)
         .where(_in_range(campaign_id, first_id, last_id), Delivery.status == "queued")
         .values(
@@ -170,19 +183,44 @@ def claim_batch(
             dispatched_at=now,
             attempts=Delivery.attempts + 1,
         )
+        .returning(Delivery.id, Delivery.subscriber_id)
         .execution_options(synchronize_session=False)
-    )
-    rows = session.execute(
-        select(Delivery.id, Subscriber.id, Subscriber.email, Subscriber.name, Subscriber.language)
-        .join(Subscriber, Subscriber.id == Delivery.subscriber_id)
-        .where(Delivery.attempt_id == attempt_id)
-        .order_by(Delivery.id)
     ).all()
-    return [ClaimedDelivery(*row) for row in rows]
+    return _with_subscribers(session, claimed)
 
 
-def record_results(session: Session, results: Sequence[SendResult]) -> tuple[int, int]:
-    """Store the provider's answer per delivery; return (accepted, rejected)."""
+def reclaim_attempt(
+    session: Session, attempt_id: str, *, lease: timedelta
+) -> list[ClaimedDelivery]:
+    """Take back the rows of an attempt still in flight (to replay it) with a fresh lease."""
+    claimed = session.execute(
+        update(Delivery)
+        .where(Delivery.attempt_id == attempt_id, Delivery.status == "sending")
+        .values(lease_until=utcnow() + lease, attempts=Delivery.attempts + 1)
+        .returning(Delivery.id, Delivery.subscriber_id)
+        .execution_options(synchronize_session=False)
+    ).all()
+    return _with_subscribers(session, claimed)
+
+
+def _with_subscribers(session: Session, claimed: Sequence[Any]) -> list[ClaimedDelivery]:
+    """The claimed (delivery id, subscriber id) pairs with what rendering needs, by id."""
+    if not claimed:
+        return []
+    delivery_of = {subscriber_id: delivery_id for delivery_id, subscriber_id in claimed}
+    rows = session.execute(
+        select(Subscriber.id, Subscriber.email, Subscriber.name, Subscriber.language).where(
+            Subscriber.id.in_(list(delivery_of))
+        )
+    ).all()
+    found = [ClaimedDelivery(delivery_of[row[0]], *row) for row in rows]
+    return sorted(found, key=lambda delivery: delivery.id)
+
+
+def record_results(
+    session: Session, attempt_id: str, results: Sequence[SendResult]
+) -> tuple[int, int]:
+    """Store the provider's answer per delivery of the attempt; return (accepted, rejected)."""
     now = utcnow()
     rows = [
         {
@@ -198,7 +236,7 @@ def record_results(session: Session, results: Sequence[SendResult]) -> tuple[int
         table = cast(Table, Delivery.__table__)
         session.execute(
             update(table)
-            .where(table.c.id == bindparam("b_id"))
+            .where(table.c.id == bindparam("b_id"), table.c.attempt_id == attempt_id)
             .values(
                 status=bindparam("b_status"),
                 provider_message_id=bindparam("b_message_id"),
@@ -226,27 +264,40 @@ def release_attempt(session: Session, attempt_id: str, *, status: str, error: st
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-def expire_leases(session: Session, *, now: datetime, idempotent_providers: set[str]) -> set[int]:
-    """Resolve rows whose sender died: re-queue where re-sending is safe, else ``unknown``.
+def expire_leases(
+    session: Session, *, now: datetime, lease: timedelta, idempotent_providers: set[str]
+) -> list[tuple[int, str]]:
+    """Resolve rows whose sender stopped: replay their attempt where that is safe, else unknown.
 
-    Returns the ids of campaigns that got rows back in the queue.
+    An attempt is replayed (same key, same messages) only through an idempotent provider,
+    within :data:`REPLAY_WINDOW` of its first try, and only while its campaign sends; a paused
+    campaign's rows wait for the resume. Returns the
+    (campaign id, attempt id) pairs to replay; their lease is renewed so the next sweep waits.
     """
     expired = and_(Delivery.status == "sending", Delivery.lease_until < now)
-    requeue = expired & Delivery.provider.in_(sorted(idempotent_providers))
-    campaigns = set(session.scalars(select(Delivery.campaign_id).where(requeue).distinct()))
-    session.execute(
-        update(Delivery)
-        .where(requeue)
-        .values(status="queued", attempt_id=None, lease_until=None)
-        .execution_options(synchronize_session=False)
+    campaign_status = (
+        select(Campaign.status).where(Campaign.id == Delivery.campaign_id).scalar_subquery()
     )
+    safe = (
+        expired
+        & Delivery.provider.in_(sorted(idempotent_providers))
+        & (Delivery.dispatched_at > now - REPLAY_WINDOW)
+    )
+    replay = safe & (campaign_status == "sending")
+    attempts = session.execute(
+        update(Delivery)
+        .where(replay)
+        .values(lease_until=now + lease)
+        .returning(Delivery.campaign_id, Delivery.attempt_id)
+        .execution_options(synchronize_session=False)
+    ).all()
     session.execute(
         update(Delivery)
-        .where(expired)
+        .where(expired, ~(safe & (campaign_status == "paused")))
         .values(status="unknown", lease_until=None, error="sender stopped after the request left")
         .execution_options(synchronize_session=False)
     )
-    return campaigns
+    return sorted({(campaign_id, str(attempt_id)) for campaign_id, attempt_id in attempts})
 
 
 def delivery_counts(session: Session, campaign_ids: Sequence[int]) -> dict[int, dict[str, int]]:
@@ -265,5 +316,18 @@ def delivery_counts(session: Session, campaign_ids: Sequence[int]) -> dict[int, 
 def touch_progress(session: Session, campaign_id: int) -> None:
     """Note that the campaign made progress (the sweeper re-enqueues stalled campaigns)."""
     session.execute(
-        update(Campaign).where(Campaign.id == campaign_id).values(last_progress_at=utcnow())
+        update(Campaign)
+        .where(Campaign.id == campaign_id)
+        .values(last_progress_at=utcnow(), consecutive_failures=0)
     )
+
+
+def count_failed_batch(session: Session, campaign_id: int) -> int:
+    """Note one more batch that failed as a whole; return how many failed in a row."""
+    failures = session.scalar(
+        update(Campaign)
+        .where(Campaign.id == campaign_id)
+        .values(consecutive_failures=Campaign.consecutive_failures + 1)
+        .returning(Campaign.consecutive_failures)
+    )
+    return int(failures or 0)

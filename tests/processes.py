@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import httpx
@@ -42,18 +43,50 @@ def celery_worker(
     line = [sys.executable, "-m", "celery", "-A", "worker.app", "worker", "--loglevel", "WARNING",
             "--queues", "bulk,transactional,control", "--concurrency", str(concurrency),
             "--hostname", f"{name}@%h", "--without-gossip", "--without-mingle"]  # fmt: skip
-    log = (cwd / f"{name}.log").open("wb")
-    process = subprocess.Popen(line, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT)
+    with _running(line, env, cwd, name) as process:
+        yield process
+
+
+@contextmanager
+def celery_beat(env: dict[str, str], cwd: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """The real scheduler (``celery beat``) ticking every ``HERALD_SCHEDULER_TICK_SECONDS``."""
+    line = [sys.executable, "-m", "celery", "-A", "worker.app", "beat", "--loglevel", "WARNING",
+            "--schedule", str(cwd / "beat-schedule")]  # fmt: skip
+    with _running(line, env, cwd, "beat") as process:
+        yield process
+
+
+@contextmanager
+def _running(
+    line: list[str], env: dict[str, str], cwd: Path, name: str
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A process in its own session (so :func:`kill_tree` reaches its children), logged."""
+    log = (cwd / f"{name}.log").open("ab")
+    process = subprocess.Popen(
+        line, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
     try:
         yield process
     finally:
-        process.terminate()
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        _stop_tree(process)
         log.close()
+
+
+def kill_tree(process: subprocess.Popen[bytes]) -> None:
+    """SIGKILL the process and every child it forked, at once: a machine dying mid-send."""
+    with suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+def _stop_tree(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is not None:
+        kill_tree(process)  # the children of a killed parent may linger
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    with suppress(subprocess.TimeoutExpired):
+        process.wait(20)
+    kill_tree(process)
 
 
 def free_port() -> int:
@@ -64,11 +97,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def sandbox_server(cwd: Path) -> Iterator[str]:
-    """``herald sandbox`` in its own process; yields its base URL."""
+def sandbox_server(cwd: Path, *options: str) -> Iterator[str]:
+    """``herald sandbox`` (with command-line ``options``) in its own process; yields its URL."""
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "publisher.cli", "sandbox", "--port", str(port)],
+        [sys.executable, "-m", "publisher.cli", "sandbox", "--port", str(port), *options],
         env=herald_env(), cwd=cwd,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"

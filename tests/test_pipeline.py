@@ -22,7 +22,7 @@ from publisher.campaigns import start_sending
 from publisher.models import Campaign, Delivery
 from subscribers.models import Subscription, Suppression
 from tests.factories import add_announcement, add_list, add_subscribers, subscribe
-from worker import pipeline, scheduled
+from worker import pipeline, scheduled, sending
 
 
 class TaskRecorder:
@@ -41,7 +41,11 @@ class TaskRecorder:
             if name == "herald.campaigns.plan":
                 pipeline.plan_campaign(*args)
             elif name == "herald.campaigns.send_batch":
-                pipeline.send_batch(*args)
+                sending.send_batch(*args)
+            elif name == "herald.campaigns.replay_attempt":
+                sending.replay_attempt(*args)
+            elif name == "herald.campaigns.enqueue":
+                pipeline.enqueue_campaign(*args)
             else:
                 raise AssertionError(f"unexpected task {name}")
 
@@ -131,7 +135,7 @@ def test_unsubscribed_after_planning_is_not_mailed(tasks: TaskRecorder) -> None:
     assert len(_outbox(campaign.id)) == 2
 
 
-def test_a_killed_sender_is_resent_only_where_the_provider_is_idempotent(
+def test_a_killed_sender_is_replayed_only_where_the_provider_is_idempotent(
     tasks: TaskRecorder,
 ) -> None:
     with unit_of_work() as session:
@@ -150,7 +154,10 @@ def test_a_killed_sender_is_resent_only_where_the_provider_is_idempotent(
             update(Delivery).where(Delivery.id == claimed[0].id).values(provider="outbox")
         )
     scheduled.resolve_expired_leases()
-    assert _statuses(campaign.id) == {"queued": 1, "unknown": 3}
+    assert _statuses(campaign.id) == {"sending": 1, "unknown": 3}
+    assert tasks.tasks == [("herald.campaigns.replay_attempt", [campaign.id, "dead"])]
+    scheduled.resolve_expired_leases()  # the lease was renewed: no second replay
+    assert len(tasks.tasks) == 1
     tasks.run_all()
     assert _statuses(campaign.id) == {"sent": 1, "unknown": 3}
     with unit_of_work() as session:  # unknown rows wait for an admin, not the campaign

@@ -13,6 +13,7 @@ from core.database import unit_of_work, utcnow
 from core.settings import get_settings
 from publisher import campaigns, deliveries
 from worker.pipeline import current_provider, enqueue_batches
+from worker.sending import REPLAY_TASK
 
 
 def tick() -> None:
@@ -39,14 +40,16 @@ def recover_lost_plans() -> None:
 
 
 def resolve_expired_leases() -> None:
-    """Rows whose sender died: re-send where the provider is idempotent, else mark unknown."""
+    """Rows whose sender died: replay their attempt where the provider is idempotent, else
+    mark them unknown."""
     provider = current_provider()
     safe = {provider.name} if provider.idempotent else set()
+    lease = timedelta(seconds=get_settings().lease_seconds)
     with unit_of_work() as session:
-        for campaign_id in deliveries.expire_leases(
-            session, now=utcnow(), idempotent_providers=safe
+        for campaign_id, attempt_id in deliveries.expire_leases(
+            session, now=utcnow(), lease=lease, idempotent_providers=safe
         ):
-            enqueue_batches(session, campaign_id)
+            enqueue_after_commit(session, REPLAY_TASK, campaign_id, attempt_id)
 
 
 def resume_stalled() -> None:

@@ -7,7 +7,7 @@ import random
 from celery import Task
 
 from core.celery_app import celery_app
-from worker import pipeline, scheduled
+from worker import pipeline, scheduled, sending
 
 MAX_BATCH_RETRIES = 8
 
@@ -18,13 +18,36 @@ def plan_campaign(campaign_id: int) -> None:
     pipeline.plan_campaign(campaign_id)
 
 
+@celery_app.task(name="herald.campaigns.enqueue")
+def enqueue_batches(campaign_id: int) -> None:
+    """Enqueue the batches of a campaign's queued deliveries (after a resume)."""
+    pipeline.enqueue_campaign(campaign_id)
+
+
 @celery_app.task(name="herald.campaigns.send_batch", bind=True, max_retries=MAX_BATCH_RETRIES)
 def send_batch(self: Task, campaign_id: int, first_id: int, last_id: int) -> None:
     """Send the queued deliveries of one id range in one provider call."""
     try:
-        pipeline.send_batch(campaign_id, first_id, last_id)
-    except pipeline.RetryLater as later:
+        sending.send_batch(campaign_id, first_id, last_id)
+    except sending.ReplayLater as later:
+        replay_attempt.apply_async(
+            (campaign_id, later.attempt_id, 1), countdown=later.delay or backoff(0)
+        )
+    except sending.RetryLater as later:
         raise self.retry(countdown=later.delay or backoff(self.request.retries)) from later
+
+
+@celery_app.task(name=sending.REPLAY_TASK)
+def replay_attempt(campaign_id: int, attempt_id: str, tries: int = 0) -> None:
+    """Send a claimed attempt again as itself (same key, same messages)."""
+    try:
+        sending.replay_attempt(campaign_id, attempt_id)
+    except sending.RetryLater as later:
+        # Past the last try the rows keep their lease; the sweeper replays them when it ends.
+        if tries < MAX_BATCH_RETRIES:
+            replay_attempt.apply_async(
+                (campaign_id, attempt_id, tries + 1), countdown=later.delay or backoff(tries)
+            )
 
 
 @celery_app.task(name="herald.scheduler.tick")

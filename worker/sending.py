@@ -1,0 +1,182 @@
+"""Sending one batch: claim, pace, render, one provider call, record; and replaying attempts.
+
+Each flow commits at its checkpoints and nowhere else: the claim commit precedes the
+provider call (so a row in ``sending`` means the request may have left), and the outcome
+commit follows it. A worker killed between the two leaves rows for the sweeper to resolve.
+
+An attempt, once claimed, is only ever re-sent as itself: the same rows, the same rendered
+messages, the same key. Through an idempotent provider that makes a retry after a crash or a
+timeout harmless; through any other, rows whose outcome is unknown stay ``unknown``.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from uuid import uuid4
+
+from sqlalchemy.orm import Session
+
+from core.database import unit_of_work
+from core.message import OutgoingMessage
+from core.providers.base import OutcomeUnknown, Provider, ProviderError
+from core.ratelimit import RateLimited, get_rate_limiter
+from core.settings import get_settings
+from publisher import campaigns, deliveries
+from publisher.deliveries import ClaimedDelivery
+from publisher.models import Campaign
+from worker import pipeline
+
+log = logging.getLogger(__name__)
+
+REPLAY_TASK = "herald.campaigns.replay_attempt"
+PACE_MAX_WAIT_SECONDS = 2.0
+"""Longer waits for the rate limit go back to the broker instead of holding a worker."""
+
+
+class RetryLater(Exception):
+    """The batch went back to the queue; try again after ``delay`` seconds (None: backoff)."""
+
+    def __init__(self, delay: float | None) -> None:
+        super().__init__(f"retry in {delay}s" if delay else "retry with backoff")
+        self.delay = delay
+
+
+class ReplayLater(RetryLater):
+    """The attempt stays claimed; replay it (same key) after ``delay`` seconds."""
+
+    def __init__(self, attempt_id: str, delay: float | None) -> None:
+        super().__init__(delay)
+        self.attempt_id = attempt_id
+
+
+def send_batch(campaign_id: int, first_id: int, last_id: int) -> None:
+    """Claim, render and send one range of a campaign's deliveries, then record the outcome."""
+    provider = pipeline.current_provider()
+    attempt_id = uuid4().hex
+    with unit_of_work() as session:
+        campaign = session.get(Campaign, campaign_id)
+        if campaign is None or campaign.status != "sending" or campaign.compiled is None:
+            return
+        deliveries.skip_ineligible(session, campaign_id, first_id, last_id)
+        claimed = deliveries.claim_batch(
+            session, campaign_id, first_id, last_id,
+            attempt_id=attempt_id, provider=provider.name, lease=_lease(),
+        )  # fmt: skip
+        if not claimed:
+            campaigns.finish_if_done(session, campaign_id)
+            return
+        messages = _render(session, campaign, claimed)
+    _pace(provider, attempt_id, len(messages), replay=False)
+    _send(campaign_id, attempt_id, messages, provider, replay=False)
+
+
+def replay_attempt(campaign_id: int, attempt_id: str) -> None:
+    """Send an attempt whose outcome is unknown again, as itself (idempotent providers only)."""
+    provider = pipeline.current_provider()
+    with unit_of_work() as session:
+        campaign = session.get(Campaign, campaign_id)
+        if campaign is None or campaign.status != "sending" or campaign.compiled is None:
+            return  # the sweeper resolves the rows once the campaign sends again, or ends
+        if not provider.idempotent:
+            deliveries.release_attempt(
+                session, attempt_id, status="unknown", error="cannot be replayed safely"
+            )
+            return
+        claimed = deliveries.reclaim_attempt(session, attempt_id, lease=_lease())
+        if not claimed:
+            return
+        messages = _render(session, campaign, claimed)
+    _pace(provider, attempt_id, len(messages), replay=True)
+    _send(campaign_id, attempt_id, messages, provider, replay=True)
+
+
+def _lease() -> timedelta:
+    return timedelta(seconds=get_settings().lease_seconds)
+
+
+def _render(
+    session: Session, campaign: Campaign, claimed: list[ClaimedDelivery]
+) -> list[OutgoingMessage]:
+    emails = pipeline.campaign_emails(session, campaign)
+    return [emails.message_for(delivery) for delivery in claimed]
+
+
+def _pace(provider: Provider, attempt_id: str, count: int, *, replay: bool) -> None:
+    """Take ``count`` tokens of the provider's shared rate; a long wait goes back to the broker."""
+    try:
+        get_rate_limiter(get_settings()).wait_and_acquire(
+            provider.name, count, max_wait=PACE_MAX_WAIT_SECONDS
+        )
+    except RateLimited as limited:
+        if replay or provider.idempotent:
+            raise ReplayLater(attempt_id, limited.wait_seconds) from limited
+        _end_attempt(attempt_id, "queued", "")
+        raise RetryLater(limited.wait_seconds) from limited
+
+
+def _send(
+    campaign_id: int,
+    attempt_id: str,
+    messages: list[OutgoingMessage],
+    provider: Provider,
+    *,
+    replay: bool,
+) -> None:
+    """One provider call for the attempt, and what its outcome means for the rows."""
+    try:
+        results = provider.send_batch(messages, attempt_key=attempt_id)
+    except ProviderError as error:
+        _after_refusal(campaign_id, attempt_id, provider, error, replay=replay)
+        return
+    except OutcomeUnknown as error:
+        _after_silence(campaign_id, attempt_id, provider, error)
+        return
+    with unit_of_work() as session:
+        deliveries.record_results(session, attempt_id, results)
+        deliveries.touch_progress(session, campaign_id)
+        session.flush()
+        campaigns.finish_if_done(session, campaign_id)
+
+
+def _after_refusal(
+    campaign_id: int, attempt_id: str, provider: Provider, error: ProviderError, *, replay: bool
+) -> None:
+    """The call failed as a whole: slow everyone on a 429, retry what may succeed later."""
+    if error.throttled:
+        get_rate_limiter(get_settings()).block(provider.name, error.retry_after or 1.0)
+    elif error.retry_after is None:  # a provider's "come back in a second" is no failure
+        _count_failure(campaign_id, str(error))
+    if error.retryable and (replay or provider.idempotent):
+        # A replay must stay itself: an earlier try of this attempt may have been accepted.
+        raise ReplayLater(attempt_id, error.retry_after)
+    _end_attempt(attempt_id, "queued" if error.retryable else "failed", str(error))
+    if error.retryable:
+        raise RetryLater(error.retry_after)
+
+
+def _after_silence(
+    campaign_id: int, attempt_id: str, provider: Provider, error: OutcomeUnknown
+) -> None:
+    """No answer after the request left: replay through an idempotent provider, else unknown."""
+    _count_failure(campaign_id, str(error))
+    if provider.idempotent and error.resendable:
+        raise ReplayLater(attempt_id, None)
+    _end_attempt(attempt_id, "unknown", str(error))
+
+
+def _count_failure(campaign_id: int, reason: str) -> None:
+    """One more batch failed in a row; too many pause the campaign for an admin to look."""
+    limit = get_settings().pause_after_failures
+    with unit_of_work() as session:
+        failures = deliveries.count_failed_batch(session, campaign_id)
+        if failures >= limit:
+            log.warning("pausing campaign %s after %s failed batches", campaign_id, failures)
+            campaigns.pause_for_failures(
+                session, campaign_id, f"paused after {failures} failed batches in a row: {reason}"
+            )
+
+
+def _end_attempt(attempt_id: str, status: str, error: str) -> None:
+    with unit_of_work() as session:
+        deliveries.release_attempt(session, attempt_id, status=status, error=error)
