@@ -18,6 +18,7 @@ from sqlalchemy import (
     Table,
     and_,
     bindparam,
+    case,
     exists,
     func,
     literal,
@@ -251,9 +252,17 @@ def record_results(
 
 
 def release_attempt(session: Session, attempt_id: str, *, status: str, error: str = "") -> int:
-    """End an attempt whose call failed as a whole: its rows go to queued, failed or unknown."""
+    """End an attempt whose call failed as a whole: its rows go to queued, failed or unknown.
+
+    Rows going back to the queue of a campaign cancelled meanwhile are cancelled instead.
+    """
     values: dict[str, Any] = {"status": status, "lease_until": None, "error": error}
     if status == "queued":
+        cancelled = select(Campaign.status).where(Campaign.id == Delivery.campaign_id)
+        values["status"] = case(
+            (cancelled.scalar_subquery() == "cancelled", literal("cancelled")),
+            else_=literal(status),
+        )
         values["attempt_id"] = None
     result = session.execute(
         update(Delivery)

@@ -19,7 +19,7 @@ from core.providers.resend import ResendProvider
 from core.ratelimit import DatabaseRateLimiter
 from core.settings import get_settings
 from publisher import deliveries
-from publisher.campaigns import start_sending
+from publisher.campaigns import cancel_campaign, start_sending
 from publisher.models import Campaign, Delivery
 from tests.conftest import use_settings
 from tests.factories import add_announcement, add_list, add_subscribers
@@ -214,3 +214,17 @@ def test_a_long_wait_for_the_rate_limit_gives_the_batch_back(
     assert later.value.delay is not None and later.value.delay > sending.PACE_MAX_WAIT_SECONDS
     assert _statuses(campaign) == {"sent": 1, "queued": 2}
     assert len(server.requests) == 1
+
+
+def test_a_batch_failing_after_a_cancel_is_cancelled_not_requeued(
+    campaign: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def cancel_then_fail(request: httpx.Request) -> httpx.Response:
+        with unit_of_work() as session:
+            cancel_campaign(session, campaign)
+        return httpx.Response(503, json={"Message": "down"})
+
+    use_provider(monkeypatch, postmark(ProviderServer(cancel_then_fail)))
+    with pytest.raises(sending.RetryLater):
+        sending.send_batch(campaign, 1, 10**9)
+    assert _statuses(campaign) == {"cancelled": 3}
