@@ -74,13 +74,47 @@ def demo(
 
 
 @app.command()
-def sandbox(host: str = HOST, port: int = typer.Option(8025, help="Port to listen on.")) -> None:
-    """Run a local server speaking the providers' HTTP APIs (records messages; no mail leaves)."""
+def sandbox(
+    host: str = HOST,
+    port: int = typer.Option(8025, help="Port to listen on."),
+    keep_messages: int = typer.Option(1000, min=0, help="Full messages kept for inspection."),
+    throttle_rate: float = typer.Option(0.0, help="Share of send requests answered 429."),
+    error_rate: float = typer.Option(0.0, help="Share of send requests answered 500."),
+    slow_rate: float = typer.Option(0.0, help="Share of send requests accepted, answered late."),
+    slow_seconds: float = typer.Option(5.0, help="How late a slow answer comes."),
+    retry_after: int = typer.Option(1, help="Retry-After seconds of a 429."),
+    seed: int | None = typer.Option(None, help="Seed for repeatable faults."),
+    webhook_url: str | None = typer.Option(None, help="Post Postmark delivery webhooks here."),
+    bounce_rate: float = typer.Option(0.0, help="Share of webhooks that are hard bounces."),
+    server_token: str | None = typer.Option(None, help="Postmark token to accept."),
+    resend_api_key: str | None = typer.Option(None, help="Resend API key to accept."),
+) -> None:
+    """Run a local server speaking the providers' HTTP APIs (records messages; no mail leaves).
+
+    Tokens default to "sandbox-token". Faults and webhooks can also be changed while it runs:
+    POST /_sandbox/faults.
+    """
     import uvicorn
+    from pydantic import ValidationError
 
-    from core.sandbox import create_sandbox_app
+    from core.sandbox import SANDBOX_TOKEN, FaultSettings, SandboxConfig, create_sandbox_app
 
-    uvicorn.run(create_sandbox_app(), host=host, port=port, log_level="warning")
+    try:
+        faults = FaultSettings(
+            throttle_rate=throttle_rate, error_rate=error_rate, slow_rate=slow_rate,
+            slow_seconds=slow_seconds, retry_after=retry_after, seed=seed,
+            webhook_url=webhook_url, bounce_rate=bounce_rate,
+        )  # fmt: skip
+    except ValidationError as error:
+        problems = (f"{' '.join(map(str, e['loc']))} {e['msg']}" for e in error.errors())
+        raise typer.BadParameter("; ".join(problem.strip() for problem in problems)) from error
+    config = SandboxConfig(
+        server_token=server_token or SANDBOX_TOKEN,
+        resend_api_key=resend_api_key or SANDBOX_TOKEN,
+        keep_messages=keep_messages,
+        faults=faults,
+    )
+    uvicorn.run(create_sandbox_app(config), host=host, port=port, log_level="warning")
 
 
 def _exec(line: list[str]) -> None:
