@@ -106,7 +106,9 @@ class PostmarkProvider:
         }
 
     def _encode(self, message: OutgoingMessage) -> bytes:
-        return orjson.dumps(self.message_json(message))
+        # orjson's buffer outgrows its output several times over; a batch keeps 500 of them,
+        # so keep an exact-size copy (a few microseconds) instead of ~8x the memory.
+        return bytes(memoryview(orjson.dumps(self.message_json(message))))
 
     def _chunks(self, indexes: list[int], payloads: list[bytes]) -> Iterator[list[int]]:
         """Groups of message indexes that fit both the count and the size limit of one call."""
