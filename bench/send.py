@@ -1,14 +1,17 @@
 """Send benchmark: one campaign to N recipients through real worker processes.
 
 Prints one JSON line per case: recipients, workers, seconds (from 'send' to 'sent', planning
-included), messages_per_s, peak RSS in MB of every process, duplicates and missing.
-Usage: python bench/send.py [--case embedded:10000] [--case postgres:10000] ...
+included; the worker pools are up before the clock starts), plan_seconds, messages_per_s,
+peak RSS in MB of every worker process and of the provider sandbox, duplicates and missing.
+Usage: python bench/send.py [--case embedded:10000] [--case postgres:1000000:2] ...
+(default: embedded 10k, then PostgreSQL + Redis at 10k, 100k and 1M with two workers).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
 import tempfile
 import time
@@ -17,17 +20,20 @@ from pathlib import Path
 
 import httpx
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from core.database import dispose_engines, unit_of_work  # noqa: E402
 from core.settings import get_settings  # noqa: E402
+from publisher.models import Campaign  # noqa: E402
 from publisher.processes import migrate  # noqa: E402
 from subscribers.models import Subscriber  # noqa: E402
 from tests.factories import add_announcement, add_list  # noqa: E402
 from tests.processes import celery_worker, herald, herald_env, sandbox_server  # noqa: E402
 
+DEFAULT_CASES = ["embedded:10000", "postgres:10000:2", "postgres:100000:2", "postgres:1000000:2"]
 PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 REDIS_URL = "redis://127.0.0.1:6379/8"
 
@@ -36,13 +42,10 @@ def seed(recipients: int) -> int:
     """A list of ``recipients`` confirmed subscribers and an announcement to it."""
     with unit_of_work() as session:
         mailing_list = add_list(session)
-        for start in range(0, recipients, 5000):
-            rows = [
-                {"email": f"r{i}@example.com", "name": f"Reader {i}", "language": "en",
-                 "timezone": "UTC", "attributes": {}, "status": "active"}
-                for i in range(start, min(start + 5000, recipients))
-            ]  # fmt: skip
-            session.execute(sa.insert(Subscriber), rows)
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(sa.text(PG_SUBSCRIBERS), {"n": recipients})
+        else:
+            _add_subscribers_in_chunks(session, recipients)
         session.execute(
             sa.text(
                 "INSERT INTO subscriptions (subscriber_id, list_id, status, consent_source, "
@@ -52,6 +55,23 @@ def seed(recipients: int) -> int:
             {"list": mailing_list.id},
         )
         return add_announcement(session, "news").id
+
+
+PG_SUBSCRIBERS = (
+    "INSERT INTO subscribers (email, name, language, timezone, attributes, status, created_at)"
+    " SELECT 'r' || g || '@example.com', 'Reader ' || g, 'en', 'UTC', '{}', 'active',"
+    " CURRENT_TIMESTAMP FROM generate_series(0, :n - 1) AS g"
+)
+
+
+def _add_subscribers_in_chunks(session: Session, recipients: int) -> None:
+    for start in range(0, recipients, 5000):
+        rows = [
+            {"email": f"r{i}@example.com", "name": f"Reader {i}", "language": "en",
+             "timezone": "UTC", "attributes": {}, "status": "active"}
+            for i in range(start, min(start + 5000, recipients))
+        ]  # fmt: skip
+        session.execute(sa.insert(Subscriber), rows)
 
 
 def peak_rss_mb(pids: list[int]) -> list[float]:
@@ -92,10 +112,12 @@ def run_case(kind: str, recipients: int, workers: int, folder: Path) -> dict[str
     with sandbox_server(folder) as provider_url:
         env = herald_env(**settings, provider="postmark", provider_url=provider_url,
                          postmark_server_token="sandbox-token")  # fmt: skip
-        started = time.monotonic()
         workers_up = [celery_worker(env, folder, name=f"w{n}") for n in range(workers)]
         processes = [context.__enter__() for context in workers_up]
+        _wait_for_pools(processes)
+        started = time.monotonic()
         herald("campaigns", "send", str(campaign_id), env=env, cwd=folder)
+        sandbox = _pid_listening_on(provider_url)
         peaks: list[float] = []
         while _status(campaign_id) not in ("sent", "failed"):
             peaks = max(
@@ -103,14 +125,48 @@ def run_case(kind: str, recipients: int, workers: int, folder: Path) -> dict[str
             )
             time.sleep(0.5)
         seconds = time.monotonic() - started
+        sandbox_peak = peak_rss_mb([sandbox])
         for context in workers_up:
             context.__exit__(None, None, None)
         stats = httpx.get(f"{provider_url}/_sandbox/stats").json()
+    plan_seconds = _plan_seconds(campaign_id)
+    if kind != "embedded":
+        _drop_postgres(database)
     return {
         "case": kind, "recipients": recipients, "workers": workers, "seconds": round(seconds, 2),
+        "plan_seconds": plan_seconds,
         "messages_per_s": round(stats["messages"] / seconds, 1), "peak_rss_mb": peaks,
+        "sandbox_peak_rss_mb": sandbox_peak[0] if sandbox_peak else None,
         "duplicates": stats["duplicates"], "missing": recipients - stats["unique_recipients"],
     }  # fmt: skip
+
+
+def _wait_for_pools(workers: list[subprocess.Popen[bytes]]) -> None:
+    """Until every worker has forked its pool (2 children each), so timing starts at 'send'."""
+    deadline = time.monotonic() + 60
+    while any(len(process_tree(w.pid)) < 3 for w in workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(1)
+
+
+def _pid_listening_on(url: str) -> int:
+    """The sandbox process: the one whose command line names the URL's port."""
+    port = url.rsplit(":", 1)[1]
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            words = cmdline.read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"sandbox" in words and port.encode() in words:
+            return int(cmdline.parent.name)
+    raise RuntimeError("sandbox process not found")
+
+
+def _plan_seconds(campaign_id: int) -> float:
+    with unit_of_work() as session:
+        campaign = session.get(Campaign, campaign_id)
+        assert campaign is not None and campaign.planned_at and campaign.started_at
+        return round((campaign.planned_at - campaign.started_at).total_seconds(), 2)
 
 
 def _fresh_postgres() -> str:
@@ -120,6 +176,15 @@ def _fresh_postgres() -> str:
         connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
     return sa.make_url(PG_SERVER).set(database=name).render_as_string(hide_password=False)
+
+
+def _drop_postgres(database: str) -> None:
+    dispose_engines()
+    name = sa.make_url(database).database
+    admin = sa.create_engine(PG_SERVER, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
 
 
 def _point_at(database: str) -> None:
@@ -140,7 +205,7 @@ def main() -> None:
     """Run each ``--case kind:recipients[:workers]`` and print its JSON line."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--case", action="append", default=[])
-    cases = parser.parse_args().case or ["embedded:10000", "postgres:10000:2"]
+    cases = parser.parse_args().case or DEFAULT_CASES
     for case in cases:
         kind, recipients, *rest = case.split(":")
         with tempfile.TemporaryDirectory() as folder:
