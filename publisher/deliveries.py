@@ -65,29 +65,44 @@ def _eligibility(campaign_id: int) -> list[ColumnElement[bool]]:
     ]
 
 
-def plan_deliveries(session: Session, campaign_id: int, *, chunk: int = PLAN_CHUNK) -> int:
+def plan_deliveries(session: Session, campaign_id: int, *, chunk: int | None = None) -> int:
     """Create a queued delivery for every eligible recipient; return the campaign's total.
 
     Set-based, in subscriber-id chunks so no statement holds the whole list; recipients on
     several lists get one delivery; re-planning inserts nothing new.
     """
-    highest = session.scalar(select(func.max(Subscriber.id))) or 0
-    now = literal(utcnow(), UTCDateTime)
-    for low in range(0, highest, chunk):
-        eligible = (
-            select(literal(campaign_id), Subscription.subscriber_id, literal("queued"), now)
-            .join(Subscriber, Subscriber.id == Subscription.subscriber_id)
-            .where(*_eligibility(campaign_id))
-            .where(Subscription.subscriber_id > low, Subscription.subscriber_id <= low + chunk)
-            .distinct()
-        )
-        insert = insert_ignoring_conflicts(
-            session, Delivery, index_elements=["campaign_id", "subscriber_id"]
-        )
-        session.execute(
-            insert.from_select(["campaign_id", "subscriber_id", "status", "created_at"], eligible)
-        )
+    for low, high in plan_chunks(session, chunk=chunk):
+        plan_chunk(session, campaign_id, low, high)
     return count_deliveries(session, campaign_id)
+
+
+def plan_chunks(session: Session, *, chunk: int | None = None) -> list[tuple[int, int]]:
+    """Subscriber-id bounds (low exclusive, high inclusive) covering every subscriber."""
+    chunk = chunk or PLAN_CHUNK
+    highest = session.scalar(select(func.max(Subscriber.id))) or 0
+    return [(low, low + chunk) for low in range(0, highest, chunk)]
+
+
+def plan_chunk(session: Session, campaign_id: int, low: int, high: int) -> None:
+    """Create the queued deliveries of the eligible subscribers with ids in (low, high]."""
+    eligible = (
+        select(
+            literal(campaign_id),
+            Subscription.subscriber_id,
+            literal("queued"),
+            literal(utcnow(), UTCDateTime),
+        )
+        .join(Subscriber, Subscriber.id == Subscription.subscriber_id)
+        .where(*_eligibility(campaign_id))
+        .where(Subscription.subscriber_id > low, Subscription.subscriber_id <= high)
+        .distinct()
+    )
+    insert = insert_ignoring_conflicts(
+        session, Delivery, index_elements=["campaign_id", "subscriber_id"]
+    )
+    session.execute(
+        insert.from_select(["campaign_id", "subscriber_id", "status", "created_at"], eligible)
+    )
 
 
 def count_deliveries(session: Session, campaign_id: int) -> int:
@@ -101,24 +116,26 @@ def count_deliveries(session: Session, campaign_id: int) -> int:
 
 
 def recipient_languages(session: Session, campaign_id: int) -> list[str]:
-    """The distinct preferred languages of the campaign's recipients."""
+    """The distinct preferred languages of the campaign's eligible recipients."""
     return list(
         session.scalars(
             select(Subscriber.language)
-            .join(Delivery, Delivery.subscriber_id == Subscriber.id)
-            .where(Delivery.campaign_id == campaign_id)
+            .join(Subscription, Subscription.subscriber_id == Subscriber.id)
+            .where(*_eligibility(campaign_id))
             .distinct()
         )
     )
 
 
-def queued_ranges(session: Session, campaign_id: int, size: int) -> Iterator[tuple[int, int]]:
-    """Consecutive (first id, last id) ranges of at most ``size`` queued deliveries (keyset).
+def queued_ranges(
+    session: Session, campaign_id: int, size: int, *, after: int = 0
+) -> Iterator[tuple[int, int]]:
+    """Consecutive (first id, last id) ranges of at most ``size`` queued deliveries with ids
+    above ``after`` (keyset).
 
     Only the boundaries travel: each step asks the index for the id ``size`` rows further on.
     """
     queued = and_(Delivery.campaign_id == campaign_id, Delivery.status == "queued")
-    after = 0
     while True:
         first = session.scalar(
             select(Delivery.id).where(queued, Delivery.id > after).order_by(Delivery.id).limit(1)

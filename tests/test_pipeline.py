@@ -215,3 +215,31 @@ def test_due_scheduled_campaigns_start(tasks: TaskRecorder) -> None:
     assert tasks.tasks == [("herald.campaigns.plan", [due.id])]
     with unit_of_work() as session:
         assert session.get(Campaign, later.id).status == "scheduled"  # type: ignore[union-attr]
+
+
+def test_planning_commits_chunk_by_chunk_and_sending_can_start_with_the_first(
+    tasks: TaskRecorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with unit_of_work() as session:
+        add_subscribers(session, add_list(session), 7)
+        campaign = add_announcement(session, "news")
+        start_sending(session, campaign)
+    monkeypatch.setattr(deliveries, "PLAN_CHUNK", 3)
+    seen: list[tuple[str, int]] = []
+
+    def record(name: str, args: list[Any]) -> None:
+        with unit_of_work() as session:  # what a worker would see when the task arrives
+            planned = session.scalar(select(func.count()).select_from(Delivery))
+        seen.append((name, int(planned or 0)))
+        tasks(name, args)
+
+    monkeypatch.setattr(core.celery_app, "_dispatch", record)
+    tasks.tasks.clear()
+    pipeline.plan_campaign(campaign.id)
+    batches = [planned for name, planned in seen if name == "herald.campaigns.send_batch"]
+    assert batches == [3, 6, 7]  # each chunk's batch left as soon as the chunk committed
+    with unit_of_work() as session:
+        planned = session.get(Campaign, campaign.id)
+        assert planned is not None and planned.total == 7 and planned.planned_at is not None
+    tasks.run_all()
+    assert _statuses(campaign.id) == {"sent": 7}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from functools import lru_cache
 
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from core.celery_app import enqueue_after_commit
@@ -31,8 +32,7 @@ def current_provider() -> Provider:
 def plan_campaign(campaign_id: int) -> None:
     """Compile the campaign's email, create its deliveries, enqueue its batches."""
     try:
-        with unit_of_work() as session:
-            _plan(session, campaign_id)
+        _plan(campaign_id)
     except Exception as error:
         log.exception("planning campaign %s failed", campaign_id)
         with unit_of_work() as session:
@@ -41,20 +41,56 @@ def plan_campaign(campaign_id: int) -> None:
                 campaign.status, campaign.error = "failed", f"planning failed: {error}"
 
 
-def _plan(session: Session, campaign_id: int) -> None:
-    campaign = session.get(Campaign, campaign_id, with_for_update=True)
-    if campaign is None or campaign.status != "sending":
+def _plan(campaign_id: int) -> None:
+    """Snapshot, then deliveries one committed chunk at a time, then the total.
+
+    Each chunk's batches are enqueued with its commit, so sending starts with the first chunk
+    instead of after the whole list. The campaign cannot finish before ``planned_at`` is set
+    in the last step, and a planner that dies is re-run (every step is idempotent).
+    """
+    with unit_of_work() as session:
+        campaign = _sending(session, campaign_id)
+        if campaign is None:
+            return
+        if campaign.compiled is None:
+            languages = deliveries.recipient_languages(session, campaign_id)
+            campaign.compiled = compile_campaign(session, campaign, languages, get_settings())
+        chunks = deliveries.plan_chunks(session)
+    enqueued = 0
+    for low, high in chunks:
+        with unit_of_work() as session:
+            if session.scalar(select(Campaign.status).where(Campaign.id == campaign_id)) != (
+                "sending"
+            ):
+                return  # paused or cancelled meanwhile; a resume plans again
+            deliveries.plan_chunk(session, campaign_id, low, high)
+            enqueued = enqueue_batches(session, campaign_id, after=enqueued)
+            # A heartbeat for the lost-plan sweeper, last: senders update this row too.
+            session.execute(
+                update(Campaign)
+                .where(Campaign.id == campaign_id)
+                .values(plan_requested_at=utcnow())
+            )
+    with unit_of_work() as session:
+        _finish_plan(session, campaign_id, enqueued)
+
+
+def _finish_plan(session: Session, campaign_id: int, enqueued: int) -> None:
+    campaign = _sending(session, campaign_id)
+    if campaign is None:
         return
-    campaign.total = deliveries.plan_deliveries(session, campaign_id)
-    if campaign.compiled is None:
-        languages = deliveries.recipient_languages(session, campaign_id)
-        campaign.compiled = compile_campaign(session, campaign, languages, get_settings())
+    campaign.total = deliveries.count_deliveries(session, campaign_id)
     now = utcnow()
     campaign.planned_at = campaign.planned_at or now
     campaign.last_progress_at = now
-    enqueue_batches(session, campaign_id)
+    enqueue_batches(session, campaign_id, after=enqueued)
     session.flush()
     finish_if_done(session, campaign_id)
+
+
+def _sending(session: Session, campaign_id: int) -> Campaign | None:
+    campaign = session.get(Campaign, campaign_id, with_for_update=True)
+    return campaign if campaign is not None and campaign.status == "sending" else None
 
 
 def enqueue_campaign(campaign_id: int) -> None:
@@ -65,15 +101,16 @@ def enqueue_campaign(campaign_id: int) -> None:
             enqueue_batches(session, campaign_id)
 
 
-def enqueue_batches(session: Session, campaign_id: int) -> int:
-    """Enqueue (after commit) one batch task per range of queued deliveries."""
+def enqueue_batches(session: Session, campaign_id: int, *, after: int = 0) -> int:
+    """Enqueue (after commit) one batch task per range of queued deliveries above ``after``;
+    return the last id covered."""
     limit = current_provider().max_batch_size
     size = min(get_settings().batch_size or limit, limit)
-    count = 0
-    for first_id, last_id in deliveries.queued_ranges(session, campaign_id, size):
+    last = after
+    for first_id, last_id in deliveries.queued_ranges(session, campaign_id, size, after=after):
         enqueue_after_commit(session, SEND_BATCH_TASK, campaign_id, first_id, last_id)
-        count += 1
-    return count
+        last = last_id
+    return last
 
 
 _emails_cache: dict[int, CampaignEmails] = {}
