@@ -77,7 +77,7 @@ def demo(
 def sandbox(
     host: str = HOST,
     port: int = typer.Option(8025, help="Port to listen on."),
-    keep_messages: int = typer.Option(1000, min=0, help="Full messages kept for inspection."),
+    keep_messages: int = typer.Option(100, min=0, help="Full messages kept for inspection."),
     throttle_rate: float = typer.Option(0.0, help="Share of send requests answered 429."),
     error_rate: float = typer.Option(0.0, help="Share of send requests answered 500."),
     slow_rate: float = typer.Option(0.0, help="Share of send requests accepted, answered late."),

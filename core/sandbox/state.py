@@ -24,7 +24,7 @@ class SandboxConfig:
 
     server_token: str = SANDBOX_TOKEN
     resend_api_key: str = SANDBOX_TOKEN
-    keep_messages: int = 1000
+    keep_messages: int = 100
     faults: FaultSettings = field(default_factory=FaultSettings)
 
 
