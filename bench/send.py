@@ -120,6 +120,8 @@ def run_case(kind: str, recipients: int, workers: int, folder: Path) -> dict[str
         sandbox = _pid_listening_on(provider_url)
         peaks: list[float] = []
         while _status(campaign_id) not in ("sent", "failed"):
+            if any(w.poll() is not None for w in processes):
+                raise RuntimeError(f"a worker died; see its log in {folder}")
             peaks = max(
                 peaks, [p for w in processes for p in peak_rss_mb(process_tree(w.pid))], key=sum
             )
