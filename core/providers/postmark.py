@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
@@ -22,13 +20,12 @@ import orjson
 
 from core.message import OutgoingMessage
 from core.providers.base import OutcomeUnknown, ProviderError, SendResult
+from core.providers.http import NEVER_SENT, describe, refused, retry_after
 
 TRANSACTIONAL_STREAM = "outbound"
 # Postmark's documented limits; decimal megabytes keep us under them whichever unit they mean.
 MAX_BATCH_BYTES = 50_000_000
 MAX_MESSAGE_BYTES = 10_000_000
-
-_NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
 class PostmarkProvider:
@@ -73,7 +70,7 @@ class PostmarkProvider:
         results: list[SendResult | None] = [None] * len(messages)
         for index, payload in enumerate(payloads):
             if len(payload) > self.max_message_bytes:
-                results[index] = _refused(messages[index], "message exceeds Postmark's 10 MB limit")
+                results[index] = refused(messages[index], "message exceeds Postmark's 10 MB limit")
         pending = [i for i, result in enumerate(results) if result is None]
         for number, chunk in enumerate(self._chunks(pending, payloads)):
             batch = [messages[i] for i in chunk]
@@ -132,13 +129,13 @@ class PostmarkProvider:
         except (ProviderError, OutcomeUnknown) as error:
             if first:
                 raise
-            reason = _describe(error)
-            return [_refused(message, reason) for message in batch]
+            reason = describe(error)
+            return [refused(message, reason) for message in batch]
 
     def _post(self, batch: list[OutgoingMessage], body: bytes) -> list[SendResult]:
         try:
             response = self._client.post("/email/batch", content=body)
-        except _NEVER_SENT as error:
+        except NEVER_SENT as error:
             raise ProviderError(f"Postmark unreachable: {error!r}", retryable=True) from error
         except httpx.TransportError as error:
             raise OutcomeUnknown(f"Postmark did not answer: {error!r}") from error
@@ -165,7 +162,7 @@ def _results(batch: list[OutgoingMessage], response: httpx.Response) -> list[Sen
 
 def _result(message: OutgoingMessage, item: Any) -> SendResult:
     if not isinstance(item, dict):
-        return _refused(message, f"unexpected result from Postmark: {item!r}")
+        return refused(message, f"unexpected result from Postmark: {item!r}")
     code = item.get("ErrorCode")
     if code == 0:
         message_id = item.get("MessageID")
@@ -174,7 +171,7 @@ def _result(message: OutgoingMessage, item: Any) -> SendResult:
             accepted=True,
             provider_message_id=str(message_id) if message_id else None,
         )
-    return _refused(message, f"{code}: {item.get('Message', '')}")
+    return refused(message, f"{code}: {item.get('Message', '')}")
 
 
 def _call_failed(response: httpx.Response) -> ProviderError:
@@ -182,7 +179,7 @@ def _call_failed(response: httpx.Response) -> ProviderError:
     detail = f"Postmark HTTP {status}: {_error_detail(response)}"
     if status == httpx.codes.TOO_MANY_REQUESTS:
         return ProviderError(
-            detail, retryable=True, retry_after=_retry_after(response), throttled=True
+            detail, retryable=True, retry_after=retry_after(response), throttled=True
         )
     return ProviderError(detail, retryable=status >= httpx.codes.INTERNAL_SERVER_ERROR)
 
@@ -195,32 +192,3 @@ def _error_detail(response: httpx.Response) -> str:
     if isinstance(body, dict) and "ErrorCode" in body:
         return f"{body['ErrorCode']}: {body.get('Message', '')}"
     return json.dumps(body, ensure_ascii=False)[:500]
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    """Retry-After as seconds, whether sent as a number or as an HTTP date."""
-    value = response.headers.get("Retry-After")
-    if value is None:
-        return None
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max((when - datetime.now(UTC)).total_seconds(), 0.0)
-
-
-def _describe(error: ProviderError | OutcomeUnknown) -> str:
-    if isinstance(error, OutcomeUnknown):
-        return f"outcome unknown, do not re-send blindly: {error}"
-    kind = "retryable" if error.retryable else "not retryable"
-    return f"not sent ({kind}): {error}"
-
-
-def _refused(message: OutgoingMessage, error: str) -> SendResult:
-    return SendResult(key=message.key, accepted=False, error=error)

@@ -32,7 +32,7 @@ import orjson
 
 from core.message import Mailbox, OutgoingMessage
 from core.providers.base import OutcomeUnknown, ProviderError, SendResult
-from core.providers.postmark import _NEVER_SENT, _describe, _refused, _retry_after
+from core.providers.http import NEVER_SENT, describe, refused, retry_after
 
 DEFAULT_BASE_URL = "https://api.resend.com"
 MAX_BATCH_SIZE = 100
@@ -106,15 +106,15 @@ class ResendProvider:
         except (ProviderError, OutcomeUnknown) as error:
             if first:
                 raise
-            reason = _describe(error)
-            return [_refused(message, reason) for message in batch]
+            reason = describe(error)
+            return [refused(message, reason) for message in batch]
 
     def _post(self, batch: Sequence[OutgoingMessage], key: str) -> list[SendResult]:
         body = orjson.dumps([message_json(message) for message in batch])
         headers = {"Idempotency-Key": key} if key else {}
         try:
             response = self._client.post("/emails/batch", content=body, headers=headers)
-        except _NEVER_SENT as error:
+        except NEVER_SENT as error:
             raise ProviderError(f"Resend unreachable: {error!r}", retryable=True) from error
         except httpx.TransportError as error:
             # Only a key makes a repeat safe: Resend then replays instead of sending again.
@@ -194,7 +194,7 @@ def _results(batch: Sequence[OutgoingMessage], response: httpx.Response) -> list
         )
     remaining = iter(ids)
     return [
-        _refused(message, refusals[index])
+        refused(message, refusals[index])
         if index in refusals
         else SendResult(key=message.key, accepted=True, provider_message_id=next(remaining))
         for index, message in enumerate(batch)
@@ -259,7 +259,7 @@ def _error(response: httpx.Response) -> tuple[str, str]:
 
 def _rate_limit_wait(response: httpx.Response) -> float | None:
     """Retry-After, else ``ratelimit-reset`` (seconds until Resend's window resets)."""
-    wait = _retry_after(response)
+    wait = retry_after(response)
     if wait is not None:
         return wait
     try:
