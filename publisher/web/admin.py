@@ -8,9 +8,8 @@ calls may come from a script (no Origin) but never from another site's page.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from enum import StrEnum
-from typing import Annotated
 from urllib.parse import urlencode, urlsplit
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
@@ -32,7 +31,7 @@ from publisher.campaigns import (
 )
 from publisher.models import CAMPAIGN_STATUSES, Campaign
 from publisher.progress import CampaignProgress, campaign_progress, duration_text
-from publisher.web.common import Admin, DbSession, request_session, templates
+from publisher.web.common import Admin, DbSession, templates
 
 router = APIRouter()
 
@@ -50,17 +49,6 @@ CONTROLS: dict[CampaignAction, Callable[[Session, int], Campaign]] = {
     CampaignAction.resume: resume_campaign,
     CampaignAction.cancel: cancel_campaign,
 }
-
-
-def committed_session() -> Iterator[Session]:
-    """The request's unit of work, committed before the response leaves.
-
-    A redirect or a 200 must not reach the client before the change it reports is visible.
-    """
-    yield from request_session()
-
-
-WriteSession = Annotated[Session, Depends(committed_session, scope="function")]
 
 
 def _origin_of(url: str) -> str:
@@ -131,7 +119,7 @@ def _notice(request: Request, progress: list[CampaignProgress]) -> str:
     status_code=status.HTTP_303_SEE_OTHER,
 )
 def control_from_page(
-    campaign_id: int, action: CampaignAction, session: WriteSession, _admin: Admin
+    campaign_id: int, action: CampaignAction, session: DbSession, _admin: Admin
 ) -> RedirectResponse:
     """Pause, resume or cancel a campaign from the admin page, then go back to it."""
     try:
@@ -168,7 +156,7 @@ def campaign_json(campaign_id: int, session: DbSession, _admin: Admin) -> Campai
     responses={404: {"description": "No such campaign"}, 409: {"description": "Not allowed now"}},
 )
 def control_json(
-    campaign_id: int, action: CampaignAction, session: WriteSession, _admin: Admin
+    campaign_id: int, action: CampaignAction, session: DbSession, _admin: Admin
 ) -> CampaignProgress:
     """Pause, resume or cancel a campaign; answers with its progress (409 when not allowed)."""
     try:

@@ -24,7 +24,9 @@ def request_session() -> Iterator[Session]:
         yield session
 
 
-DbSession = Annotated[Session, Depends(request_session)]
+# Scope "function": the commit happens before the response leaves, so no answer (a 200, a
+# redirect) reaches the client before the change it reports is stored, or despite a failure.
+DbSession = Annotated[Session, Depends(request_session, scope="function")]
 
 _basic = HTTPBasic(auto_error=False)
 
