@@ -27,12 +27,39 @@ class Settings(BaseSettings):
     env: Literal["development", "test", "production"] = "development"
     database_url: str = f"sqlite:///{VAR_DIR}/herald.sqlite"
     broker_url: str = f"sqla+sqlite:///{VAR_DIR}/broker.sqlite"
-    provider: Literal["outbox", "postmark", "resend"] = "outbox"
+    provider: Literal["outbox", "postmark", "resend", "sendgrid", "mailgun", "ses", "smtp"] = (
+        "outbox"
+    )
+    fallback_provider: Literal[
+        "", "outbox", "postmark", "resend", "sendgrid", "mailgun", "ses", "smtp"
+    ] = ""
+    """A second provider for batches the first one cannot take (it is down); empty: none."""
     provider_url: str = "https://api.postmarkapp.com"
     provider_timeout_seconds: float = 30.0
     postmark_server_token: str = ""
     postmark_message_stream: str = "broadcast"
     resend_api_key: str = ""
+    sendgrid_api_key: str = ""
+    mailgun_api_key: str = ""
+    mailgun_domain: str = ""
+    ses_region: str = "eu-west-1"
+    ses_access_key_id: str = ""
+    ses_secret_access_key: str = ""
+    ses_configuration_set: str = ""
+    smtp_host: str = "localhost"
+    smtp_port: int = 587
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = True
+    dkim_domain: str = ""
+    dkim_selector: str = ""
+    dkim_private_key_path: str = ""
+    postmark_webhook_user: str = ""
+    postmark_webhook_password: str = ""
+    sendgrid_webhook_public_key: str = ""
+    mailgun_webhook_signing_key: str = ""
+    resend_webhook_secret: str = ""
+    ses_sns_topic_arn: str = ""
     redis_url: str = ""
     """Redis for the shared rate limit; empty means the broker's Redis, else the database."""
     rate_limit_per_second: float = Field(default=0.0, ge=0)

@@ -24,6 +24,9 @@ POST_STATUSES = ("draft", "in_review", "approved", "published")
 CAMPAIGN_KINDS = ("announcement", "digest")
 CAMPAIGN_STATUSES = ("draft", "scheduled", "sending", "sent", "paused", "cancelled", "failed")
 DELIVERY_STATUSES = ("queued", "sending", "sent", "failed", "unknown", "skipped", "cancelled")
+EVENT_TYPES = (
+    "delivered", "deferred", "bounced", "complained", "opened", "clicked", "unsubscribed", "failed"
+)  # fmt: skip
 
 # SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
@@ -81,6 +84,8 @@ class Campaign(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     total: Mapped[int] = mapped_column(default=0)
     consecutive_failures: Mapped[int] = mapped_column(default=0)
+    track_opens: Mapped[bool] = mapped_column(default=True)
+    track_clicks: Mapped[bool] = mapped_column(default=True)
     compiled: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     """Snapshot of the compiled template per language: {lang: {subject, html, text}}."""
     error: Mapped[str] = mapped_column(Text, default="")
@@ -132,4 +137,39 @@ class Delivery(Base):
     provider_message_id: Mapped[str | None] = mapped_column(String(200))
     error: Mapped[str] = mapped_column(Text, default="")
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    outcome: Mapped[str] = mapped_column(String(16), default="")
+    """What came back since: delivered, deferred, bounced, complained… (only moves forward)."""
+    outcome_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    clicked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class DeliveryEvent(Base):
+    """Something a provider (webhook) or our own tracking said about one delivery."""
+
+    __tablename__ = "delivery_events"
+    __table_args__ = (
+        UniqueConstraint("source", "event_id"),
+        Index("ix_delivery_events_campaign_type", "campaign_id", "type"),
+        Index("ix_delivery_events_delivery_id", "delivery_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    source: Mapped[str] = mapped_column(String(32))
+    """The provider's name, or "herald" for our own open pixel and click redirects."""
+    event_id: Mapped[str] = mapped_column(String(200))
+    """The source's own event id, or a composite key where it has none (deduplication)."""
+    delivery_id: Mapped[int | None] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"),
+        ForeignKey("deliveries.id", ondelete="CASCADE"),
+    )
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    type: Mapped[str] = mapped_column(String(16))
+    bounce: Mapped[str] = mapped_column(String(8), default="")
+    recipient: Mapped[str] = mapped_column(String(320), default="")
+    machine: Mapped[bool] = mapped_column(default=False)
+    """An open or click by a mail-privacy proxy or link scanner, not counted as a person."""
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
