@@ -34,7 +34,8 @@ class Settings(BaseSettings):
         "", "outbox", "postmark", "resend", "sendgrid", "mailgun", "ses", "smtp"
     ] = ""
     """A second provider for batches the first one cannot take (it is down); empty: none."""
-    provider_url: str = "https://api.postmarkapp.com"
+    provider_url: str = ""
+    """The HTTP provider's API base URL; empty means the provider's own public API."""
     provider_timeout_seconds: float = 30.0
     postmark_server_token: str = ""
     postmark_message_stream: str = "broadcast"

@@ -8,6 +8,7 @@ decides: replay the same attempt if the provider is idempotent on its key, else 
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -238,15 +239,28 @@ def _with_subscribers(session: Session, claimed: Sequence[Any]) -> list[ClaimedD
 
 def record_results(
     session: Session, attempt_id: str, results: Sequence[SendResult]
-) -> tuple[int, int]:
-    """Store the provider's answer per delivery of the attempt; return (accepted, rejected)."""
+) -> dict[str, int]:
+    """Store the provider's answer per delivery of the attempt; return counts per new status.
+
+    Accepted → ``sent``; refused → ``failed``; unknown → ``unknown``; a message that never
+    went out (``retry``) goes back to ``queued`` and leaves the attempt.
+    """
+    statuses = [result_status(result) for result in results]
     if results:
         if session.get_bind().dialect.name == "postgresql":
-            _record_in_one_statement(session, attempt_id, results)
+            _record_in_one_statement(session, attempt_id, results, statuses)
         else:
-            _record_row_by_row(session, attempt_id, results)
-    accepted = sum(1 for result in results if result.accepted)
-    return accepted, len(results) - accepted
+            _record_row_by_row(session, attempt_id, results, statuses)
+    return dict(Counter(statuses))
+
+
+def result_status(result: SendResult) -> str:
+    """The delivery status a provider's answer about one message leads to."""
+    if result.accepted:
+        return "sent"
+    if result.unknown:
+        return "unknown"
+    return "queued" if result.retry else "failed"
 
 
 # One UPDATE joined to the answers as arrays: the same SQL text for every batch (compiled and
@@ -254,29 +268,30 @@ def record_results(
 _RECORD_FROM_ARRAYS = text(
     """
     UPDATE deliveries SET
-        status = CASE WHEN answers.accepted THEN 'sent' ELSE 'failed' END,
+        status = answers.status,
         provider_message_id = answers.message_id,
         error = answers.error,
-        sent_at = CASE WHEN answers.accepted THEN CAST(:now AS timestamptz) END,
+        sent_at = CASE WHEN answers.status = 'sent' THEN CAST(:now AS timestamptz) END,
+        attempt_id = CASE WHEN answers.status = 'queued' THEN NULL ELSE deliveries.attempt_id END,
         lease_until = NULL
     FROM unnest(
-        CAST(:ids AS bigint[]), CAST(:accepted AS boolean[]),
+        CAST(:ids AS bigint[]), CAST(:statuses AS varchar[]),
         CAST(:message_ids AS varchar[]), CAST(:errors AS text[])
-    ) AS answers (id, accepted, message_id, error)
+    ) AS answers (id, status, message_id, error)
     WHERE deliveries.id = answers.id AND deliveries.attempt_id = :attempt_id
     """
 )
 
 
 def _record_in_one_statement(
-    session: Session, attempt_id: str, results: Sequence[SendResult]
+    session: Session, attempt_id: str, results: Sequence[SendResult], statuses: list[str]
 ) -> None:
     session.execute(
         _RECORD_FROM_ARRAYS,
         {
             "now": utcnow(),
             "ids": [int(result.key) for result in results],
-            "accepted": [result.accepted for result in results],
+            "statuses": statuses,
             "message_ids": [result.provider_message_id for result in results],
             "errors": [result.error or "" for result in results],
             "attempt_id": attempt_id,
@@ -284,17 +299,20 @@ def _record_in_one_statement(
     )
 
 
-def _record_row_by_row(session: Session, attempt_id: str, results: Sequence[SendResult]) -> None:
+def _record_row_by_row(
+    session: Session, attempt_id: str, results: Sequence[SendResult], statuses: list[str]
+) -> None:
     now = utcnow()
     rows = [
         {
             "b_id": int(result.key),
-            "b_status": "sent" if result.accepted else "failed",
+            "b_status": status,
             "b_message_id": result.provider_message_id,
             "b_error": result.error or "",
-            "b_sent_at": now if result.accepted else None,
+            "b_sent_at": now if status == "sent" else None,
+            "b_attempt": None if status == "queued" else attempt_id,
         }
-        for result in results
+        for result, status in zip(results, statuses, strict=True)
     ]
     table = cast(Table, Delivery.__table__)
     session.execute(
@@ -305,6 +323,7 @@ def _record_row_by_row(session: Session, attempt_id: str, results: Sequence[Send
             provider_message_id=bindparam("b_message_id"),
             error=bindparam("b_error"),
             sent_at=bindparam("b_sent_at"),
+            attempt_id=bindparam("b_attempt"),
             lease_until=None,
         ),
         rows,

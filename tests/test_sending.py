@@ -16,6 +16,7 @@ from core.database import unit_of_work
 from core.providers.base import Provider
 from core.providers.postmark import PostmarkProvider
 from core.providers.resend import ResendProvider
+from core.providers.sendgrid import SendGridProvider
 from core.ratelimit import DatabaseRateLimiter
 from core.settings import get_settings
 from publisher import deliveries
@@ -228,3 +229,36 @@ def test_a_batch_failing_after_a_cancel_is_cancelled_not_requeued(
     with pytest.raises(sending.RetryLater):
         sending.send_batch(campaign, 1, 10**9)
     assert _statuses(campaign) == {"cancelled": 3}
+
+
+def accept_sendgrid(request: httpx.Request) -> httpx.Response:
+    return httpx.Response(202, headers={"X-Message-Id": f"sg-{len(request.content)}"})
+
+
+def sendgrid(server: ProviderServer) -> SendGridProvider:
+    return SendGridProvider(
+        base_url="http://sendgrid.test", api_key="k", timeout=1,
+        transport=httpx.MockTransport(server),
+    )  # fmt: skip
+
+
+def test_messages_a_stopped_batch_never_sent_go_back_to_the_queue(
+    campaign: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = ProviderServer(accept_sendgrid, status(503), accept_sendgrid)
+    use_provider(monkeypatch, sendgrid(server))
+    with pytest.raises(sending.RetryLater):
+        sending.send_batch(campaign, 1, 10**9)  # one per call: the second call fails
+    assert _statuses(campaign) == {"sent": 1, "queued": 2}
+    sending.send_batch(campaign, 1, 10**9)  # the task's retry
+    assert _statuses(campaign) == {"sent": 3}
+    assert len(server.requests) == 4
+
+
+def test_a_silent_message_of_a_stopped_batch_is_unknown_and_the_rest_requeued(
+    campaign: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use_provider(monkeypatch, sendgrid(ProviderServer(accept_sendgrid, time_out, accept_sendgrid)))
+    with pytest.raises(sending.RetryLater):
+        sending.send_batch(campaign, 1, 10**9)
+    assert _statuses(campaign) == {"sent": 1, "unknown": 1, "queued": 1}

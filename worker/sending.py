@@ -133,10 +133,12 @@ def _send(
         _after_silence(campaign_id, attempt_id, provider, error)
         return
     with unit_of_work() as session:
-        deliveries.record_results(session, attempt_id, results)
+        outcome = deliveries.record_results(session, attempt_id, results)
         deliveries.touch_progress(session, campaign_id)
         session.flush()
         campaigns.finish_if_done(session, campaign_id)
+    if outcome.get("queued"):
+        raise RetryLater(None)  # messages the provider never got: this range again, later
 
 
 def _after_refusal(

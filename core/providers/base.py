@@ -22,6 +22,10 @@ class SendResult:
     accepted: bool
     provider_message_id: str | None = None
     error: str | None = None
+    retry: bool = False
+    """Not accepted, but nothing went out (not attempted, or refused for now): send again."""
+    unknown: bool = False
+    """The request for it left and no answer came: never re-send it blindly."""
 
 
 class ProviderError(Exception):

@@ -3,6 +3,7 @@ message of a split batch reports a later call's failure."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
@@ -39,6 +40,30 @@ def describe(error: ProviderError | OutcomeUnknown) -> str:
         return f"outcome unknown, do not re-send blindly: {error}"
     kind = "retryable" if error.retryable else "not retryable"
     return f"not sent ({kind}): {error}"
+
+
+def not_accepted(message: OutgoingMessage, error: ProviderError | OutcomeUnknown) -> SendResult:
+    """The result of a message whose call failed after an earlier call of its batch was
+    accepted (so the failure cannot be raised): retried or unknown as the error says."""
+    return SendResult(
+        key=message.key,
+        accepted=False,
+        error=describe(error),
+        retry=isinstance(error, ProviderError) and error.retryable,
+        unknown=isinstance(error, OutcomeUnknown),
+    )
+
+
+def stopped_batch(
+    failed: OutgoingMessage,
+    rest: Sequence[OutgoingMessage],
+    error: ProviderError | OutcomeUnknown,
+) -> list[SendResult]:
+    """A batch sent message by message that stopped at ``failed``: its result, then those of
+    the messages never attempted (sent again later)."""
+    reason = f"not attempted: the batch stopped at an earlier message: {error}"
+    never_sent = [SendResult(key=m.key, accepted=False, error=reason, retry=True) for m in rest]
+    return [not_accepted(failed, error), *never_sent]
 
 
 def refused(message: OutgoingMessage, error: str) -> SendResult:

@@ -20,8 +20,9 @@ import orjson
 
 from core.message import OutgoingMessage
 from core.providers.base import OutcomeUnknown, ProviderError, SendResult
-from core.providers.http import NEVER_SENT, describe, refused, retry_after
+from core.providers.http import NEVER_SENT, not_accepted, refused, retry_after
 
+DEFAULT_BASE_URL = "https://api.postmarkapp.com"
 TRANSACTIONAL_STREAM = "outbound"
 # Postmark's documented limits; decimal megabytes keep us under them whichever unit they mean.
 MAX_BATCH_BYTES = 50_000_000
@@ -129,8 +130,7 @@ class PostmarkProvider:
         except (ProviderError, OutcomeUnknown) as error:
             if first:
                 raise
-            reason = describe(error)
-            return [refused(message, reason) for message in batch]
+            return [not_accepted(message, error) for message in batch]
 
     def _post(self, batch: list[OutgoingMessage], body: bytes) -> list[SendResult]:
         try:

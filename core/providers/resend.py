@@ -32,7 +32,7 @@ import orjson
 
 from core.message import Mailbox, OutgoingMessage
 from core.providers.base import OutcomeUnknown, ProviderError, SendResult
-from core.providers.http import NEVER_SENT, describe, refused, retry_after
+from core.providers.http import NEVER_SENT, not_accepted, refused, retry_after
 
 DEFAULT_BASE_URL = "https://api.resend.com"
 MAX_BATCH_SIZE = 100
@@ -106,8 +106,7 @@ class ResendProvider:
         except (ProviderError, OutcomeUnknown) as error:
             if first:
                 raise
-            reason = describe(error)
-            return [refused(message, reason) for message in batch]
+            return [not_accepted(message, error) for message in batch]
 
     def _post(self, batch: Sequence[OutgoingMessage], key: str) -> list[SendResult]:
         body = orjson.dumps([message_json(message) for message in batch])

@@ -43,7 +43,7 @@ import dkim.crypto
 
 from core.message import OutgoingMessage, to_mime
 from core.providers.base import OutcomeUnknown, ProviderError, SendResult
-from core.providers.http import describe, refused
+from core.providers.http import not_accepted, refused, stopped_batch
 
 MAX_BATCH_SIZE = 100
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
@@ -206,8 +206,7 @@ class SmtpProvider:
             except (ProviderError, OutcomeUnknown) as error:
                 if _may_raise(error, index, results):
                     raise
-                results.append(refused(message, describe(error)))
-                results.extend(_not_attempted(messages[index + 1 :], error))
+                results.extend(stopped_batch(message, messages[index + 1 :], error))
                 break
         return results
 
@@ -374,20 +373,11 @@ def _may_raise(error: ProviderError | OutcomeUnknown, index: int, sent: list[Sen
     return not any(result.accepted for result in sent)
 
 
-def _not_attempted(
-    messages: Sequence[OutgoingMessage], cause: ProviderError | OutcomeUnknown
-) -> list[SendResult]:
-    reason = describe(
-        ProviderError(f"not attempted after an earlier message failed: {cause}", retryable=True)
-    )
-    return [refused(message, reason) for message in messages]
-
-
 def _refusal(message: OutgoingMessage, code: int, reply: bytes | str) -> SendResult:
     """A refused message; a 4xx is marked retryable, the way a split batch reports it."""
     text = _reply(code, reply)
     if _transient(code):
-        return refused(message, describe(ProviderError(text, retryable=True)))
+        return not_accepted(message, ProviderError(text, retryable=True))
     return refused(message, text)
 
 

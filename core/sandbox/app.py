@@ -12,13 +12,16 @@ import uvicorn
 from fastapi import FastAPI
 
 from core.sandbox.control import control_routes
+from core.sandbox.mailgun import mailgun_routes
 from core.sandbox.postmark import postmark_routes
 from core.sandbox.resend import resend_routes
+from core.sandbox.sendgrid import sendgrid_routes
+from core.sandbox.ses import ses_routes
 from core.sandbox.state import SANDBOX_TOKEN, Sandbox, SandboxConfig
 
 
 def create_sandbox_app(config: SandboxConfig | None = None) -> FastAPI:
-    """An ASGI app speaking Postmark's and Resend's send APIs; state in ``app.state.sandbox``."""
+    """An ASGI app speaking the HTTP providers' send APIs; state in ``app.state.sandbox``."""
     sandbox = Sandbox(config or SandboxConfig())
 
     @asynccontextmanager
@@ -33,6 +36,9 @@ def create_sandbox_app(config: SandboxConfig | None = None) -> FastAPI:
     app.state.sandbox = sandbox
     app.include_router(postmark_routes(sandbox))
     app.include_router(resend_routes(sandbox))
+    app.include_router(sendgrid_routes(sandbox))
+    app.include_router(mailgun_routes(sandbox))
+    app.include_router(ses_routes(sandbox))
     app.include_router(control_routes(sandbox))
     return app
 

@@ -1,0 +1,204 @@
+"""Mailgun, one message per request to ``POST /v3/<domain>/messages.mime``.
+
+Mailgun's batch sending takes up to 1,000 recipients in one call, but with one body for all
+of them: the differences between recipients travel as ``recipient-variables``, a JSON object
+keyed by plain address, substituted wherever the body or a header says ``%recipient.x%``.
+Herald's messages reach the adapter already rendered per recipient (name, unsubscribe token,
+tracked links, a per-recipient ``List-Unsubscribe``), so the only way to carry them through
+that mechanism would be a body of ``%recipient.html%`` with every recipient's whole HTML and
+text as variables: a template the pipeline does not produce. A batch call would also answer
+with one message id for every recipient, so ours could not be told apart in its answer. So
+each message is its own request, over one pooled keep-alive connection.
+
+The message goes as MIME, built by :func:`~core.message.to_mime`: the same bytes the outbox
+writes, with our Message-ID and Date, RFC 2047 subject and names, the plain-text part, and the
+``List-Unsubscribe`` / ``List-Unsubscribe-Post`` headers exactly as rendered. The component
+endpoint (``/messages``) would have Mailgun build the MIME and documents no way to keep our
+Message-ID. Next to the MIME file go the options Mailgun documents for this endpoint:
+
+- ``to``: the recipient (Mailgun's envelope; the MIME's To header is what the reader sees);
+- ``v:<name>``: custom variables, which Mailgun hands back in every event's
+  ``user-variables``: the message's metadata (``campaign_id``, ``delivery_id``) and our
+  ``herald_key``; events find their delivery through them;
+- ``o:tracking``, ``o:tracking-clicks``, ``o:tracking-opens`` set to ``no``: Herald tracks
+  opens and clicks itself, and the per-message setting overrides the domain's.
+
+Mailgun answers 200 ``{"id": "<...>", "message": "Queued. Thank you."}``. It has no
+idempotency key, so ``idempotent = False``: a request that got no answer is reported as
+:class:`OutcomeUnknown` and never resent. A 400 (a parameter Mailgun refuses, such as an
+invalid address) or 413 (too large) is about that one message: it is refused and the batch
+goes on. 429 is throttling (``Retry-After`` when given), other 5xx are retryable, 504 means a
+gateway gave up waiting for Mailgun, which may have queued the message, so it is unknown too;
+anything else (401 bad key, 404 unknown domain) concerns every message. Such a failure raises
+when nothing of the batch was accepted yet; after that it cannot be raised without losing the
+accepted results, so it is reported on that message and the rest of the batch is not
+attempted (hammering on after a 429 or an outage would only make it worse).
+
+Calls are sequential, so the batch is sized by time, not by Mailgun's limits: 50 requests
+finish well within a delivery's lease.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from email import policy
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from core.message import OutgoingMessage, to_mime
+from core.providers.base import OutcomeUnknown, ProviderError, SendResult
+from core.providers.http import NEVER_SENT, refused, retry_after, stopped_batch
+
+DEFAULT_BASE_URL = "https://api.mailgun.net"
+MAX_BATCH_SIZE = 50
+API_USER = "api"
+NO_TRACKING = {"o:tracking": "no", "o:tracking-clicks": "no", "o:tracking-opens": "no"}
+
+# Refusals that concern only the message sent: the rest of the batch may go on.
+_MESSAGE_REFUSALS = frozenset({httpx.codes.BAD_REQUEST, httpx.codes.REQUEST_ENTITY_TOO_LARGE})
+# Names of custom variables we send; others are left out rather than rewritten.
+_VARIABLE_NAME = re.compile(r"[A-Za-z0-9_-]{1,128}")
+
+
+class MailgunProvider:
+    """Sends messages to Mailgun's HTTP API, one request each, over one connection pool."""
+
+    name = "mailgun"
+    max_batch_size = MAX_BATCH_SIZE
+    idempotent = False
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        domain: str,
+        timeout: float,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self._path = messages_mime_path(domain)
+        self._client = httpx.Client(
+            base_url=api_root(base_url),
+            timeout=timeout,
+            transport=transport,
+            auth=(API_USER, api_key),
+            headers={"Accept": "application/json"},
+        )
+
+    def send_batch(
+        self, messages: Sequence[OutgoingMessage], *, attempt_key: str = ""
+    ) -> list[SendResult]:
+        """Send each message in its own request; one result per message, in order.
+
+        ``attempt_key`` is not used: Mailgun has no idempotency key. A failure that concerns
+        every message raises while nothing was accepted; after an acceptance it ends the
+        batch, reported on that message and the ones not attempted.
+        """
+        results: list[SendResult] = []
+        for index, message in enumerate(messages):
+            try:
+                results.append(self._send(message))
+            except (ProviderError, OutcomeUnknown) as error:
+                if not any(result.accepted for result in results):
+                    raise
+                results.extend(_abandoned(messages[index:], error))
+                break
+        return results
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._client.close()
+
+    def _send(self, message: OutgoingMessage) -> SendResult:
+        try:
+            response = self._client.post(
+                self._path, data=form_fields(message), files={"message": mime_file(message)}
+            )
+        except NEVER_SENT as error:
+            raise ProviderError(f"Mailgun unreachable: {error!r}", retryable=True) from error
+        except httpx.TransportError as error:
+            raise OutcomeUnknown(f"Mailgun did not answer: {error!r}", resendable=False) from error
+        if response.status_code == httpx.codes.OK:
+            return _accepted(message, response)
+        if response.status_code in _MESSAGE_REFUSALS:
+            return refused(message, _detail(response))
+        raise _call_failed(response)
+
+
+def form_fields(message: OutgoingMessage) -> dict[str, str]:
+    """The form fields sent next to the MIME file: recipient, custom variables, no tracking."""
+    return {"to": message.to.email, **custom_variables(message), **NO_TRACKING}
+
+
+def custom_variables(message: OutgoingMessage) -> dict[str, str]:
+    """``v:`` fields for the metadata and ``herald_key``; badly named ones are left out."""
+    values: Mapping[str, str] = {**message.metadata, "herald_key": message.key}
+    return {f"v:{name}": value for name, value in values.items() if _VARIABLE_NAME.fullmatch(name)}
+
+
+def mime_file(message: OutgoingMessage) -> tuple[str, bytes, str]:
+    """The ``message`` upload: the MIME with CRLF line endings, as on the wire."""
+    return ("message.mime", to_mime(message).as_bytes(policy=policy.SMTP), "message/rfc822")
+
+
+def messages_mime_path(domain: str) -> str:
+    """``/v3/<domain>/messages.mime``; a domain that could change the path is refused."""
+    if not domain or "/" in domain or domain.strip() != domain or not domain.isprintable():
+        raise ValueError(f"not a Mailgun sending domain: {domain!r}")
+    return f"/v3/{quote(domain, safe='')}/messages.mime"
+
+
+def api_root(base_url: str) -> str:
+    """The API's root URL, accepting the ``.../v3`` form older documentation gives."""
+    root = base_url.rstrip("/")
+    return root.removesuffix("/v3")
+
+
+def _accepted(message: OutgoingMessage, response: httpx.Response) -> SendResult:
+    answer = _json(response)
+    message_id = answer.get("id") if isinstance(answer, dict) else None
+    if not isinstance(message_id, str) or not message_id:
+        # Mailgun answered, so the message may be queued: sending it again could duplicate it.
+        raise OutcomeUnknown(
+            f"Mailgun answered 200 without a message id: {response.text[:300]}",
+            resendable=False,
+        )
+    return SendResult(key=message.key, accepted=True, provider_message_id=message_id)
+
+
+def _call_failed(response: httpx.Response) -> ProviderError | OutcomeUnknown:
+    status = response.status_code
+    detail = _detail(response)
+    if status == httpx.codes.GATEWAY_TIMEOUT:
+        return OutcomeUnknown(f"{detail} (Mailgun may have queued the message)", resendable=False)
+    if status == httpx.codes.TOO_MANY_REQUESTS:
+        return ProviderError(
+            detail, retryable=True, retry_after=retry_after(response), throttled=True
+        )
+    return ProviderError(detail, retryable=status >= httpx.codes.INTERNAL_SERVER_ERROR)
+
+
+def _abandoned(
+    rest: Sequence[OutgoingMessage], error: ProviderError | OutcomeUnknown
+) -> list[SendResult]:
+    """The failed message with its reason, then the ones after it, which were not sent."""
+    return stopped_batch(rest[0], rest[1:], error)
+
+
+def _detail(response: httpx.Response) -> str:
+    """``Mailgun HTTP <status>: <message>``, or the start of whatever came instead."""
+    body = _json(response)
+    if isinstance(body, dict) and isinstance(body.get("message"), str):
+        text = body["message"]
+    else:
+        text = response.text[:500]
+    return f"Mailgun HTTP {response.status_code}: {text}"
+
+
+def _json(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
