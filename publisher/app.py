@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from sqlalchemy import text
 
 from core.database import unit_of_work
-from publisher.web import admin, public
+from publisher.web import admin, public, tracking, webhooks
 
 
 def create_app() -> FastAPI:
@@ -19,6 +19,8 @@ def create_app() -> FastAPI:
     )
     application.include_router(public.router)
     application.include_router(admin.router)
+    application.include_router(webhooks.router)
+    application.include_router(tracking.router)
 
     @application.get("/healthz", tags=["operations"])
     def healthz() -> JSONResponse:

@@ -1,8 +1,9 @@
 """A campaign's email: compiled once per language, then one message per recipient.
 
 :func:`compile_campaign` is stage one (posts → MJML → HTML, once per campaign and language,
-stored on the campaign as its snapshot); :class:`CampaignEmails` is stage two (the snapshot
-filled per recipient with a name, tokens and links).
+stored on the campaign as its snapshot, with the tracked links' original URLs);
+:class:`CampaignEmails` is stage two (the snapshot filled per recipient with a name, tokens
+and links).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from publisher.rendering import (
     RecipientRenderer,
     compile_email,
 )
+from publisher.tracking import CampaignLinks, click_urls, open_url, track_email
 from subscribers.unsubscribe import unsubscribe_token
 
 PREHEADER_LENGTH = 140
@@ -35,10 +37,12 @@ PREHEADER_LENGTH = 140
 def compile_campaign(
     session: Session, campaign: Campaign, languages: Iterable[str], settings: Settings
 ) -> dict[str, Any]:
-    """The campaign's snapshot: its email compiled for its own language and each given one."""
+    """The campaign's snapshot: its email compiled for its own language and each given one,
+    tracked as the campaign says, and the original URLs of its tracked links."""
     posts = campaign_posts(session, campaign.id)
     translations = _translations(session, posts)
-    compiled: dict[str, dict[str, str]] = {}
+    links = CampaignLinks.for_site(settings.base_url)
+    compiled: dict[str, dict[str, Any]] = {}
     for language in sorted({campaign.language, *languages}):
         chosen = [translations.get((post.id, language), post) for post in posts]
         content = EmailContent(
@@ -51,8 +55,14 @@ def compile_campaign(
             organisation_address=settings.organisation_address,
             base_url=settings.base_url,
         )
-        compiled[language] = compile_email(content).to_json()
-    return {"default_language": campaign.language, "languages": compiled}
+        tracked = track_email(
+            compile_email(content),
+            links,
+            opens=campaign.track_opens,
+            clicks=campaign.track_clicks,
+        )
+        compiled[language] = tracked.to_json()
+    return {"default_language": campaign.language, "languages": compiled, "links": links.urls}
 
 
 def _translations(session: Session, posts: list[Post]) -> dict[tuple[int, str], Post]:
@@ -136,6 +146,8 @@ class CampaignEmails:
                 name=delivery.name,
                 unsubscribe_url=unsubscribe_url,
                 preferences_url=f"{self.base_url}/preferences/{token}",
+                open_url=open_url(self.base_url, delivery.id) if renderer.tracks_opens else "",
+                click_urls=click_urls(self.base_url, delivery.id, renderer.links),
             )
         )
         return OutgoingMessage(

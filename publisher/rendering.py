@@ -4,7 +4,9 @@ Stage 1 (``compile_email``) fills the MJML and plain-text templates under
 ``templates/email`` with the campaign's posts and compiles the MJML to HTML. Its output is
 itself a pair of Jinja templates holding only the per-recipient placeholders (``name``,
 ``email``, ``unsubscribe_url``, ``preferences_url``). Stage 2 (``RecipientRenderer``)
-parses those once and fills them per recipient, which is cheap.
+parses those once and fills them per recipient, which is cheap. Where a campaign tracks
+opens and clicks, ``publisher.tracking`` adds two more to the compiled HTML after stage 1:
+``open_url`` (the pixel) and ``click_urls[n]`` (each rewritten link).
 
 Editor content must never be read as template code in stage 2, so stage 1 neutralises
 every ``{`` it emits: ``&#123;`` in HTML, ``{{ '{' }}`` in text (stage 2 turns it back
@@ -86,30 +88,50 @@ class EmailContent:
 
 @dataclass(frozen=True, slots=True)
 class CompiledEmail:
-    """Stage-1 output: per-recipient Jinja template sources for subject, HTML and text."""
+    """Stage-1 output: per-recipient Jinja template sources for subject, HTML and text.
+
+    ``links`` are the campaign's link numbers the HTML's ``click_urls[n]`` placeholders use,
+    and ``tracks_opens`` says whether it holds the ``open_url`` pixel (both: see tracking).
+    """
 
     subject: str
     html: str
     text: str
+    links: tuple[int, ...] = ()
+    tracks_opens: bool = False
 
-    def to_json(self) -> dict[str, str]:
+    def to_json(self) -> dict[str, Any]:
         """Return the snapshot as a JSON-ready dict."""
-        return {"subject": self.subject, "html": self.html, "text": self.text}
+        return {
+            "subject": self.subject,
+            "html": self.html,
+            "text": self.text,
+            "links": list(self.links),
+            "tracks_opens": self.tracks_opens,
+        }
 
     @classmethod
-    def from_json(cls, data: Mapping[str, str]) -> CompiledEmail:
-        """Rebuild a snapshot stored with ``to_json``."""
-        return cls(subject=str(data["subject"]), html=str(data["html"]), text=str(data["text"]))
+    def from_json(cls, data: Mapping[str, Any]) -> CompiledEmail:
+        """Rebuild a snapshot stored with ``to_json`` (snapshots from before tracking too)."""
+        return cls(
+            subject=str(data["subject"]),
+            html=str(data["html"]),
+            text=str(data["text"]),
+            links=tuple(int(number) for number in data.get("links", ())),
+            tracks_opens=bool(data.get("tracks_opens", False)),
+        )
 
 
 @dataclass(frozen=True, slots=True)
 class Recipient:
-    """The per-recipient values stage 2 fills in."""
+    """The per-recipient values stage 2 fills in (tracking URLs only where tracked)."""
 
     email: str
     name: str
     unsubscribe_url: str
     preferences_url: str
+    open_url: str = ""
+    click_urls: Mapping[int, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -297,6 +319,8 @@ class RecipientRenderer:
 
     def __init__(self, compiled: CompiledEmail) -> None:
         """Parse the compiled subject, HTML and text templates once."""
+        self.links = compiled.links
+        self.tracks_opens = compiled.tracks_opens
         self._subject: Template = _TEXT_STAGE2.from_string(compiled.subject)
         self._html: Template = _HTML_STAGE2.from_string(compiled.html)
         self._text: Template = _TEXT_STAGE2.from_string(compiled.text)
@@ -308,6 +332,8 @@ class RecipientRenderer:
             "email": recipient.email,
             "unsubscribe_url": recipient.unsubscribe_url,
             "preferences_url": recipient.preferences_url,
+            "open_url": recipient.open_url,
+            "click_urls": recipient.click_urls,
         }
         return RenderedEmail(
             subject=self._subject.render(values),
