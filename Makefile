@@ -45,6 +45,7 @@ lint: $(STAMP)
 ## bench: throughput and memory figures as JSON lines
 bench: $(STAMP)
 	$(BIN)/python bench/send.py
+	$(BIN)/python bench/webhooks.py
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache

@@ -10,7 +10,7 @@ import hashlib
 from functools import lru_cache
 from typing import Any
 
-from itsdangerous import BadData, URLSafeSerializer, URLSafeTimedSerializer
+from itsdangerous import BadData, Signer, URLSafeSerializer, URLSafeTimedSerializer
 
 from core.settings import get_settings
 
@@ -57,3 +57,29 @@ def read_token(purpose: str, token: str, *, max_age_seconds: int | None = None) 
         return _serializer(purpose).loads(token, max_age=max_age_seconds)
     except BadData as error:
         raise InvalidToken(str(error)) from error
+
+
+def make_id_token(purpose: str, *ids: int) -> str:
+    """A short signed token carrying non-negative integers, for ``purpose``.
+
+    About 3 µs instead of :func:`make_token`'s 14 (no JSON, no compression attempt): a
+    campaign makes several per recipient (open pixel, each tracked link) by the million.
+    """
+    return _id_signer(get_settings().secret_key, purpose).sign("-".join(map(str, ids))).decode()
+
+
+def read_id_token(purpose: str, token: str, *, count: int) -> tuple[int, ...]:
+    """The ``count`` integers signed in ``token`` for ``purpose``, or :class:`InvalidToken`."""
+    try:
+        payload = _id_signer(get_settings().secret_key, purpose).unsign(token).decode()
+    except BadData as error:
+        raise InvalidToken(str(error)) from error
+    parts = payload.split("-")
+    if len(parts) != count or not all(part.isdigit() and part.isascii() for part in parts):
+        raise InvalidToken(f"not a {purpose} token")
+    return tuple(int(part) for part in parts)
+
+
+@lru_cache(maxsize=32)
+def _id_signer(secret_key: str, purpose: str) -> Signer:
+    return Signer(secret_key, salt=f"herald.{purpose}", digest_method=hashlib.sha256)

@@ -56,8 +56,13 @@ def create_campaign(
     post_ids: Sequence[int],
     subject: str = "",
     language: str = "en",
+    track_opens: bool = True,
+    track_clicks: bool = True,
 ) -> Campaign:
-    """A draft announcement (exactly one post) or digest (one or more posts, in order)."""
+    """A draft announcement (exactly one post) or digest (one or more posts, in order).
+
+    With ``track_opens`` / ``track_clicks`` off its emails carry no pixel / no rewritten link.
+    """
     if kind not in ("announcement", "digest"):
         raise CampaignError(f"unknown campaign kind {kind!r}")
     if kind == "announcement" and len(post_ids) != 1:
@@ -66,7 +71,10 @@ def create_campaign(
         raise CampaignError("a digest needs at least one post")
     lists = _lists_by_slug(session, list_slugs)
     _check_posts_exist(session, post_ids)
-    campaign = Campaign(kind=kind, template=kind, subject=subject, language=language)
+    campaign = Campaign(
+        kind=kind, template=kind, subject=subject, language=language,
+        track_opens=track_opens, track_clicks=track_clicks,
+    )  # fmt: skip
     session.add(campaign)
     session.flush()
     session.add_all(CampaignList(campaign_id=campaign.id, list_id=item.id) for item in lists)

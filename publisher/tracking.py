@@ -28,7 +28,7 @@ from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
 
 from core.database import insert_ignoring_conflicts
-from core.tokens import InvalidToken, make_token, read_token
+from core.tokens import make_id_token, read_id_token
 from publisher.models import Campaign, Delivery, DeliveryEvent
 from publisher.rendering import CompiledEmail
 
@@ -53,33 +53,25 @@ _PIXEL = '<img src="{{ open_url }}" width="1" height="1" alt="" style="display:n
 
 def open_url(base_url: str, delivery_id: int) -> str:
     """The pixel URL of one delivery."""
-    return f"{base_url}/t/o/{make_token(OPEN_PURPOSE, delivery_id)}.gif"
+    return f"{base_url}/t/o/{make_id_token(OPEN_PURPOSE, delivery_id)}.gif"
 
 
 def click_urls(base_url: str, delivery_id: int, links: tuple[int, ...]) -> dict[int, str]:
     """The click URL of each of the given link numbers, for one delivery."""
     prefix = f"{base_url}/t/c/"
-    return {number: prefix + make_token(CLICK_PURPOSE, [delivery_id, number]) for number in links}
+    return {number: prefix + make_id_token(CLICK_PURPOSE, delivery_id, number) for number in links}
 
 
 def read_open_token(token: str) -> int:
     """The delivery id an open token names, or :class:`InvalidToken`."""
-    value = read_token(OPEN_PURPOSE, token)
-    if not _is_id(value):
-        raise InvalidToken("not an open token")
-    return int(value)
+    (delivery_id,) = read_id_token(OPEN_PURPOSE, token, count=1)
+    return delivery_id
 
 
 def read_click_token(token: str) -> tuple[int, int]:
     """The delivery id and link number a click token names, or :class:`InvalidToken`."""
-    value = read_token(CLICK_PURPOSE, token)
-    if not (isinstance(value, list) and len(value) == 2 and all(map(_is_id, value))):
-        raise InvalidToken("not a click token")
-    return int(value[0]), int(value[1])
-
-
-def _is_id(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    delivery_id, number = read_id_token(CLICK_PURPOSE, token, count=2)
+    return delivery_id, number
 
 
 # Stage one: links and pixel ----------------------------------------------------------------

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from core.database import unit_of_work, utcnow
 from core.message import OutgoingMessage
 from core.settings import get_settings
-from core.tokens import InvalidToken, make_token
+from core.tokens import InvalidToken, make_id_token, make_token
 from publisher.app import create_app
 from publisher.campaigns import campaign_list_ids, create_campaign
 from publisher.deliveries import ClaimedDelivery
@@ -65,22 +65,21 @@ def test_tokens_name_one_delivery_and_link_and_cannot_be_forged() -> None:
     token = click_urls("http://x", 41, (3,))[3].rsplit("/", 1)[1]
     assert read_click_token(token) == (41, 3)
     payload, signature = token.split(".")
-    other = make_token("click", [42, 3]).split(".")[0]
     forged = [
-        f"{other}.{signature}",  # moved to another delivery
-        f"{make_token('click', [41, 4]).split('.')[0]}.{signature}",  # moved to another link
+        f"42-3.{signature}",  # moved to another delivery
+        f"41-4.{signature}",  # moved to another link
         f"{payload}.{signature[:-2]}xx",
-        make_token("open", 41),  # a token made for another purpose
+        make_id_token("open", 41),  # a token made for another purpose
         unsubscribe_token(41, (1,), 3),
-        make_token("click", [41]),  # signed, but not a click's shape
-        make_token("click", [True, 0]),
-        make_token("click", [41, -1]),
+        make_id_token("click", 41),  # signed, but not a click's shape
+        make_id_token("click", 41, 3, 5),
+        make_token("click", [41, 3]),  # another kind of token for the same purpose
     ]
     for bad in forged:
         with pytest.raises(InvalidToken):
             read_click_token(bad)
-    assert read_open_token(make_token("open", 41)) == 41
-    for bad in (token, make_token("open", "41"), "garbage"):
+    assert read_open_token(make_id_token("open", 41)) == 41
+    for bad in (token, make_token("open", "41"), "garbage", "41.", ".x"):
         with pytest.raises(InvalidToken):
             read_open_token(bad)
 
