@@ -3,7 +3,7 @@ message of a split batch reports a later call's failure."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
@@ -51,6 +51,39 @@ def not_accepted(message: OutgoingMessage, error: ProviderError | OutcomeUnknown
         error=describe(error),
         retry=isinstance(error, ProviderError) and error.retryable,
         unknown=isinstance(error, OutcomeUnknown),
+    )
+
+
+def send_one_by_one(
+    messages: Sequence[OutgoingMessage], send: Callable[[OutgoingMessage], SendResult]
+) -> list[SendResult]:
+    """A batch through an API that takes one message per request, in order.
+
+    A failure of a whole request (:class:`ProviderError`, :class:`OutcomeUnknown`) is raised
+    while nothing of the batch was accepted (the pipeline then treats the batch as one); after
+    an acceptance it stops the batch and is reported per message (:func:`stopped_batch`).
+    """
+    results: list[SendResult] = []
+    for index, message in enumerate(messages):
+        try:
+            results.append(send(message))
+        except (ProviderError, OutcomeUnknown) as error:
+            if not any(result.accepted for result in results):
+                raise
+            results.extend(stopped_batch(message, messages[index + 1 :], error))
+            break
+    return results
+
+
+def json_client(
+    base_url: str, timeout: float, transport: httpx.BaseTransport | None, **headers: str
+) -> httpx.Client:
+    """One pooled client for a JSON API, with the provider's own headers."""
+    return httpx.Client(
+        base_url=base_url,
+        timeout=timeout,
+        transport=transport,
+        headers={"Accept": "application/json", "Content-Type": "application/json", **headers},
     )
 
 

@@ -50,7 +50,7 @@ import httpx
 
 from core.message import OutgoingMessage, to_mime
 from core.providers.base import OutcomeUnknown, ProviderError, SendResult
-from core.providers.http import NEVER_SENT, refused, retry_after, stopped_batch
+from core.providers.http import NEVER_SENT, refused, retry_after, send_one_by_one
 
 DEFAULT_BASE_URL = "https://api.mailgun.net"
 MAX_BATCH_SIZE = 50
@@ -96,16 +96,7 @@ class MailgunProvider:
         every message raises while nothing was accepted; after an acceptance it ends the
         batch, reported on that message and the ones not attempted.
         """
-        results: list[SendResult] = []
-        for index, message in enumerate(messages):
-            try:
-                results.append(self._send(message))
-            except (ProviderError, OutcomeUnknown) as error:
-                if not any(result.accepted for result in results):
-                    raise
-                results.extend(_abandoned(messages[index:], error))
-                break
-        return results
+        return send_one_by_one(messages, self._send)
 
     def close(self) -> None:
         """Close the connection pool."""
@@ -178,13 +169,6 @@ def _call_failed(response: httpx.Response) -> ProviderError | OutcomeUnknown:
             detail, retryable=True, retry_after=retry_after(response), throttled=True
         )
     return ProviderError(detail, retryable=status >= httpx.codes.INTERNAL_SERVER_ERROR)
-
-
-def _abandoned(
-    rest: Sequence[OutgoingMessage], error: ProviderError | OutcomeUnknown
-) -> list[SendResult]:
-    """The failed message with its reason, then the ones after it, which were not sent."""
-    return stopped_batch(rest[0], rest[1:], error)
 
 
 def _detail(response: httpx.Response) -> str:

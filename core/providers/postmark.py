@@ -20,7 +20,7 @@ import orjson
 
 from core.message import OutgoingMessage
 from core.providers.base import OutcomeUnknown, ProviderError, SendResult
-from core.providers.http import NEVER_SENT, not_accepted, refused, retry_after
+from core.providers.http import NEVER_SENT, json_client, not_accepted, refused, retry_after
 
 DEFAULT_BASE_URL = "https://api.postmarkapp.com"
 TRANSACTIONAL_STREAM = "outbound"
@@ -47,15 +47,8 @@ class PostmarkProvider:
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.message_stream = message_stream
-        self._client = httpx.Client(
-            base_url=base_url,
-            timeout=timeout,
-            transport=transport,
-            headers={
-                "Accept": "application/json",
-                "Content-Type": "application/json",
-                "X-Postmark-Server-Token": server_token,
-            },
+        self._client = json_client(
+            base_url, timeout, transport, **{"X-Postmark-Server-Token": server_token}
         )
 
     def send_batch(

@@ -32,7 +32,7 @@ import orjson
 
 from core.message import Mailbox, OutgoingMessage
 from core.providers.base import OutcomeUnknown, ProviderError, SendResult
-from core.providers.http import NEVER_SENT, not_accepted, refused, retry_after
+from core.providers.http import NEVER_SENT, json_client, not_accepted, refused, retry_after
 
 DEFAULT_BASE_URL = "https://api.resend.com"
 MAX_BATCH_SIZE = 100
@@ -62,17 +62,10 @@ class ResendProvider:
         timeout: float,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        self._client = httpx.Client(
-            base_url=base_url,
-            timeout=timeout,
-            transport=transport,
-            headers={
-                "Accept": "application/json",
-                "Content-Type": "application/json",
-                "Authorization": f"Bearer {api_key}",
-                "x-batch-validation": "permissive",
-            },
-        )
+        self._client = json_client(
+            base_url, timeout, transport,
+            Authorization=f"Bearer {api_key}", **{"x-batch-validation": "permissive"},
+        )  # fmt: skip
 
     def send_batch(
         self, messages: Sequence[OutgoingMessage], *, attempt_key: str = ""

@@ -43,7 +43,7 @@ import orjson
 
 from core.message import Mailbox, OutgoingMessage
 from core.providers.base import OutcomeUnknown, ProviderError, SendResult
-from core.providers.http import NEVER_SENT, refused, retry_after, stopped_batch
+from core.providers.http import NEVER_SENT, json_client, refused, retry_after, send_one_by_one
 
 DEFAULT_BASE_URL = "https://api.sendgrid.com"
 SEND_PATH = "/v3/mail/send"
@@ -78,16 +78,7 @@ class SendGridProvider:
         timeout: float,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        self._client = httpx.Client(
-            base_url=base_url,
-            timeout=timeout,
-            transport=transport,
-            headers={
-                "Accept": "application/json",
-                "Content-Type": "application/json",
-                "Authorization": f"Bearer {api_key}",
-            },
-        )
+        self._client = json_client(base_url, timeout, transport, Authorization=f"Bearer {api_key}")
 
     def send_batch(
         self, messages: Sequence[OutgoingMessage], *, attempt_key: str = ""
@@ -99,16 +90,7 @@ class SendGridProvider:
         stops the batch: it is raised while no message has been accepted, and otherwise
         reported on the message that met it and on every one after it.
         """
-        results: list[SendResult] = []
-        for index, message in enumerate(messages):
-            try:
-                results.append(self._send(message))
-            except (ProviderError, OutcomeUnknown) as error:
-                if not any(result.accepted for result in results):
-                    raise
-                results.extend(_stopped(messages[index:], error))
-                break
-        return results
+        return send_one_by_one(messages, self._send)
 
     def close(self) -> None:
         """Close the connection pool."""
@@ -216,13 +198,6 @@ def _rate_limit_wait(response: httpx.Response) -> float | None:
         return max(float(response.headers["X-RateLimit-Reset"]) - time.time(), 0.0)
     except (KeyError, ValueError):
         return None
-
-
-def _stopped(
-    messages: Sequence[OutgoingMessage], error: ProviderError | OutcomeUnknown
-) -> list[SendResult]:
-    """The results of a stopped batch: the failed message, then those never sent."""
-    return stopped_batch(messages[0], messages[1:], error)
 
 
 def _json(response: httpx.Response) -> Any:

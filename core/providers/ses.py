@@ -36,7 +36,7 @@ import orjson
 
 from core.message import OutgoingMessage, to_mime
 from core.providers.base import OutcomeUnknown, ProviderError, SendResult
-from core.providers.http import NEVER_SENT, refused, retry_after, stopped_batch
+from core.providers.http import NEVER_SENT, refused, retry_after, send_one_by_one
 from core.providers.sigv4 import Credentials, SigV4Auth
 
 SEND_EMAIL_PATH = "/v2/email/outbound-emails"
@@ -86,19 +86,10 @@ class SesProvider:
     ) -> list[SendResult]:
         """Send ``messages`` one call each, in order (``attempt_key`` is unused: SES has none).
 
-        A failure of the whole first call raises; a later one is reported on its message, and
-        the messages after it are reported not sent.
+        A failure of a whole call raises while nothing was accepted; after an acceptance it is
+        reported on its message, and the messages after it go back to the queue.
         """
-        results: list[SendResult] = []
-        for index, message in enumerate(messages):
-            try:
-                results.append(self._send(message))
-            except (ProviderError, OutcomeUnknown) as error:
-                if index == 0:
-                    raise
-                results.extend(stopped_batch(message, messages[index + 1 :], error))
-                break
-        return results
+        return send_one_by_one(messages, self._send)
 
     def close(self) -> None:
         """Close the connection pool."""
