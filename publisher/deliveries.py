@@ -1,55 +1,31 @@
-"""Deliveries: one row per campaign and recipient, planned set-based, claimed with a lease.
+"""Deliveries: one row per campaign and recipient, planned set-based in committed chunks,
+sent by id ranges; their counts and the campaign's progress marks.
 
-The row is what makes sending exactly-once: a batch is *claimed* (queued → sending, with an
-attempt id and a lease) in the same commit that precedes the provider call, so a row in
-``sending`` always means "the request may have left". When its lease expires the sweeper
-decides: replay the same attempt if the provider is idempotent on its key, else ``unknown``.
+Claiming rows for an attempt and recording its outcome live in :mod:`publisher.attempts`.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Table,
     and_,
-    bindparam,
-    case,
     exists,
     func,
     literal,
     select,
-    text,
     update,
 )
 from sqlalchemy.orm import Session
 
 from core.database import UTCDateTime, insert_ignoring_conflicts, utcnow
-from core.providers.base import SendResult
 from publisher.models import Campaign, CampaignList, Delivery
 from subscribers.models import Subscriber, Subscription, Suppression
 
 PLAN_CHUNK = 50_000
-REPLAY_WINDOW = timedelta(hours=23)
-"""How long after its first try an attempt may be replayed: providers forget idempotency keys
-after a day (Resend: 24 hours), and a replay after that would be a second send."""
 OPEN_STATUSES = ("queued", "sending")
-
-
-@dataclass(frozen=True, slots=True)
-class ClaimedDelivery:
-    """A delivery claimed for sending, with what rendering needs of its subscriber."""
-
-    id: int
-    subscriber_id: int
-    email: str
-    name: str
-    language: str
 
 
 def _campaign_list_ids(campaign_id: int) -> Any:
@@ -166,7 +142,7 @@ def skip_ineligible(session: Session, campaign_id: int, first_id: int, last_id: 
     )
     result = session.execute(
         update(Delivery)
-        .where(_in_range(campaign_id, first_id, last_id), Delivery.status == "queued")
+        .where(in_range(campaign_id, first_id, last_id), Delivery.status == "queued")
         .where(~exists(still_eligible))
         .values(status="skipped", error="recipient no longer eligible")
         .execution_options(synchronize_session=False)
@@ -174,218 +150,10 @@ def skip_ineligible(session: Session, campaign_id: int, first_id: int, last_id: 
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-def _in_range(campaign_id: int, first_id: int, last_id: int) -> ColumnElement[bool]:
+def in_range(campaign_id: int, first_id: int, last_id: int) -> ColumnElement[bool]:
     return and_(
         Delivery.campaign_id == campaign_id, Delivery.id >= first_id, Delivery.id <= last_id
     )
-
-
-def claim_batch(
-    session: Session,
-    campaign_id: int,
-    first_id: int,
-    last_id: int,
-    *,
-    attempt_id: str,
-    provider: str,
-    lease: timedelta,
-) -> list[ClaimedDelivery]:
-    """Claim the range's queued rows for this attempt and return them with their subscribers."""
-    now = utcnow()
-    claimed = session.execute(
-        update(Delivery)
-        .where(_in_range(campaign_id, first_id, last_id), Delivery.status == "queued")
-        .values(
-            status="sending",
-            attempt_id=attempt_id,
-            provider=provider,
-            lease_until=now + lease,
-            dispatched_at=now,
-            attempts=Delivery.attempts + 1,
-        )
-        .returning(Delivery.id, Delivery.subscriber_id)
-        .execution_options(synchronize_session=False)
-    ).all()
-    return _with_subscribers(session, claimed)
-
-
-def reclaim_attempt(
-    session: Session, attempt_id: str, *, lease: timedelta
-) -> list[ClaimedDelivery]:
-    """Take back the rows of an attempt still in flight (to replay it) with a fresh lease."""
-    claimed = session.execute(
-        update(Delivery)
-        .where(Delivery.attempt_id == attempt_id, Delivery.status == "sending")
-        .values(lease_until=utcnow() + lease, attempts=Delivery.attempts + 1)
-        .returning(Delivery.id, Delivery.subscriber_id)
-        .execution_options(synchronize_session=False)
-    ).all()
-    return _with_subscribers(session, claimed)
-
-
-def _with_subscribers(session: Session, claimed: Sequence[Any]) -> list[ClaimedDelivery]:
-    """The claimed (delivery id, subscriber id) pairs with what rendering needs, by id."""
-    if not claimed:
-        return []
-    delivery_of = {subscriber_id: delivery_id for delivery_id, subscriber_id in claimed}
-    rows = session.execute(
-        select(Subscriber.id, Subscriber.email, Subscriber.name, Subscriber.language).where(
-            Subscriber.id.in_(list(delivery_of))
-        )
-    ).all()
-    found = [ClaimedDelivery(delivery_of[row[0]], *row) for row in rows]
-    return sorted(found, key=lambda delivery: delivery.id)
-
-
-def record_results(
-    session: Session, attempt_id: str, results: Sequence[SendResult]
-) -> dict[str, int]:
-    """Store the provider's answer per delivery of the attempt; return counts per new status.
-
-    Accepted → ``sent``; refused → ``failed``; unknown → ``unknown``; a message that never
-    went out (``retry``) goes back to ``queued`` and leaves the attempt.
-    """
-    statuses = [result_status(result) for result in results]
-    if results:
-        if session.get_bind().dialect.name == "postgresql":
-            _record_in_one_statement(session, attempt_id, results, statuses)
-        else:
-            _record_row_by_row(session, attempt_id, results, statuses)
-    return dict(Counter(statuses))
-
-
-def result_status(result: SendResult) -> str:
-    """The delivery status a provider's answer about one message leads to."""
-    if result.accepted:
-        return "sent"
-    if result.unknown:
-        return "unknown"
-    return "queued" if result.retry else "failed"
-
-
-# One UPDATE joined to the answers as arrays: the same SQL text for every batch (compiled and
-# planned once), four parameters instead of a statement per row.
-_RECORD_FROM_ARRAYS = text(
-    """
-    UPDATE deliveries SET
-        status = answers.status,
-        provider_message_id = answers.message_id,
-        error = answers.error,
-        sent_at = CASE WHEN answers.status = 'sent' THEN CAST(:now AS timestamptz) END,
-        attempt_id = CASE WHEN answers.status = 'queued' THEN NULL ELSE deliveries.attempt_id END,
-        lease_until = NULL
-    FROM unnest(
-        CAST(:ids AS bigint[]), CAST(:statuses AS varchar[]),
-        CAST(:message_ids AS varchar[]), CAST(:errors AS text[])
-    ) AS answers (id, status, message_id, error)
-    WHERE deliveries.id = answers.id AND deliveries.attempt_id = :attempt_id
-    """
-)
-
-
-def _record_in_one_statement(
-    session: Session, attempt_id: str, results: Sequence[SendResult], statuses: list[str]
-) -> None:
-    session.execute(
-        _RECORD_FROM_ARRAYS,
-        {
-            "now": utcnow(),
-            "ids": [int(result.key) for result in results],
-            "statuses": statuses,
-            "message_ids": [result.provider_message_id for result in results],
-            "errors": [result.error or "" for result in results],
-            "attempt_id": attempt_id,
-        },
-    )
-
-
-def _record_row_by_row(
-    session: Session, attempt_id: str, results: Sequence[SendResult], statuses: list[str]
-) -> None:
-    now = utcnow()
-    rows = [
-        {
-            "b_id": int(result.key),
-            "b_status": status,
-            "b_message_id": result.provider_message_id,
-            "b_error": result.error or "",
-            "b_sent_at": now if status == "sent" else None,
-            "b_attempt": None if status == "queued" else attempt_id,
-        }
-        for result, status in zip(results, statuses, strict=True)
-    ]
-    table = cast(Table, Delivery.__table__)
-    session.execute(
-        update(table)
-        .where(table.c.id == bindparam("b_id"), table.c.attempt_id == attempt_id)
-        .values(
-            status=bindparam("b_status"),
-            provider_message_id=bindparam("b_message_id"),
-            error=bindparam("b_error"),
-            sent_at=bindparam("b_sent_at"),
-            attempt_id=bindparam("b_attempt"),
-            lease_until=None,
-        ),
-        rows,
-    )
-
-
-def release_attempt(session: Session, attempt_id: str, *, status: str, error: str = "") -> int:
-    """End an attempt whose call failed as a whole: its rows go to queued, failed or unknown.
-
-    Rows going back to the queue of a campaign cancelled meanwhile are cancelled instead.
-    """
-    values: dict[str, Any] = {"status": status, "lease_until": None, "error": error}
-    if status == "queued":
-        cancelled = select(Campaign.status).where(Campaign.id == Delivery.campaign_id)
-        values["status"] = case(
-            (cancelled.scalar_subquery() == "cancelled", literal("cancelled")),
-            else_=literal(status),
-        )
-        values["attempt_id"] = None
-    result = session.execute(
-        update(Delivery)
-        .where(Delivery.attempt_id == attempt_id, Delivery.status == "sending")
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
-    return int(result.rowcount)  # type: ignore[attr-defined]
-
-
-def expire_leases(
-    session: Session, *, now: datetime, lease: timedelta, idempotent_providers: set[str]
-) -> list[tuple[int, str]]:
-    """Resolve rows whose sender stopped: replay their attempt where that is safe, else unknown.
-
-    An attempt is replayed (same key, same messages) only through an idempotent provider,
-    within :data:`REPLAY_WINDOW` of its first try, and only while its campaign sends; a paused
-    campaign's rows wait for the resume. Returns the
-    (campaign id, attempt id) pairs to replay; their lease is renewed so the next sweep waits.
-    """
-    expired = and_(Delivery.status == "sending", Delivery.lease_until < now)
-    campaign_status = (
-        select(Campaign.status).where(Campaign.id == Delivery.campaign_id).scalar_subquery()
-    )
-    safe = (
-        expired
-        & Delivery.provider.in_(sorted(idempotent_providers))
-        & (Delivery.dispatched_at > now - REPLAY_WINDOW)
-    )
-    replay = safe & (campaign_status == "sending")
-    attempts = session.execute(
-        update(Delivery)
-        .where(replay)
-        .values(lease_until=now + lease)
-        .returning(Delivery.campaign_id, Delivery.attempt_id)
-        .execution_options(synchronize_session=False)
-    ).all()
-    session.execute(
-        update(Delivery)
-        .where(expired, ~(safe & (campaign_status == "paused")))
-        .values(status="unknown", lease_until=None, error="sender stopped after the request left")
-        .execution_options(synchronize_session=False)
-    )
-    return sorted({(campaign_id, str(attempt_id)) for campaign_id, attempt_id in attempts})
 
 
 def delivery_counts(session: Session, campaign_ids: Sequence[int]) -> dict[int, dict[str, int]]:

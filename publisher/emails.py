@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 
 from core.message import Mailbox, OutgoingMessage
 from core.settings import Settings
+from publisher.attempts import ClaimedDelivery
 from publisher.campaigns import campaign_posts
 from publisher.content import markdown_to_html
-from publisher.deliveries import ClaimedDelivery
 from publisher.models import Campaign, Post
 from publisher.rendering import (
     CompiledEmail,

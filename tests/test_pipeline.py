@@ -17,7 +17,7 @@ from sqlalchemy import func, select, update
 import core.celery_app
 from core.database import unit_of_work, utcnow
 from core.settings import get_settings
-from publisher import deliveries
+from publisher import attempts, deliveries
 from publisher.campaigns import start_sending
 from publisher.models import Campaign, Delivery
 from subscribers.models import Subscription, Suppression
@@ -145,7 +145,7 @@ def test_a_killed_sender_is_replayed_only_where_the_provider_is_idempotent(
     pipeline.plan_campaign(tasks.tasks.pop(0)[1][0])
     tasks.tasks.clear()  # the batch tasks are lost with the broker
     with unit_of_work() as session:  # a worker claimed the rows, then died
-        claimed = deliveries.claim_batch(
+        claimed = attempts.claim_batch(
             session, campaign.id, 1, 10**9, attempt_id="dead", provider="postmark",
             lease=timedelta(seconds=-1),
         )  # fmt: skip

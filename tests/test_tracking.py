@@ -23,8 +23,8 @@ from core.message import OutgoingMessage
 from core.settings import get_settings
 from core.tokens import InvalidToken, make_id_token, make_token
 from publisher.app import create_app
+from publisher.attempts import ClaimedDelivery
 from publisher.campaigns import campaign_list_ids, create_campaign
-from publisher.deliveries import ClaimedDelivery
 from publisher.emails import CampaignEmails, compile_campaign
 from publisher.models import Campaign, Delivery, DeliveryEvent
 from publisher.rendering import Recipient, RecipientRenderer, compile_email

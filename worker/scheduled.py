@@ -11,7 +11,7 @@ from datetime import timedelta
 from core.celery_app import enqueue_after_commit
 from core.database import unit_of_work, utcnow
 from core.settings import get_settings
-from publisher import campaigns, deliveries
+from publisher import attempts, campaigns
 from worker.pipeline import current_provider, enqueue_batches
 from worker.sending import REPLAY_TASK
 
@@ -46,7 +46,7 @@ def resolve_expired_leases() -> None:
     safe = {provider.name} if provider.idempotent else set()
     lease = timedelta(seconds=get_settings().lease_seconds)
     with unit_of_work() as session:
-        for campaign_id, attempt_id in deliveries.expire_leases(
+        for campaign_id, attempt_id in attempts.expire_leases(
             session, now=utcnow(), lease=lease, idempotent_providers=safe
         ):
             enqueue_after_commit(session, REPLAY_TASK, campaign_id, attempt_id)

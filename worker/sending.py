@@ -22,8 +22,8 @@ from core.message import OutgoingMessage
 from core.providers.base import OutcomeUnknown, Provider, ProviderError
 from core.ratelimit import RateLimited, get_rate_limiter
 from core.settings import get_settings
-from publisher import campaigns, deliveries
-from publisher.deliveries import ClaimedDelivery
+from publisher import attempts, campaigns, deliveries
+from publisher.attempts import ClaimedDelivery
 from publisher.models import Campaign
 from worker import pipeline
 
@@ -59,7 +59,7 @@ def send_batch(campaign_id: int, first_id: int, last_id: int) -> None:
         if campaign is None or campaign.status != "sending" or campaign.compiled is None:
             return
         deliveries.skip_ineligible(session, campaign_id, first_id, last_id)
-        claimed = deliveries.claim_batch(
+        claimed = attempts.claim_batch(
             session, campaign_id, first_id, last_id,
             attempt_id=attempt_id, provider=provider.name, lease=_lease(),
         )  # fmt: skip
@@ -79,11 +79,11 @@ def replay_attempt(campaign_id: int, attempt_id: str) -> None:
         if campaign is None or campaign.status != "sending" or campaign.compiled is None:
             return  # the sweeper resolves the rows once the campaign sends again, or ends
         if not provider.idempotent:
-            deliveries.release_attempt(
+            attempts.release_attempt(
                 session, attempt_id, status="unknown", error="cannot be replayed safely"
             )
             return
-        claimed = deliveries.reclaim_attempt(session, attempt_id, lease=_lease())
+        claimed = attempts.reclaim_attempt(session, attempt_id, lease=_lease())
         if not claimed:
             return
         messages = _render(session, campaign, claimed)
@@ -133,7 +133,7 @@ def _send(
         _after_silence(campaign_id, attempt_id, provider, error)
         return
     with unit_of_work() as session:
-        outcome = deliveries.record_results(session, attempt_id, results)
+        outcome = attempts.record_results(session, attempt_id, results)
         deliveries.touch_progress(session, campaign_id)
         session.flush()
         campaigns.finish_if_done(session, campaign_id)
@@ -181,4 +181,4 @@ def _count_failure(campaign_id: int, reason: str) -> None:
 
 def _end_attempt(attempt_id: str, status: str, error: str) -> None:
     with unit_of_work() as session:
-        deliveries.release_attempt(session, attempt_id, status=status, error=error)
+        attempts.release_attempt(session, attempt_id, status=status, error=error)
