@@ -15,7 +15,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import httpx
@@ -25,8 +24,9 @@ from sqlalchemy.orm import Session
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from core.database import dispose_engines, unit_of_work  # noqa: E402
-from core.settings import get_settings  # noqa: E402
+from benchdb import drop_postgres, fresh_postgres, point_at  # noqa: E402
+
+from core.database import unit_of_work  # noqa: E402
 from publisher.models import Campaign  # noqa: E402
 from publisher.processes import migrate  # noqa: E402
 from subscribers.models import Subscriber  # noqa: E402
@@ -34,7 +34,6 @@ from tests.factories import add_announcement, add_list  # noqa: E402
 from tests.processes import celery_worker, herald, herald_env, sandbox_server  # noqa: E402
 
 DEFAULT_CASES = ["embedded:10000", "postgres:10000:2", "postgres:100000:2", "postgres:1000000:2"]
-PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 REDIS_URL = "redis://127.0.0.1:6379/8"
 
 
@@ -101,12 +100,12 @@ def run_case(kind: str, recipients: int, workers: int, folder: Path) -> dict[str
             f"sqla+sqlite:///{folder}/broker.sqlite",
         )
     else:
-        database, broker = _fresh_postgres(), REDIS_URL
+        database, broker = fresh_postgres(), REDIS_URL
         import redis
 
         redis.Redis.from_url(REDIS_URL).flushdb()
     settings = {"database_url": database, "broker_url": broker, "env": "test"}
-    _point_at(database)
+    point_at(database)
     migrate()
     campaign_id = seed(recipients)
     with sandbox_server(folder) as provider_url:
@@ -133,7 +132,7 @@ def run_case(kind: str, recipients: int, workers: int, folder: Path) -> dict[str
         stats = httpx.get(f"{provider_url}/_sandbox/stats").json()
     plan_seconds = _plan_seconds(campaign_id)
     if kind != "embedded":
-        _drop_postgres(database)
+        drop_postgres(database)
     return {
         "case": kind, "recipients": recipients, "workers": workers, "seconds": round(seconds, 2),
         "plan_seconds": plan_seconds,
@@ -169,32 +168,6 @@ def _plan_seconds(campaign_id: int) -> float:
         campaign = session.get(Campaign, campaign_id)
         assert campaign is not None and campaign.planned_at and campaign.started_at
         return round((campaign.planned_at - campaign.started_at).total_seconds(), 2)
-
-
-def _fresh_postgres() -> str:
-    name = f"herald_bench_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(PG_SERVER, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return sa.make_url(PG_SERVER).set(database=name).render_as_string(hide_password=False)
-
-
-def _drop_postgres(database: str) -> None:
-    dispose_engines()
-    name = sa.make_url(database).database
-    admin = sa.create_engine(PG_SERVER, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
-
-
-def _point_at(database: str) -> None:
-    import os
-
-    os.environ["HERALD_DATABASE_URL"] = database
-    get_settings.cache_clear()
-    dispose_engines()
 
 
 def _status(campaign_id: int) -> str:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -34,7 +33,9 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from core.database import dispose_engines, unit_of_work  # noqa: E402
+from benchdb import drop_postgres, fresh_postgres, point_at  # noqa: E402
+
+from core.database import unit_of_work  # noqa: E402
 from core.providers.postmark_webhooks import read_record  # noqa: E402
 from core.settings import get_settings  # noqa: E402
 from publisher.deliveries import plan_deliveries  # noqa: E402
@@ -49,7 +50,6 @@ DEFAULT_CASES = [
     "direct:embedded:20000:500", "direct:postgres:20000:500",
     "http:postgres:20000:100:4", "http:postgres:5000:1:8",
 ]  # fmt: skip
-PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 USER, PASSWORD = "bench", "bench-webhook-password"
 Record = dict[str, Any]
 
@@ -160,8 +160,8 @@ def run_case(case: str, folder: Path) -> dict[str, object]:
     """Seed a fresh database, ingest, measure, check what was stored."""
     mode, kind, count, batch, *rest = case.split(":")
     clients = int(rest[0]) if rest else 1
-    database = f"sqlite:///{folder}/bench.sqlite" if kind == "embedded" else _fresh_postgres()
-    _point_at(database)
+    database = f"sqlite:///{folder}/bench.sqlite" if kind == "embedded" else fresh_postgres()
+    point_at(database)
     try:
         migrate()
         records = [delivery_record(i, email) for i, email in seed(int(count))]
@@ -172,37 +172,13 @@ def run_case(case: str, folder: Path) -> dict[str, object]:
         events, delivered = stored()
     finally:
         if kind != "embedded":
-            _drop_postgres(database)
+            drop_postgres(database)
     return {
         "case": mode, "db": kind, "events": len(records), "batch": int(batch),
         "clients": clients, "seconds": round(seconds, 2),
         "events_per_s": round(len(records) / seconds, 1), "stored": events,
         "delivered": delivered,
     }  # fmt: skip
-
-
-def _point_at(database: str) -> None:
-    os.environ["HERALD_DATABASE_URL"] = database
-    get_settings.cache_clear()
-    dispose_engines()
-
-
-def _fresh_postgres() -> str:
-    name = f"herald_bench_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(PG_SERVER, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return sa.make_url(PG_SERVER).set(database=name).render_as_string(hide_password=False)
-
-
-def _drop_postgres(database: str) -> None:
-    dispose_engines()
-    name = sa.make_url(database).database
-    admin = sa.create_engine(PG_SERVER, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def main() -> None:
