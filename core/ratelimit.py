@@ -237,11 +237,11 @@ def get_rate_limiter(settings: Settings) -> RateLimiter:
 
     Redis is ``redis_url``, or the broker when the broker is Redis.
     """
-    redis_url = settings.redis_url
-    if not redis_url and settings.broker_url.startswith(("redis://", "rediss://")):
-        redis_url = settings.broker_url
     return _shared_limiter(
-        redis_url, settings.database_url, settings.rate_limit_per_second, settings.rate_limit_burst
+        settings.shared_redis_url,
+        settings.database_url,
+        settings.rate_limit_per_second,
+        settings.rate_limit_burst,
     )
 
 

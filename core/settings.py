@@ -97,6 +97,13 @@ class Settings(BaseSettings):
         return self
 
     @property
+    def shared_redis_url(self) -> str:
+        """Redis for state every process shares: ``redis_url``, else a Redis broker, else ""."""
+        if self.redis_url:
+            return self.redis_url
+        return self.broker_url if self.broker_url.startswith(("redis://", "rediss://")) else ""
+
+    @property
     def is_sqlite(self) -> bool:
         """Whether the database is the embedded SQLite file."""
         return self.database_url.startswith("sqlite")

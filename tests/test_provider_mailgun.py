@@ -29,7 +29,7 @@ from core.message import Mailbox, OutgoingMessage
 from core.providers.base import OutcomeUnknown, ProviderError
 from core.providers.events import WebhookRefused
 from core.providers.mailgun import MAX_BATCH_SIZE, MailgunProvider, api_root, messages_mime_path
-from core.providers.mailgun_webhooks import MailgunWebhooks, MemorySeenTokens
+from core.providers.mailgun_webhooks import MailgunWebhooks, MemorySeenTokens, RedisSeenTokens
 from core.sandbox import SANDBOX_TOKEN, create_sandbox_app, serve_in_thread
 from core.sandbox.mailgun import mailgun_routes
 
@@ -819,3 +819,13 @@ def test_sandbox_accepts_mailguns_component_form(sandbox_url: str) -> None:
     assert recorded["subject"] == "Форум — 東京" and recorded["v:herald_key"] == "55"
     recipients = httpx.get(f"{sandbox_url}/_sandbox/recipients", params={"campaign_id": "5"})
     assert recipients.json() == {"reader@example.org": 1}
+
+
+def test_a_token_used_through_one_web_process_is_refused_by_another(redis_url: str) -> None:
+    first, second = _reader(RedisSeenTokens(redis_url)), _reader(RedisSeenTokens(redis_url))
+    first.verify({}, _body())
+
+    with pytest.raises(WebhookRefused) as caught:
+        second.verify({}, _body(_event("complained", id="forged")))
+
+    assert caught.value.status == 401 and "already used" in str(caught.value)

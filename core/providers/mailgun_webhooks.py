@@ -37,9 +37,11 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, Protocol, TypeGuard
 
 import orjson
+import redis
 
 from core.database import utcnow
 from core.providers.events import EventType, ProviderEvent, WebhookRefused
@@ -68,6 +70,24 @@ class SeenTokens(Protocol):
     def first_time(self, token: str, ttl_seconds: int) -> bool:
         """Record ``token`` for ``ttl_seconds``; False if it was already recorded and alive."""
         ...
+
+
+class RedisSeenTokens:
+    """Seen tokens in Redis, shared by every web process on every machine."""
+
+    def __init__(self, url: str) -> None:
+        self._redis = redis.Redis.from_url(url)
+
+    def first_time(self, token: str, ttl_seconds: int) -> bool:
+        """Record ``token`` (SET NX with expiry: atomic); False if another request had it."""
+        key = f"herald:mailgun:webhook-token:{token}"
+        return bool(self._redis.set(key, b"1", nx=True, ex=max(1, ttl_seconds)))
+
+
+@lru_cache(maxsize=4)
+def shared_tokens(redis_url: str) -> SeenTokens:
+    """The seen-token store of this process: Redis when there is one, else in memory."""
+    return RedisSeenTokens(redis_url) if redis_url else PROCESS_TOKENS
 
 
 class MemorySeenTokens:

@@ -45,10 +45,12 @@ def _sendgrid(settings: Settings) -> WebhookReader:
 
 
 def _mailgun(settings: Settings) -> WebhookReader:
-    # Seen tokens live in this process (one web process); several need a shared store.
-    from core.providers.mailgun_webhooks import MailgunWebhooks
+    # Seen tokens in Redis when there is one (several web processes), else in this process.
+    from core.providers.mailgun_webhooks import MailgunWebhooks, shared_tokens
 
-    return MailgunWebhooks(settings.mailgun_webhook_signing_key)
+    return MailgunWebhooks(
+        settings.mailgun_webhook_signing_key, shared_tokens(settings.shared_redis_url)
+    )
 
 
 def _ses(settings: Settings) -> WebhookReader:
