@@ -3,6 +3,7 @@ message of a split batch reports a later call's failure."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -12,8 +13,22 @@ import httpx
 from core.message import OutgoingMessage
 from core.providers.base import OutcomeUnknown, ProviderError, SendResult
 
+# Characters that make a display name need quotes (those email.utils.formataddr quotes).
+_NEEDS_QUOTES = re.compile(r'[][\\()<>@,:;".]')
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+
 NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 """Transport errors raised before the request left: retrying cannot duplicate anything."""
+
+
+def display_name(name: str) -> str:
+    """A display name for a JSON API's ``Name <address>`` field, left in UTF-8: quoted where
+    it holds RFC 5322 specials (a comma would otherwise read as a second address), with
+    control characters (which could smuggle in a header) turned into spaces."""
+    name = _CONTROL.sub(" ", name).strip()
+    if _NEEDS_QUOTES.search(name):
+        return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return name
 
 
 def retry_after(response: httpx.Response) -> float | None:

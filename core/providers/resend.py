@@ -32,7 +32,14 @@ import orjson
 
 from core.message import Mailbox, OutgoingMessage
 from core.providers.base import OutcomeUnknown, ProviderError, SendResult
-from core.providers.http import NEVER_SENT, json_client, not_accepted, refused, retry_after
+from core.providers.http import (
+    NEVER_SENT,
+    display_name,
+    json_client,
+    not_accepted,
+    refused,
+    retry_after,
+)
 
 DEFAULT_BASE_URL = "https://api.resend.com"
 MAX_BATCH_SIZE = 100
@@ -43,9 +50,6 @@ CONCURRENT_REQUEST_RETRY_SECONDS = 1.0
 
 # Resend's rule for tag names and values.
 _TAG_TEXT = re.compile(r"[A-Za-z0-9_-]{1,256}")
-# Characters that make a display name need quotes (those email.utils.formataddr quotes).
-_NEEDS_QUOTES = re.compile(r'[][\\()<>@,:;".]')
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 
 
 class ResendProvider:
@@ -137,12 +141,8 @@ def mailbox_text(mailbox: Mailbox) -> str:
     The name is quoted where RFC 5322 needs it; control characters (a line break could
     smuggle in a header) become spaces.
     """
-    name = _CONTROL.sub(" ", mailbox.name).strip()
-    if not name:
-        return mailbox.email
-    if _NEEDS_QUOTES.search(name):
-        name = '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    return f"{name} <{mailbox.email}>"
+    name = display_name(mailbox.name)
+    return f"{name} <{mailbox.email}>" if name else mailbox.email
 
 
 def tags(values: Mapping[str, str]) -> list[dict[str, str]]:

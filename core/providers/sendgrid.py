@@ -33,7 +33,6 @@ delivery through the ``delivery_id`` and ``herald_key`` custom args.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -43,7 +42,14 @@ import orjson
 
 from core.message import Mailbox, OutgoingMessage
 from core.providers.base import OutcomeUnknown, ProviderError, SendResult
-from core.providers.http import NEVER_SENT, json_client, refused, retry_after, send_one_by_one
+from core.providers.http import (
+    NEVER_SENT,
+    display_name,
+    json_client,
+    refused,
+    retry_after,
+    send_one_by_one,
+)
 
 DEFAULT_BASE_URL = "https://api.sendgrid.com"
 SEND_PATH = "/v3/mail/send"
@@ -58,10 +64,6 @@ TRACKING_OFF: dict[str, dict[str, bool]] = {
 
 # Failures that concern every message of the batch, not the one being sent.
 _ACCOUNT_ERRORS = frozenset({401, 403, 404, 405})
-# SendGrid misreads names holding RFC 5322 specials (it documents commas, semicolons and
-# periods) unless they are quoted, as its own libraries do.
-_NEEDS_QUOTES = re.compile(r'[][\\()<>@,:;".]')
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 
 
 class SendGridProvider:
@@ -143,16 +145,6 @@ def address_json(mailbox: Mailbox) -> dict[str, str]:
     """``{"email", "name"}``, the name left out when empty."""
     name = display_name(mailbox.name)
     return {"email": mailbox.email, "name": name} if name else {"email": mailbox.email}
-
-
-def display_name(name: str) -> str:
-    """``name`` made safe for SendGrid: quoted where it has RFC 5322 specials (SendGrid
-    otherwise reads a comma or semicolon in it as an address separator), with control
-    characters (which could smuggle in a header) turned into spaces."""
-    name = _CONTROL.sub(" ", name).strip()
-    if _NEEDS_QUOTES.search(name):
-        return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    return name
 
 
 def error_text(response: httpx.Response) -> str:
