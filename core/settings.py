@@ -76,8 +76,6 @@ class Settings(BaseSettings):
     from_name: str = "Herald"
     organisation_name: str = "Herald Policy Centre"
     organisation_address: str = "1 Example Square, Kyiv, Ukraine"
-    admin_user: str = "admin"
-    admin_password: str = ""
     batch_size: int = Field(default=0, ge=0)
     """Messages per provider call; 0 means the provider's own batch limit."""
     scheduler_tick_seconds: float = Field(default=5.0, gt=0)
@@ -86,14 +84,13 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:
-        if self.env == "production":
-            if self.secret_key == DEVELOPMENT_SECRET_KEY or len(self.secret_key) < 32:
-                raise ValueError(
-                    "HERALD_SECRET_KEY must be set to a random value of 32+ characters "
-                    "when HERALD_ENV=production"
-                )
-            if not self.admin_password:
-                raise ValueError("HERALD_ADMIN_PASSWORD must be set when HERALD_ENV=production")
+        if self.env == "production" and (
+            self.secret_key == DEVELOPMENT_SECRET_KEY or len(self.secret_key) < 32
+        ):
+            raise ValueError(
+                "HERALD_SECRET_KEY must be set to a random value of 32+ characters "
+                "when HERALD_ENV=production"
+            )
         return self
 
     @property

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from alembic import context
 
-import core.ratelimit  # noqa: F401 - registers the tables on Base.metadata
-import publisher.models
-import subscribers.models  # noqa: F401 - registers the tables on Base.metadata
-from core.database import Base, get_engine
+from core.database import get_engine
+from publisher.schema import metadata
 
-target_metadata = Base.metadata
-_ = publisher.models
+target_metadata = metadata
 
 
 def run_migrations_online() -> None:

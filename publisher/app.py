@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy import text
 
 from core.database import unit_of_work
-from publisher.web import admin, public, tracking, webhooks
+from publisher.web import (
+    admin,
+    admin_posts,
+    admin_subscribers,
+    archive,
+    auth,
+    metrics,
+    public,
+    stats,
+    subscribe,
+    tracking,
+    webhooks,
+)
+from publisher.web.common import LoginRequired, login_redirect
 
 
 def create_app() -> FastAPI:
@@ -18,9 +31,27 @@ def create_app() -> FastAPI:
         version="0.1.0",
     )
     application.include_router(public.router)
+    application.include_router(subscribe.router)
+    application.include_router(archive.router)
+    application.include_router(auth.router)
+    application.include_router(admin_posts.router)
+    application.include_router(admin_subscribers.router)
+    application.include_router(stats.router)
+    application.include_router(metrics.router)
     application.include_router(admin.router)
     application.include_router(webhooks.router)
     application.include_router(tracking.router)
+
+    @application.exception_handler(LoginRequired)
+    def login_required(request: Request, _error: LoginRequired) -> Response:
+        """Pages send the browser to the login form; the API answers 401."""
+        if request.url.path.startswith("/api/") or request.method not in ("GET", "HEAD"):
+            return JSONResponse(
+                {"detail": "login required"},
+                status_code=401,
+                headers={"WWW-Authenticate": 'Bearer realm="Herald"'},
+            )
+        return RedirectResponse(login_redirect(request), status_code=303)
 
     @application.get("/healthz", tags=["operations"])
     def healthz() -> JSONResponse:

@@ -12,9 +12,21 @@ from core.settings import get_settings
 from publisher import processes
 from publisher.cli_campaigns import campaigns_app
 from publisher.cli_demo import run_demo
+from publisher.cli_lists import lists_app
+from publisher.cli_posts import posts_app
+from publisher.cli_segments import segments_app
+from publisher.cli_stats import stats
+from publisher.cli_subscribers import subscribers_app
+from publisher.cli_users import users_app
 
 app = typer.Typer(help="Herald: newsletters and publication workflow.", no_args_is_help=True)
 app.add_typer(campaigns_app, name="campaigns")
+app.add_typer(users_app, name="users")
+app.add_typer(lists_app, name="lists")
+app.add_typer(subscribers_app, name="subscribers")
+app.add_typer(segments_app, name="segments")
+app.add_typer(posts_app, name="posts")
+app.command("stats")(stats)
 
 HOST = typer.Option("127.0.0.1", help="Address to listen on.")
 PORT = typer.Option(8000, help="Port to listen on.")

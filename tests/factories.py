@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from core.database import unit_of_work
 from publisher.campaigns import create_campaign
 from publisher.models import Campaign, Post
+from publisher.users import User, create_user, find_user, identity_for_session
 from subscribers.models import MailingList, Subscriber, Subscription
 
 LANGUAGES = ("en", "uk", "ja")
@@ -81,3 +84,26 @@ def add_announcement(session: Session, *slugs: str, subject: str = "") -> Campai
     return create_campaign(
         session, kind="announcement", list_slugs=list(slugs), post_ids=[post.id], subject=subject
     )
+
+
+PASSWORD = "correct horse battery"
+
+
+def add_user(session: Session, email: str = "admin@example.com", role: str = "admin") -> User:
+    """An account with the password :data:`PASSWORD`."""
+    return create_user(session, email=email, password=PASSWORD, role=role, name=role.title())
+
+
+def log_in(client: TestClient, email: str = "admin@example.com", role: str = "admin") -> str:
+    """Create the account (if new) and log ``client`` in; returns the session's CSRF token."""
+    with unit_of_work() as session:
+        if find_user(session, email) is None:
+            add_user(session, email, role)
+    answer = client.post(
+        "/admin/login", data={"email": email, "password": PASSWORD}, follow_redirects=False
+    )
+    assert answer.status_code == 303, answer.text
+    with unit_of_work() as session:
+        identity = identity_for_session(session, client.cookies["herald_session"])
+    assert identity is not None
+    return identity.csrf_token

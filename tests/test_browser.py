@@ -7,95 +7,28 @@ in ``var/screenshots/`` for people to look at.
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
-from collections.abc import Iterator
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
 from email.utils import parseaddr
-from pathlib import Path
 
 import pytest
-import uvicorn
-from playwright.sync_api import Browser, Dialog, Page, ViewportSize, expect, sync_playwright
+from playwright.sync_api import Dialog, Page, expect
 from sqlalchemy import select, update
 
 import core.celery_app
 from core.database import unit_of_work, utcnow
-from core.settings import get_settings, project_root
-from publisher.app import create_app
+from core.settings import get_settings
 from publisher.campaigns import start_sending
 from publisher.deliveries import delivery_counts
 from publisher.models import Campaign, Delivery
 from subscribers.models import Subscriber, Subscription
-from tests.conftest import REQUIRE_SERVICES
+from tests.browser import DESKTOP, log_in_page, screenshot
 from tests.factories import add_announcement, add_list, add_subscribers
 from tests.test_pipeline import TaskRecorder
 from worker import pipeline
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-SCREENSHOTS = project_root() / "var" / "screenshots"
-PHONE: ViewportSize = {"width": 390, "height": 844}
-DESKTOP: ViewportSize = {"width": 1280, "height": 800}
 RECIPIENTS = 3
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@pytest.fixture
-def live_server(sqlite_db: str) -> Iterator[str]:
-    """The web app served by uvicorn in a thread, on the test's settings; its base URL."""
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the web server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """Headless Chromium from the system (never downloaded)."""
-    if not CHROMIUM.exists():
-        reason = f"!!! {CHROMIUM} is missing: browser tests NOT run !!!"
-        if REQUIRE_SERVICES:
-            pytest.fail(f"{reason} (HERALD_TEST_REQUIRE_SERVICES=1)")
-        pytest.skip(reason)
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    """A fresh browser page (no cookies), phone-sized to start with."""
-    context = browser.new_context(viewport=PHONE)
-    yield context.new_page()
-    context.close()
 
 
 @pytest.fixture
@@ -140,11 +73,6 @@ def _statuses_by_email() -> dict[str, str]:
         return dict(rows.all())
 
 
-def _screenshot(page: Page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / name), full_page=True)
-
-
 def test_subscriber_unsubscribes_from_the_link_in_their_email(
     live_server: str, sent_campaign: int, page: Page
 ) -> None:
@@ -155,14 +83,14 @@ def test_subscriber_unsubscribes_from_the_link_in_their_email(
     expect(page.get_by_text(address)).to_be_visible()
     button = page.get_by_role("button", name="Unsubscribe", exact=True)
     expect(button).to_be_visible()
-    _screenshot(page, "unsubscribe-before.png")
+    screenshot(page, "unsubscribe-before.png")
     assert _statuses_by_email()[address] == "confirmed"  # opening the page changed nothing
 
     button.click()
     expect(page.get_by_role("heading", name="You are unsubscribed")).to_be_visible()
     expect(page.get_by_text(address)).to_be_visible()
     page.set_viewport_size(DESKTOP)
-    _screenshot(page, "unsubscribe-after.png")
+    screenshot(page, "unsubscribe-after.png")
     statuses = _statuses_by_email()
     assert statuses.pop(address) == "unsubscribed"
     assert set(statuses.values()) == {"confirmed"}  # the other recipients stay
@@ -172,12 +100,13 @@ def test_admin_sees_the_sent_campaign_with_its_count(
     live_server: str, sent_campaign: int, page: Page
 ) -> None:
     page.set_viewport_size(DESKTOP)
+    log_in_page(page, live_server)
     page.goto(f"{live_server}/admin")
     row = page.locator(f'tr[data-campaign-id="{sent_campaign}"]')
     expect(row).to_contain_text("Forum «Відбудова» — first")
     expect(row.locator('[data-count="sent"]')).to_have_text(str(RECIPIENTS))
     expect(row.locator(".pill")).to_have_text("sent")
-    _screenshot(page, "admin-campaigns.png")
+    screenshot(page, "admin-campaigns.png")
 
 
 def _sending_campaign(sent: int, queued: int) -> int:
@@ -216,6 +145,7 @@ def _campaign_status(campaign_id: int) -> str:
 
 def test_admin_follows_progress_and_pauses_a_sending_campaign(live_server: str, page: Page) -> None:
     campaign_id = _sending_campaign(sent=3, queued=3)
+    log_in_page(page, live_server)
     page.goto(f"{live_server}/admin")
     row = page.locator(f'tr[data-campaign-id="{campaign_id}"]')
     expect(row.locator(".pill")).to_have_text("sending")
@@ -232,7 +162,7 @@ def test_admin_follows_progress_and_pauses_a_sending_campaign(live_server: str, 
     expect(row.locator('[data-field="sent-of-total"]')).to_have_text("4/6")
     expect(bar).to_have_attribute("value", "66.7")
     assert page.evaluate("window.notReloaded") is True
-    _screenshot(page, "admin-progress-phone.png")
+    screenshot(page, "admin-progress-phone.png")
 
     row.get_by_role("button", name=f"Pause campaign #{campaign_id}").click()
     expect(page.get_by_role("status")).to_have_text(f"Campaign #{campaign_id} paused.")
@@ -241,11 +171,12 @@ def test_admin_follows_progress_and_pauses_a_sending_campaign(live_server: str, 
     expect(row.get_by_role("button", name=f"Pause campaign #{campaign_id}")).to_be_hidden()
     assert _campaign_status(campaign_id) == "paused"
     page.set_viewport_size(DESKTOP)
-    _screenshot(page, "admin-paused.png")
+    screenshot(page, "admin-paused.png")
 
 
 def test_cancelling_asks_for_confirmation_first(live_server: str, page: Page) -> None:
     campaign_id = _sending_campaign(sent=1, queued=2)
+    log_in_page(page, live_server)
     page.goto(f"{live_server}/admin")
     row = page.locator(f'tr[data-campaign-id="{campaign_id}"]')
     cancel = row.get_by_role("button", name=f"Cancel campaign #{campaign_id}")

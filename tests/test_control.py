@@ -34,8 +34,9 @@ from publisher.cli import app as cli_app
 from publisher.deliveries import delivery_counts
 from publisher.models import CAMPAIGN_STATUSES, Campaign, Delivery
 from publisher.progress import campaign_progress, duration_text
+from publisher.users import create_api_token
 from tests.conftest import use_settings
-from tests.factories import add_announcement, add_list, add_subscribers
+from tests.factories import add_announcement, add_list, add_subscribers, add_user, log_in
 from worker import pipeline, scheduled, sending
 
 Dispatched = list[tuple[str, list[Any]]]
@@ -75,8 +76,14 @@ def dispatched(db: str, monkeypatch: pytest.MonkeyPatch) -> Dispatched:
 
 @pytest.fixture
 def client(dispatched: Dispatched) -> TestClient:
-    """A client of the web app on the test database."""
-    return TestClient(create_app())
+    """A client of the web app on the test database, logged in as an admin.
+
+    It sends the session's CSRF token as a header on every request, as the page's scripts do;
+    tests of the token itself take it away.
+    """
+    client = TestClient(create_app())
+    client.headers["X-CSRF-Token"] = log_in(client)
+    return client
 
 
 def add_campaign(
@@ -472,19 +479,57 @@ def test_api_progress_of_one_campaign(client: TestClient) -> None:
     assert (body["rate_per_s"], body["eta_seconds"], body["percent_done"]) == (0.05, 60, 50.0)
 
 
-def test_api_controls_need_the_admin_login(
-    dispatched: Dispatched, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    use_settings(monkeypatch, admin_password="s3cret")
+def test_api_controls_need_a_login_or_a_token(dispatched: Dispatched) -> None:
     client = TestClient(create_app())
     campaign_id = add_campaign("sending")
-    for auth in (None, ("admin", "wrong")):
-        assert client.post(f"/api/campaigns/{campaign_id}/pause", auth=auth).status_code == 401
-        page_form = client.post(f"/admin/campaigns/{campaign_id}/pause", auth=auth, headers=OWN)
-        assert page_form.status_code == 401
+    for headers in ({}, {"Authorization": "Bearer hrld_forged"}):
+        assert (
+            client.post(f"/api/campaigns/{campaign_id}/pause", headers=headers).status_code == 401
+        )
+    page_form = client.post(f"/admin/campaigns/{campaign_id}/pause", headers=OWN)
+    assert page_form.status_code == 401
     assert stored(campaign_id).status == "sending"
-    answer = client.post(f"/api/campaigns/{campaign_id}/pause", auth=("admin", "s3cret"))
+    with unit_of_work() as session:
+        admin = add_user(session)
+        token = create_api_token(session, admin, name="script")
+    answer = client.post(
+        f"/api/campaigns/{campaign_id}/pause", headers={"Authorization": f"Bearer {token}"}
+    )
     assert answer.status_code == 200
+    assert stored(campaign_id).status == "paused"
+
+
+def test_an_editor_cannot_control_campaigns(dispatched: Dispatched) -> None:
+    client = TestClient(create_app())
+    csrf = log_in(client, "editor@example.com", role="editor")
+    campaign_id = add_campaign("sending")
+    answer = client.post(f"/api/campaigns/{campaign_id}/cancel", headers={"X-CSRF-Token": csrf})
+    assert answer.status_code == 403
+    assert stored(campaign_id).status == "sending"
+
+
+@pytest.mark.parametrize("csrf", [None, "", "wrong-token"], ids=["absent", "empty", "wrong"])
+def test_cookie_requests_without_the_csrf_token_change_nothing(
+    client: TestClient, csrf: str | None
+) -> None:
+    campaign_id = add_campaign("sending", {"queued": 2})
+    del client.headers["X-CSRF-Token"]
+    form = {} if csrf is None else {"csrf_token": csrf}
+    url = f"/admin/campaigns/{campaign_id}/cancel"
+    assert client.post(url, data=form, headers=OWN, follow_redirects=False).status_code == 403
+    headers = {} if csrf is None else {"X-CSRF-Token": csrf}
+    assert client.post(f"/api/campaigns/{campaign_id}/cancel", headers=headers).status_code == 403
+    assert stored(campaign_id).status == "sending"
+    assert counts(campaign_id) == {"queued": 2}
+
+
+def test_the_page_form_carries_the_csrf_token(client: TestClient) -> None:
+    campaign_id = add_campaign("sending", {"queued": 1})
+    csrf = client.headers.pop("X-CSRF-Token")
+    page = client.get("/admin").text
+    assert f'name="csrf_token" value="{csrf}"' in page
+    answer = post_form(client, campaign_id, "pause", OWN, data={"csrf_token": csrf})
+    assert answer.status_code == 303
     assert stored(campaign_id).status == "paused"
 
 
@@ -498,10 +543,16 @@ def test_api_refuses_calls_from_another_sites_page(client: TestClient) -> None:
 # The admin page
 
 
-def post_form(client: TestClient, campaign_id: int, action: str, headers: dict[str, str]) -> Any:
+def post_form(
+    client: TestClient,
+    campaign_id: int,
+    action: str,
+    headers: dict[str, str],
+    data: dict[str, str] | None = None,
+) -> Any:
     """Press a control button of the admin page (the POST only, not the redirect after)."""
     url = f"/admin/campaigns/{campaign_id}/{action}"
-    return client.post(url, headers=headers, follow_redirects=False)
+    return client.post(url, headers=headers, data=data, follow_redirects=False)
 
 
 def visible_controls(html: str, campaign_id: int) -> set[str]:
@@ -554,9 +605,8 @@ def test_admin_buttons_post_and_come_back_to_the_page(client: TestClient) -> Non
         {"Origin": "null"},
         {"Referer": "https://evil.example/admin"},
         {"Origin": "http://testserver.evil.example"},
-        {},
     ],
-    ids=["foreign origin", "null origin", "foreign referer", "look-alike origin", "no origin"],
+    ids=["foreign origin", "null origin", "foreign referer", "look-alike origin"],
 )
 def test_admin_forms_refuse_cross_site_posts(client: TestClient, headers: dict[str, str]) -> None:
     campaign_id = add_campaign("sending", {"queued": 2})
@@ -569,10 +619,11 @@ def test_admin_forms_accept_the_configured_base_url_and_own_referer(
     dispatched: Dispatched, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     use_settings(monkeypatch, base_url="https://news.example.org")
-    client = TestClient(create_app())
+    client = TestClient(create_app(), base_url="https://testserver")  # the cookie is Secure
+    client.headers["X-CSRF-Token"] = log_in(client)
     first, second = add_campaign("sending"), add_campaign("sending")
     behind_proxy = {"Origin": "https://news.example.org"}
     assert post_form(client, first, "pause", behind_proxy).status_code == 303
-    own_referer = {"Referer": "http://testserver/admin"}
+    own_referer = {"Referer": "https://testserver/admin"}
     assert post_form(client, second, "pause", own_referer).status_code == 303
     assert (stored(first).status, stored(second).status) == ("paused", "paused")

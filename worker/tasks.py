@@ -8,6 +8,8 @@ from celery import Task
 
 from core.celery_app import celery_app
 from worker import pipeline, scheduled, sending
+from worker import stats_tasks as stats_tasks
+from worker import transactional as transactional
 
 MAX_BATCH_RETRIES = 8
 

@@ -1,22 +1,18 @@
 """The admin: a campaigns page with progress and controls, and the same as a JSON API.
 
-Admin login is HTTP basic, which a browser sends along with any request to this site, even
-one a foreign page makes it send. So every state-changing route checks where the request
-came from (Origin, else Referer): page forms must come from Herald's own pages, and API
-calls may come from a script (no Origin) but never from another site's page.
+Sign-in, CSRF and cross-site checks happen in the ``Admin`` dependency (web/common.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from enum import StrEnum
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
-from core.settings import get_settings
 from publisher.campaigns import (
     CONTROL_DONE,
     CampaignError,
@@ -31,7 +27,7 @@ from publisher.campaigns import (
 )
 from publisher.models import CAMPAIGN_STATUSES, Campaign
 from publisher.progress import CampaignProgress, campaign_progress, duration_text
-from publisher.web.common import Admin, DbSession, templates
+from publisher.web.common import Admin, CurrentUser, DbSession, templates
 
 router = APIRouter()
 
@@ -51,47 +47,14 @@ CONTROLS: dict[CampaignAction, Callable[[Session, int], Campaign]] = {
 }
 
 
-def _origin_of(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}".lower()
-
-
-def _sender_origin(request: Request) -> str | None:
-    """The origin the browser says the request comes from (Origin, else Referer), if any."""
-    origin = request.headers.get("origin")
-    if origin is not None:
-        return origin.lower()
-    referer = request.headers.get("referer")
-    return _origin_of(referer) if referer else None
-
-
-def _is_own(origin: str, request: Request) -> bool:
-    own = {_origin_of(get_settings().base_url), _origin_of(str(request.base_url))}
-    return origin in own
-
-
-def require_own_page(request: Request) -> None:
-    """Refuse a form post that does not come from one of Herald's own pages."""
-    sender = _sender_origin(request)
-    if sender is None or not _is_own(sender, request):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="cross-site request refused")
-
-
-def refuse_other_sites(request: Request) -> None:
-    """Refuse an API call made by another site's page (scripts send no Origin and pass)."""
-    sender = _sender_origin(request)
-    if sender is not None and not _is_own(sender, request):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="cross-site request refused")
-
-
 @router.get("/admin", response_class=HTMLResponse, tags=["admin"])
-def campaigns_page(request: Request, session: DbSession, _admin: Admin) -> HTMLResponse:
+def campaigns_page(request: Request, session: DbSession, _user: CurrentUser) -> HTMLResponse:
     """Campaigns, newest first, with their progress and the controls their status allows."""
     progress = campaign_progress(session, recent_campaigns(session, limit=100))
     context = {
         "title": "Campaigns",
         "campaigns": progress,
-        "admin_nav": True,
+        "section": "campaigns",
         "controls": {status: allowed_controls(status) for status in CAMPAIGN_STATUSES},
         "duration_text": duration_text,
         "notice": _notice(request, progress),
@@ -115,7 +78,6 @@ def _notice(request: Request, progress: list[CampaignProgress]) -> str:
 @router.post(
     "/admin/campaigns/{campaign_id}/{action}",
     tags=["admin"],
-    dependencies=[Depends(require_own_page)],
     status_code=status.HTTP_303_SEE_OTHER,
 )
 def control_from_page(
@@ -134,13 +96,13 @@ def control_from_page(
 
 
 @router.get("/api/campaigns", tags=["admin"])
-def campaigns_json(session: DbSession, _admin: Admin) -> list[CampaignProgress]:
+def campaigns_json(session: DbSession, _user: CurrentUser) -> list[CampaignProgress]:
     """Campaigns, newest first, with their progress."""
     return campaign_progress(session, recent_campaigns(session, limit=100))
 
 
 @router.get("/api/campaigns/{campaign_id}", tags=["admin"])
-def campaign_json(campaign_id: int, session: DbSession, _admin: Admin) -> CampaignProgress:
+def campaign_json(campaign_id: int, session: DbSession, _user: CurrentUser) -> CampaignProgress:
     """One campaign's progress: deliveries per status, percent done, rate, ETA."""
     try:
         campaign = get_campaign(session, campaign_id)
@@ -152,7 +114,6 @@ def campaign_json(campaign_id: int, session: DbSession, _admin: Admin) -> Campai
 @router.post(
     "/api/campaigns/{campaign_id}/{action}",
     tags=["admin"],
-    dependencies=[Depends(refuse_other_sites)],
     responses={404: {"description": "No such campaign"}, 409: {"description": "Not allowed now"}},
 )
 def control_json(

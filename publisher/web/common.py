@@ -1,21 +1,60 @@
-"""What every route shares: the request's unit of work, page templates, admin authentication."""
+"""What every route shares: the request's unit of work, page templates, who is asking.
+
+Admin pages use a login session (an HttpOnly cookie); the JSON API also takes
+``Authorization: Bearer <token>``. Browsers send cookies along with requests that other
+sites make them send, so every state-changing request made with the cookie must carry the
+session's CSRF token (a hidden form field ``csrf_token`` or the ``X-CSRF-Token`` header),
+and must not come from another site's page (Origin, else Referer). Bearer tokens are never
+sent by a browser on its own, so they need neither.
+"""
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
-from typing import Annotated
+from typing import Annotated, Any
+from urllib.parse import quote, urlsplit
 
-from fastapi import Depends, HTTPException, status
-from fastapi.security import HTTPBasic, HTTPBasicCredentials
+from fastapi import Depends, HTTPException, Request, status
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
+from jinja2.runtime import Context
+from markupsafe import Markup
 from sqlalchemy.orm import Session
 
 from core.database import unit_of_work
 from core.settings import get_settings, project_root
+from publisher.users import Identity, identity_for_api_token, identity_for_session
 
-templates = Jinja2Templates(directory=str(project_root() / "templates" / "web"))
+SESSION_COOKIE = "herald_session"
+CSRF_FIELD = "csrf_token"
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _page_context(request: Request) -> dict[str, Any]:
+    identity: Identity | None = getattr(request.state, "identity", None)
+    return {
+        "user": identity,
+        "csrf_token": identity.csrf_token if identity else "",
+        "admin_nav": identity is not None,
+    }
+
+
+templates = Jinja2Templates(
+    directory=str(project_root() / "templates" / "web"), context_processors=[_page_context]
+)
 templates.env.globals["organisation_name"] = get_settings().organisation_name
+
+
+@pass_context
+def _csrf_input(context: Context) -> Markup:
+    """The hidden field every admin form carries: ``{{ csrf_input() }}``."""
+    field = '<input type="hidden" name="{}" value="{}">'
+    # Markup.format escapes the token: only the fixed markup above is trusted.
+    return Markup(field).format(CSRF_FIELD, context.get("csrf_token", ""))  # noqa: S704
+
+
+templates.env.globals["csrf_input"] = _csrf_input
 
 
 def request_session() -> Iterator[Session]:
@@ -28,32 +67,92 @@ def request_session() -> Iterator[Session]:
 # redirect) reaches the client before the change it reports is stored, or despite a failure.
 DbSession = Annotated[Session, Depends(request_session, scope="function")]
 
-_basic = HTTPBasic(auto_error=False)
+
+class LoginRequired(Exception):
+    """No valid session or token: pages redirect to the login form, the API answers 401."""
 
 
-def require_admin(
-    credentials: Annotated[HTTPBasicCredentials | None, Depends(_basic)],
-) -> str:
-    """The admin's user name; in development with no password set, the admin is open."""
-    settings = get_settings()
-    if not settings.admin_password and settings.env != "production":
-        return settings.admin_user
-    if credentials is not None and _matches(
-        credentials, settings.admin_user, settings.admin_password
+def login_redirect(request: Request) -> str:
+    """The login page's URL, coming back to this page afterwards."""
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return f"/admin/login?next={quote(target, safe='')}"
+
+
+async def current_identity(request: Request, session: DbSession) -> Identity:
+    """The signed-in user (cookie or bearer token); CSRF-checked on unsafe cookie requests."""
+    identity = _bearer_identity(request, session) or _cookie_identity(request, session)
+    if identity is None:
+        raise LoginRequired
+    request.state.identity = identity
+    if identity.via == "session" and request.method not in _SAFE_METHODS:
+        refuse_other_sites(request)
+        await _check_csrf(request, identity)
+    return identity
+
+
+def _bearer_identity(request: Request, session: Session) -> Identity | None:
+    scheme, _, secret = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not secret:
+        return None
+    identity = identity_for_api_token(session, secret.strip())
+    if identity is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail="invalid API token")
+    return identity
+
+
+def _cookie_identity(request: Request, session: Session) -> Identity | None:
+    cookie = request.cookies.get(SESSION_COOKIE)
+    return identity_for_session(session, cookie) if cookie else None
+
+
+async def _check_csrf(request: Request, identity: Identity) -> None:
+    sent = request.headers.get("x-csrf-token")
+    if sent is None and request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
     ):
-        return credentials.username
-    raise HTTPException(
-        status_code=status.HTTP_401_UNAUTHORIZED,
-        detail="admin login required",
-        headers={"WWW-Authenticate": 'Basic realm="Herald admin"'},
-    )
+        value = (await request.form()).get(CSRF_FIELD)  # Starlette keeps the parsed form
+        sent = value if isinstance(value, str) else None
+    if not sent or not secrets.compare_digest(sent, identity.csrf_token):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="missing or wrong CSRF token")
 
 
-def _matches(credentials: HTTPBasicCredentials, user: str, password: str) -> bool:
-    # Compare both in constant time so timing says nothing about which was wrong.
-    user_ok = secrets.compare_digest(credentials.username.encode(), user.encode())
-    password_ok = secrets.compare_digest(credentials.password.encode(), password.encode())
-    return user_ok and password_ok
+def require_admin(identity: Annotated[Identity, Depends(current_identity)]) -> Identity:
+    """The signed-in user, who must be an admin (403 for an editor)."""
+    if not identity.is_admin:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="admins only")
+    return identity
 
 
-Admin = Annotated[str, Depends(require_admin)]
+CurrentUser = Annotated[Identity, Depends(current_identity)]
+"""Any signed-in user: an editor or an admin."""
+Admin = Annotated[Identity, Depends(require_admin)]
+"""A signed-in admin."""
+
+
+def _origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def _sender_origin(request: Request) -> str | None:
+    """The origin the browser says the request comes from (Origin, else Referer), if any."""
+    origin = request.headers.get("origin")
+    if origin is not None:
+        return origin.lower()
+    referer = request.headers.get("referer")
+    return _origin_of(referer) if referer else None
+
+
+def refuse_other_sites(request: Request) -> None:
+    """Refuse a request made by another site's page (scripts send no Origin and pass)."""
+    sender = _sender_origin(request)
+    own = {_origin_of(get_settings().base_url), _origin_of(str(request.base_url))}
+    if sender is not None and sender not in own:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="cross-site request refused")
+
+
+def safe_next(target: str | None) -> str:
+    """A post-login destination on this site only (never an open redirect)."""
+    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+        return "/admin"
+    return target

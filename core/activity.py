@@ -1,0 +1,70 @@
+"""The activity log: what happened to subscribers and campaigns, as it happens (append-only).
+
+Every domain records here (a subscribe, a confirmation, an unsubscribe, a bounce, a campaign
+sent), in the same unit of work as the change itself, so a row exists exactly when the change
+was committed. Readers further up (statistics, outgoing webhooks) follow the log by id; it
+lives in core so that ``subscribers`` can write it without knowing who reads it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Index, String
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from core.database import Base, UTCDateTime, utcnow
+
+ACTIVITY_KINDS = (
+    "subscriber.subscribed",  # a subscription was created (confirmed or not)
+    "subscriber.confirmed",  # double opt-in confirmed (or an import vouched for consent)
+    "subscriber.unsubscribed",
+    "subscriber.bounced",  # a hard bounce ended the subscription
+    "subscriber.complained",
+    "subscriber.erased",
+    "campaign.started",
+    "campaign.sent",
+    "campaign.paused",
+    "campaign.cancelled",
+)
+
+
+class ActivityEvent(Base):
+    """One thing that happened, with the ids it concerns and a few details."""
+
+    __tablename__ = "activity"
+    __table_args__ = (Index("ix_activity_list_at", "list_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    kind: Mapped[str] = mapped_column(String(40))
+    list_id: Mapped[int | None] = mapped_column()
+    subscriber_id: Mapped[int | None] = mapped_column()
+    campaign_id: Mapped[int | None] = mapped_column()
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+def record_activity(
+    session: Session,
+    kind: str,
+    *,
+    list_id: int | None = None,
+    subscriber_id: int | None = None,
+    campaign_id: int | None = None,
+    data: dict[str, Any] | None = None,
+    at: datetime | None = None,
+) -> None:
+    """Append one event to the log, in the caller's unit of work."""
+    if kind not in ACTIVITY_KINDS:
+        raise ValueError(f"unknown activity kind {kind!r}")
+    session.add(
+        ActivityEvent(
+            kind=kind,
+            list_id=list_id,
+            subscriber_id=subscriber_id,
+            campaign_id=campaign_id,
+            data=data or {},
+            at=at or utcnow(),
+        )
+    )

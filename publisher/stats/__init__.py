@@ -1,0 +1,1 @@
+"""Delivery statistics: aggregates kept as events arrive, queries for the dashboard, metrics."""

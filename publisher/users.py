@@ -1,0 +1,254 @@
+"""People who use the admin: editors and admins, their login sessions and API tokens.
+
+Passwords are hashed with argon2id. Session cookies and API tokens are random secrets of
+which only a SHA-256 digest is stored, so a copy of the database logs no one in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import ForeignKey, String, delete, func, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from core.database import Base, UTCDateTime, utcnow
+
+ROLES = ("editor", "admin")
+SESSION_DAYS = 14
+MAX_FAILED_LOGINS = 10
+LOCKOUT = timedelta(minutes=15)
+API_TOKEN_PREFIX = "hrld_"  # noqa: S105 - a label, not a secret
+MIN_PASSWORD_LENGTH = 10
+
+_hasher = PasswordHasher()
+# Verified against when the email is unknown, so a login takes as long either way.
+_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+
+
+class User(Base):
+    """An editor (writes and submits posts) or an admin (also approves, sends, manages)."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    role: Mapped[str] = mapped_column(String(16), default="editor")
+    password_hash: Mapped[str] = mapped_column(String(200))
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    active: Mapped[bool] = mapped_column(default=True)
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class UserSession(Base):
+    """A browser's login: the cookie's digest, its CSRF token and its expiry."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ApiToken(Base):
+    """A named bearer token for the JSON API, acting as its user."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    """The token's first characters, to tell tokens apart in lists."""
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """Who is making a request, and how they proved it."""
+
+    user_id: int
+    email: str
+    name: str
+    role: str
+    timezone: str
+    via: str
+    """"session" (a browser cookie: forms need the CSRF token) or "token" (API)."""
+    csrf_token: str = ""
+
+    @property
+    def is_admin(self) -> bool:
+        """Whether this person may approve, send and manage."""
+        return self.role == "admin"
+
+    @property
+    def label(self) -> str:
+        """How the audit log names them."""
+        return self.email
+
+
+class UserError(ValueError):
+    """A user could not be created or changed; the message says why."""
+
+
+def normalise_email(email: str) -> str:
+    """The address in canonical form (domain lower-cased), or :class:`UserError`."""
+    try:
+        return validate_email(email.strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError as error:
+        raise UserError(str(error)) from error
+
+
+def create_user(
+    session: Session, *, email: str, password: str, role: str = "editor", name: str = ""
+) -> User:
+    """A new user with an argon2id-hashed password."""
+    if role not in ROLES:
+        raise UserError(f"role must be one of {', '.join(ROLES)}")
+    address = normalise_email(email)
+    if session.scalar(select(User.id).where(User.email == address)) is not None:
+        raise UserError(f"a user {address} already exists")
+    user = User(email=address, name=name, role=role, password_hash=hash_password(password))
+    session.add(user)
+    session.flush()
+    return user
+
+
+def hash_password(password: str) -> str:
+    """The argon2id hash of an acceptable password, or :class:`UserError`."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise UserError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+    return _hasher.hash(password)
+
+
+def set_password(session: Session, user: User, password: str) -> None:
+    """Change a password and end every session of that user."""
+    user.password_hash = hash_password(password)
+    session.execute(delete(UserSession).where(UserSession.user_id == user.id))
+
+
+def count_users(session: Session) -> int:
+    """How many accounts exist (none: the first visitor sets up the first admin)."""
+    return session.scalar(select(func.count()).select_from(User)) or 0
+
+
+def authenticate(session: Session, email: str, password: str) -> User | None:
+    """The active user with this email and password; repeated failures lock the account."""
+    try:
+        address = normalise_email(email)
+    except UserError:
+        address = ""
+    user = session.scalar(select(User).where(User.email == address)) if address else None
+    now = utcnow()
+    if user is None or not user.active or (user.locked_until and user.locked_until > now):
+        _verify(_DUMMY_HASH, password)
+        return None
+    if not _verify(user.password_hash, password):
+        user.failed_logins += 1
+        if user.failed_logins >= MAX_FAILED_LOGINS:
+            user.locked_until, user.failed_logins = now + LOCKOUT, 0
+        return None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    user.failed_logins, user.locked_until, user.last_login_at = 0, None, now
+    return user
+
+
+def _verify(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def start_session(session: Session, user: User) -> str:
+    """A new login session for ``user``; returns the cookie value (stored only as a digest)."""
+    secret = secrets.token_urlsafe(32)
+    session.add(
+        UserSession(
+            token_hash=_digest(secret),
+            user_id=user.id,
+            csrf_token=secrets.token_urlsafe(32),
+            expires_at=utcnow() + timedelta(days=SESSION_DAYS),
+        )
+    )
+    return secret
+
+
+def end_session(session: Session, cookie: str) -> None:
+    """Log out: the cookie no longer works anywhere."""
+    session.execute(delete(UserSession).where(UserSession.token_hash == _digest(cookie)))
+
+
+def identity_for_session(session: Session, cookie: str) -> Identity | None:
+    """Who holds this session cookie, if it is current and their account active."""
+    row = session.execute(
+        select(User, UserSession.csrf_token)
+        .join(UserSession, UserSession.user_id == User.id)
+        .where(UserSession.token_hash == _digest(cookie), UserSession.expires_at > utcnow())
+    ).first()
+    if row is None or not row[0].active:
+        return None
+    return _identity(row[0], via="session", csrf_token=row[1])
+
+
+def create_api_token(session: Session, user: User, *, name: str) -> str:
+    """A new API token for ``user``; the only time its secret is shown."""
+    secret = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    session.add(
+        ApiToken(token_hash=_digest(secret), prefix=secret[:12], user_id=user.id, name=name)
+    )
+    return secret
+
+
+def identity_for_api_token(session: Session, secret: str) -> Identity | None:
+    """Who an ``Authorization: Bearer`` token acts as, if it exists and the user is active."""
+    row = session.execute(
+        select(User, ApiToken)
+        .join(ApiToken, ApiToken.user_id == User.id)
+        .where(ApiToken.token_hash == _digest(secret))
+    ).first()
+    if row is None or not row[0].active:
+        return None
+    row[1].last_used_at = utcnow()
+    return _identity(row[0], via="token")
+
+
+def _identity(user: User, *, via: str, csrf_token: str = "") -> Identity:
+    return Identity(
+        user_id=user.id,
+        email=user.email,
+        name=user.name,
+        role=user.role,
+        timezone=user.timezone,
+        via=via,
+        csrf_token=csrf_token,
+    )
+
+
+def all_users(session: Session) -> list[User]:
+    """Every account, admins first, then by email."""
+    return list(session.scalars(select(User).order_by(User.role, User.email)))
+
+
+def find_user(session: Session, email: str) -> User | None:
+    """The account with this email, if any."""
+    return session.scalar(select(User).where(User.email == normalise_email(email)))

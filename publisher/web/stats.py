@@ -1,0 +1,7 @@
+"""The delivery statistics dashboard, its JSON API and CSV exports."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()
