@@ -76,6 +76,10 @@ class Settings(BaseSettings):
     from_name: str = "Herald"
     organisation_name: str = "Herald Policy Centre"
     organisation_address: str = "1 Example Square, Kyiv, Ukraine"
+    admin_email: str = ""
+    """The first admin's email: ``herald migrate`` creates the account while none exists."""
+    admin_password: str = ""
+    """The first admin's initial password (10+ characters), used only with ``admin_email``."""
     batch_size: int = Field(default=0, ge=0)
     """Messages per provider call; 0 means the provider's own batch limit."""
     scheduler_tick_seconds: float = Field(default=5.0, gt=0)

@@ -8,6 +8,7 @@ import sys
 import typer
 
 from core.celery_app import ALL_QUEUES
+from core.database import unit_of_work
 from core.settings import get_settings
 from publisher import processes
 from publisher.cli_campaigns import campaigns_app
@@ -18,6 +19,7 @@ from publisher.cli_segments import segments_app
 from publisher.cli_stats import stats
 from publisher.cli_subscribers import subscribers_app
 from publisher.cli_users import users_app
+from publisher.users import UserError, ensure_first_admin
 
 app = typer.Typer(help="Herald: newsletters and publication workflow.", no_args_is_help=True)
 app.add_typer(campaigns_app, name="campaigns")
@@ -36,6 +38,7 @@ PORT = typer.Option(8000, help="Port to listen on.")
 def up(host: str = HOST, port: int = PORT) -> None:
     """Migrate, then run web, worker and scheduler together; Ctrl-C stops all three."""
     processes.migrate()
+    _first_admin()
     typer.echo(f"Herald on http://{host}:{port}/admin  (Ctrl-C stops web, worker and scheduler)")
     code = processes.run_together(
         {
@@ -73,6 +76,21 @@ def migrate() -> None:
     """Bring the database schema up to date (SQLite or PostgreSQL)."""
     processes.migrate()
     typer.echo(f"database up to date: {_redacted(get_settings().database_url)}")
+    _first_admin()
+
+
+def _first_admin() -> None:
+    """Create HERALD_ADMIN_EMAIL's account on a database without any account yet."""
+    settings = get_settings()
+    try:
+        with unit_of_work() as session:
+            admin = ensure_first_admin(
+                session, email=settings.admin_email, password=settings.admin_password
+            )
+    except UserError as error:
+        raise typer.BadParameter(f"HERALD_ADMIN_EMAIL / HERALD_ADMIN_PASSWORD: {error}") from error
+    if admin is not None:
+        typer.echo(f"created the first admin: {admin.email}")
 
 
 @app.command()

@@ -128,6 +128,13 @@ def create_user(
     return user
 
 
+def ensure_first_admin(session: Session, *, email: str, password: str) -> User | None:
+    """Create the admin ``email`` if no account exists at all yet; else change nothing."""
+    if not email or count_users(session) > 0:
+        return None
+    return create_user(session, email=email, password=password, role="admin", name="Admin")
+
+
 def hash_password(password: str) -> str:
     """The argon2id hash of an acceptable password, or :class:`UserError`."""
     if len(password) < MIN_PASSWORD_LENGTH:

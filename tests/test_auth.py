@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
+from typer.testing import CliRunner
 
 from core.audit import audit_trail
 from core.database import unit_of_work
 from publisher.app import create_app
+from publisher.cli import app as cli_app
 from publisher.users import MAX_FAILED_LOGINS, ApiToken, UserSession, all_users
+from tests.conftest import use_settings
 from tests.factories import PASSWORD, add_user, log_in
 
 
@@ -170,3 +174,57 @@ def test_changing_the_password_ends_every_session(admin: TestClient) -> None:
     fresh = TestClient(create_app())
     login = {"email": "admin@example.com", "password": "a brand new password"}
     assert fresh.post("/admin/login", data=login, follow_redirects=False).status_code == 303
+
+
+def test_production_never_offers_the_setup_page(db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    use_settings(monkeypatch, env="production", secret_key="k" * 40)
+    client = TestClient(create_app())
+    assert client.get("/admin/setup").status_code == 404
+    form = {"email": "first@example.com", "password": "long enough password"}
+    assert client.post("/admin/setup", data=form).status_code == 404
+    assert client.get("/admin/login").status_code == 200  # the form, not a redirect to setup
+    with unit_of_work() as session:
+        assert all_users(session) == []
+
+
+def test_migrate_creates_the_configured_first_admin_once(
+    db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use_settings(
+        monkeypatch, database_url=db, admin_email="Boss@Example.org", admin_password=PASSWORD
+    )
+    runner = CliRunner()
+    first = runner.invoke(cli_app, ["migrate"])
+    assert first.exit_code == 0, first.output
+    assert "created the first admin: boss@example.org" in first.output
+    use_settings(monkeypatch, admin_email="other@example.org")
+    again = runner.invoke(cli_app, ["migrate"])
+    assert "created the first admin" not in again.output
+    with unit_of_work() as session:
+        assert [(u.email, u.role) for u in all_users(session)] == [("boss@example.org", "admin")]
+    client = TestClient(create_app())
+    log_in(client, "boss@example.org")
+    assert client.get("/admin").status_code == 200
+
+
+def test_users_cli_creates_lists_and_makes_tokens(db: str) -> None:
+    runner = CliRunner()
+    created = runner.invoke(
+        cli_app,
+        ["users", "create", "ed@example.com", "--role", "editor", "--password", PASSWORD],
+    )
+    assert created.exit_code == 0, created.output
+    refused = runner.invoke(
+        cli_app, ["users", "create", "x@example.com", "--role", "owner", "--password", PASSWORD]
+    )
+    assert refused.exit_code != 0
+    assert "role must be one of" in refused.output
+    listed = runner.invoke(cli_app, ["users", "list", "--json"])
+    assert [(u["email"], u["role"]) for u in json.loads(listed.output)] == [
+        ("ed@example.com", "editor")
+    ]
+    token = runner.invoke(cli_app, ["users", "token", "ed@example.com"]).output.strip()
+    api = TestClient(create_app())
+    assert (
+        api.get("/api/campaigns", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    )

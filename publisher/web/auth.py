@@ -62,7 +62,7 @@ def _logged_in(session: DbSession, user: User, target: str) -> RedirectResponse:
 @router.get("/admin/login", response_class=HTMLResponse)
 def login_page(request: Request, session: DbSession, next: str = "/admin") -> Response:
     """The login form (the setup form while no account exists)."""
-    if count_users(session) == 0:
+    if count_users(session) == 0 and get_settings().env != "production":
         return RedirectResponse("/admin/setup", status_code=status.HTTP_303_SEE_OTHER)
     return _login_page(request, setup=False, next=safe_next(next))
 
@@ -89,9 +89,19 @@ def login(
     return _logged_in(session, user, next)
 
 
+def _refuse_setup_in_production() -> None:
+    # A public server must not hand its first admin account to whoever comes first.
+    if get_settings().env == "production":
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND,
+            detail="set HERALD_ADMIN_EMAIL and HERALD_ADMIN_PASSWORD, or run herald users create",
+        )
+
+
 @router.get("/admin/setup", response_class=HTMLResponse)
 def setup_page(request: Request, session: DbSession) -> Response:
-    """Create the first admin; gone once any account exists."""
+    """Create the first admin; gone once any account exists, and never offered in production."""
+    _refuse_setup_in_production()
     if count_users(session) > 0:
         return RedirectResponse("/admin/login", status_code=status.HTTP_303_SEE_OTHER)
     return _login_page(request, setup=True, next="/admin")
@@ -106,6 +116,7 @@ def setup(
     name: Annotated[str, Form()] = "",
 ) -> Response:
     """The first admin, then logged in; refused once any account exists."""
+    _refuse_setup_in_production()
     if count_users(session) > 0:
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail="setup is already done")
     try:
