@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.database import Base, UTCDateTime, utcnow
@@ -59,20 +59,36 @@ class Subscription(Base):
         ForeignKey("lists.id", ondelete="CASCADE"), primary_key=True
     )
     status: Mapped[str] = mapped_column(String(16), default="unconfirmed")
+    topics: Mapped[list[str]] = mapped_column(JSON, default=list, server_default=text("'[]'"))
+    """The list's topics this subscriber wants; empty means all of them."""
+    requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """When the subscription was (last) asked for; a confirmation link names this request."""
+    requested_ip: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    confirmation_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """When the subscriber agreed: the confirmation (double opt-in) or the form (single)."""
     consent_source: Mapped[str] = mapped_column(String(200), default="")
+    """How: form, api, preferences, import, admin."""
     consent_ip: Mapped[str] = mapped_column(String(64), default="")
+    """The address the consent came from (the confirming click for double opt-in)."""
+    consent_page: Mapped[str] = mapped_column(String(500), default="", server_default="")
+    """The page the subscriber signed up on (the Referer, else our own form's URL)."""
     unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     unsubscribed_via: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Suppression(Base):
-    """An address that must never be mailed (hard bounce, complaint, erasure)."""
+    """An address that must never be mailed (hard bounce, complaint, erasure).
+
+    An erased address is kept only as ``email_hash`` (``email`` empty): Herald can still
+    refuse it at every door without holding the address itself.
+    """
 
     __tablename__ = "suppressions"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    email: Mapped[str] = mapped_column(String(320), unique=True)
+    email: Mapped[str | None] = mapped_column(String(320), unique=True)
+    email_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     reason: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -6,11 +6,13 @@ stats). It never expires: an unsubscribe link must keep working in an old email.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from core.activity import record_activity
 from core.database import utcnow
 from core.tokens import InvalidToken, make_token, read_token
 from subscribers.models import MailingList, Subscriber, Subscription
@@ -77,13 +79,44 @@ def unsubscribe(
 ) -> UnsubscribeOutcome:
     """Take the subscriber off the request's lists; doing it twice changes nothing more."""
     outcome = describe_request(session, request)
-    result = session.execute(
+    left = leave_lists(
+        session,
+        request.subscriber_id,
+        request.list_ids,
+        source=source,
+        campaign_id=request.campaign_id,
+    )
+    return UnsubscribeOutcome(outcome.email, outcome.list_names, len(left))
+
+
+def leave_lists(
+    session: Session,
+    subscriber_id: int,
+    list_ids: Iterable[int],
+    *,
+    source: str,
+    campaign_id: int | None = None,
+) -> list[int]:
+    """End the subscriber's subscriptions to ``list_ids`` at once (each recorded as activity);
+    return the lists left just now (those already left are untouched)."""
+    left = session.scalars(
         update(Subscription)
         .where(
-            Subscription.subscriber_id == request.subscriber_id,
-            Subscription.list_id.in_(request.list_ids),
+            Subscription.subscriber_id == subscriber_id,
+            Subscription.list_id.in_(list(list_ids)),
             Subscription.status != "unsubscribed",
         )
         .values(status="unsubscribed", unsubscribed_at=utcnow(), unsubscribed_via=source)
-    )
-    return UnsubscribeOutcome(outcome.email, outcome.list_names, result.rowcount)  # type: ignore[attr-defined]
+        .returning(Subscription.list_id)
+        .execution_options(synchronize_session=False)
+    ).all()
+    for list_id in sorted(left):
+        record_activity(
+            session,
+            "subscriber.unsubscribed",
+            list_id=list_id,
+            subscriber_id=subscriber_id,
+            campaign_id=campaign_id,
+            data={"via": source},
+        )
+    return sorted(left)

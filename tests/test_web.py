@@ -246,8 +246,9 @@ def test_preferences_list_each_list_with_its_status(client: TestClient, reader: 
     response = client.get(f"/preferences/{reader.token()}")
     assert response.status_code == 200
     assert reader.email in response.text
-    assert "<td>News</td><td>confirmed</td>" in response.text
-    assert "<td>Events</td><td>unsubscribed</td>" in response.text
+    for name, status in (("News", "confirmed"), ("Events", "unsubscribed")):
+        pill = rf'<span>{name}</span>\s*<span class="pill" data-status="{status}">'
+        assert re.search(pill, response.text), (name, status)
 
 
 def test_forged_preferences_tokens_are_refused(client: TestClient, reader: Reader) -> None:

@@ -1,20 +1,28 @@
-"""Public pages: unsubscribe (RFC 8058 one-click POST, GET shows a button), preferences, posts.
+"""Public pages: unsubscribe (RFC 8058 one-click POST, GET shows a button), the preference
+centre, posts.
 
-A GET never changes anything: link scanners fetch every GET in an email.
+A GET never changes anything: link scanners fetch every GET in an email. The unsubscribe
+POST reads no body (RFC 8058's ``List-Unsubscribe=One-Click``, an empty one and the page's
+button all do the same), needs no cookie and answers 200 with a short page, never a
+redirect. Both pages take the signed token of any email, however old.
 """
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import HTMLResponse
+from typing import Annotated
+
+from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.settings import get_settings
 from core.tokens import InvalidToken
 from publisher.content import markdown_to_html
 from publisher.models import Post
 from publisher.web.common import DbSession, templates
-from subscribers.models import MailingList, Subscription
+from subscribers.lists import LANGUAGES
+from subscribers.preferences import leave_everything, preferences, save_preferences
 from subscribers.unsubscribe import (
     UnsubscribeOutcome,
     UnsubscribeRequest,
@@ -64,21 +72,64 @@ def unsubscribe_now(request: Request, token: str, session: DbSession) -> HTMLRes
     return templates.TemplateResponse(request, "unsubscribe.html", context)
 
 
+PREFERENCE_NOTICES = {
+    "saved": "Your choices are saved.",
+    "left": "You are unsubscribed from everything. You can join a list again below.",
+}
+
+
 @router.get("/preferences/{token}", response_class=HTMLResponse, tags=["subscribers"])
-def preferences_page(request: Request, token: str, session: DbSession) -> HTMLResponse:
-    """The subscriber's lists and their status, with a way to leave them."""
+def preferences_page(
+    request: Request, token: str, session: DbSession, done: str = ""
+) -> HTMLResponse:
+    """The subscriber's lists, topics and language, to change or leave (no login)."""
     resolved = _resolve(session, token)
     if resolved is None:
         return _invalid_link(request)
-    wanted, about = resolved
-    rows = session.execute(
-        select(MailingList.name, Subscription.status)
-        .join(Subscription, Subscription.list_id == MailingList.id)
-        .where(Subscription.subscriber_id == wanted.subscriber_id)
-        .order_by(MailingList.name)
-    ).all()
-    context = {"title": "Your subscriptions", "about": about, "token": token, "lists": rows}
+    context = {
+        "title": "Your subscriptions",
+        "token": token,
+        "languages": LANGUAGES,
+        "prefs": preferences(session, resolved[0].subscriber_id),
+        "notice": PREFERENCE_NOTICES.get(done, ""),
+    }
     return templates.TemplateResponse(request, "preferences.html", context)
+
+
+@router.post("/preferences/{token}", tags=["subscribers"])
+def save_preferences_form(
+    request: Request,
+    token: str,
+    session: DbSession,
+    action: Annotated[str, Form()] = "save",
+    lists: Annotated[list[int] | None, Form()] = None,
+    topics: Annotated[list[str] | None, Form()] = None,
+    language: Annotated[str, Form()] = "",
+) -> Response:
+    """Save the preference form, or leave every list; then show the page again."""
+    resolved = _resolve(session, token)
+    if resolved is None:
+        return _invalid_link(request)
+    wanted = resolved[0]
+    if action == "leave":
+        leave_everything(session, wanted.subscriber_id, campaign_id=wanted.campaign_id)
+    else:
+        chosen: dict[int, list[str]] = {list_id: [] for list_id in lists or ()}
+        for value in topics or ():
+            list_id, _, topic = value.partition(":")
+            if list_id.isdigit() and int(list_id) in chosen:
+                chosen[int(list_id)].append(topic)
+        save_preferences(
+            session,
+            wanted.subscriber_id,
+            lists=chosen,
+            language=language,
+            ip=request.client.host if request.client else "",
+            page=f"{get_settings().base_url.rstrip('/')}/preferences",
+            campaign_id=wanted.campaign_id,
+        )
+    done = "left" if action == "leave" else "saved"
+    return RedirectResponse(f"/preferences/{token}?done={done}", status_code=303)
 
 
 @router.get("/posts/{slug}", response_class=HTMLResponse, tags=["posts"])
