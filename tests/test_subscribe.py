@@ -114,9 +114,13 @@ class Lists:
 def lists(db: str) -> Lists:
     with unit_of_work() as session:
         forum = create_list(
-            session, slug="forum", name="Find out first", opt_in="double",
-            topics=["Events", "Research"], description="Events and research, first.",
-        )  # fmt: skip
+            session,
+            slug="forum",
+            name="Find out first",
+            opt_in="double",
+            topics=["Events", "Research"],
+            description="Events and research, first.",
+        )
         alerts = create_list(session, slug="alerts", name="Alerts", opt_in="single")
         board = create_list(session, slug="board", name="Board", public=False)
         return Lists(forum.id, alerts.id, board.id)
