@@ -14,7 +14,13 @@ from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from publisher.models import Campaign, Delivery, DeliveryEvent
-from subscribers.privacy import Erasure, erase_subscriber, find_subscriber, subscriber_data
+from subscribers.privacy import (
+    Erasure,
+    erase_subscriber,
+    find_subscriber,
+    iso_time,
+    subscriber_data,
+)
 
 
 def export_address(session: Session, email: str) -> dict[str, Any]:
@@ -46,11 +52,11 @@ def _deliveries(
             "campaign_id": d.campaign_id,
             "subject": subject,
             "status": d.status,
-            "sent_at": _iso(d.sent_at),
+            "sent_at": iso_time(d.sent_at),
             "outcome": d.outcome,
-            "outcome_at": _iso(d.outcome_at),
-            "opened_at": _iso(d.opened_at),
-            "clicked_at": _iso(d.clicked_at),
+            "outcome_at": iso_time(d.outcome_at),
+            "opened_at": iso_time(d.opened_at),
+            "clicked_at": iso_time(d.clicked_at),
             "provider": d.provider,
             "provider_message_id": d.provider_message_id,
         }
@@ -68,7 +74,7 @@ def _events(session: Session, email: str, subscriber_id: int | None) -> list[dic
             "type": e.type,
             "bounce": e.bounce,
             "campaign_id": e.campaign_id,
-            "occurred_at": _iso(e.occurred_at),
+            "occurred_at": iso_time(e.occurred_at),
             "machine": e.machine,
             "details": e.details,
         }
@@ -90,7 +96,3 @@ def erase_address(session: Session, email: str, *, actor: str) -> Erasure:
     # address without a delivery of ours (a bounce of a confirmation email, say).
     session.execute(delete(DeliveryEvent).where(DeliveryEvent.recipient == email))
     return erase_subscriber(session, email, actor=actor)
-
-
-def _iso(moment: Any) -> str | None:
-    return moment.isoformat() if moment else None

@@ -44,11 +44,15 @@ def subscriber_data(
     person = find_subscriber(session, email)
     return {
         "email": email,
-        "exported_at": _iso(utcnow()),
+        "exported_at": iso_time(utcnow()),
         "subscriber": _person(person) if person else None,
         "subscriptions": _subscriptions(session, person.id) if person else [],
         "suppression": [
-            {"reason": entry.reason, "since": _iso(entry.created_at), "hashed": entry.email is None}
+            {
+                "reason": entry.reason,
+                "since": iso_time(entry.created_at),
+                "hashed": entry.email is None,
+            }
             for entry in suppression_entries(session, email)
         ],
         "activity": _activity(session, person.id, activity_limit) if person else [],
@@ -64,7 +68,7 @@ def _person(person: Subscriber) -> dict[str, Any]:
         "timezone": person.timezone,
         "attributes": person.attributes,
         "status": person.status,
-        "created_at": _iso(person.created_at),
+        "created_at": iso_time(person.created_at),
     }
 
 
@@ -81,18 +85,18 @@ def _subscriptions(session: Session, subscriber_id: int) -> list[dict[str, Any]]
             "list_name": name,
             "status": s.status,
             "topics": s.topics,
-            "requested_at": _iso(s.requested_at),
+            "requested_at": iso_time(s.requested_at),
             "requested_ip": s.requested_ip,
             "consent": {
-                "at": _iso(s.consent_at),
+                "at": iso_time(s.consent_at),
                 "source": s.consent_source,
                 "ip": s.consent_ip,
                 "page": s.consent_page,
             },
-            "confirmation_sent_at": _iso(s.confirmation_sent_at),
-            "unsubscribed_at": _iso(s.unsubscribed_at),
+            "confirmation_sent_at": iso_time(s.confirmation_sent_at),
+            "unsubscribed_at": iso_time(s.unsubscribed_at),
             "unsubscribed_via": s.unsubscribed_via,
-            "created_at": _iso(s.created_at),
+            "created_at": iso_time(s.created_at),
         }
         for s, slug, name in rows
     ]
@@ -108,7 +112,7 @@ def _activity(session: Session, subscriber_id: int, limit: int | None) -> list[d
     )
     return [
         {
-            "at": _iso(event.at),
+            "at": iso_time(event.at),
             "kind": event.kind,
             "list": slug,
             "campaign_id": event.campaign_id,
@@ -140,5 +144,6 @@ def erase_subscriber(session: Session, email: str, *, actor: str) -> Erasure:
     return Erasure(digest, subscriber_id)
 
 
-def _iso(moment: datetime | None) -> str | None:
+def iso_time(moment: datetime | None) -> str | None:
+    """A time as ISO 8601 for JSON (None stays None)."""
     return moment.isoformat() if moment else None

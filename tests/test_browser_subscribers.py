@@ -13,13 +13,11 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
-import core.celery_app
 from core.database import unit_of_work
 from subscribers.lists import create_list
 from subscribers.models import Subscriber, Subscription
 from tests.browser import PHONE, screenshot
-from tests.test_subscribe import Mailroom, confirm_url
-from worker import pipeline
+from tests.mailroom import Mailroom, confirm_url, recording
 
 EMAIL = "olena.koval@example.org"
 
@@ -27,11 +25,7 @@ EMAIL = "olena.koval@example.org"
 @pytest.fixture
 def mail(live_server: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Mailroom]:
     """Tasks the live server enqueues, kept for the test to run through the outbox."""
-    recorder = Mailroom()
-    monkeypatch.setattr(core.celery_app, "_dispatch", recorder)
-    pipeline.current_provider.cache_clear()
-    yield recorder
-    pipeline.current_provider.cache_clear()
+    yield from recording(monkeypatch)
 
 
 @pytest.fixture

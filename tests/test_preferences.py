@@ -25,11 +25,12 @@ from publisher.app import create_app
 from publisher.campaigns import start_sending
 from publisher.deliveries import delivery_counts
 from publisher.models import Delivery
+from subscribers.consent import WELCOME_TASK
 from subscribers.lists import create_list
 from subscribers.models import Subscriber, Subscription, Suppression
 from subscribers.unsubscribe import unsubscribe_token
 from tests.factories import add_announcement, add_subscribers
-from tests.test_subscribe import WELCOME_TASK, Mailroom, everything, mailroom
+from tests.mailroom import Mailroom, everything, mailroom
 
 __all__ = ["mailroom"]  # the fixture, shared with test_subscribe
 

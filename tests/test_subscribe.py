@@ -10,21 +10,15 @@ to a broker and run in-process through the outbox, whose files are read back lik
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
-from email import policy
-from email.message import EmailMessage
-from email.parser import BytesParser
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 import redis
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-import core.celery_app
-from core.activity import ActivityEvent
 from core.database import unit_of_work
 from core.settings import get_settings
 from core.tokens import make_token
@@ -41,59 +35,19 @@ from subscribers.lists import create_list
 from subscribers.models import Subscriber, Subscription, Suppression
 from subscribers.unsubscribe import unsubscribe_token
 from tests.conftest import REDIS_URL, use_settings
-from worker import pipeline, sending, transactional
+from tests.mailroom import (
+    Mailroom,
+    activity,
+    confirm_url,
+    everything,
+    mailroom,
+    subscriber_id,
+    subscription,
+)
+
+__all__ = ["mailroom"]  # the fixture
 
 FORM_PAGE = "http://forum.example.org/events?utm_source=x#signup"
-
-
-class Mailroom:
-    """Stands in for the broker: keeps tasks enqueued after each commit, runs them on demand
-    (transactional mail and the campaign pipeline), and reads the outbox like an inbox."""
-
-    RUNNERS: ClassVar[dict[str, Callable[..., None]]] = {
-        CONFIRM_TASK: transactional.deliver_confirmations,
-        WELCOME_TASK: transactional.deliver_welcomes,
-        "herald.campaigns.plan": pipeline.plan_campaign,
-        "herald.campaigns.send_batch": sending.send_batch,
-    }
-
-    def __init__(self) -> None:
-        self.tasks: list[tuple[str, list[Any]]] = []
-
-    def __call__(self, name: str, args: list[Any]) -> None:
-        self.tasks.append((name, args))
-
-    def run(self) -> None:
-        """Run every recorded task, and those they enqueue, to completion."""
-        while self.tasks:
-            name, args = self.tasks.pop(0)
-            self.RUNNERS[name](*args)
-
-    def names(self) -> list[str]:
-        return [name for name, _ in self.tasks]
-
-    def message(self, kind: str, list_id: int, subscriber_id: int) -> EmailMessage | None:
-        """The last ``confirm`` or ``welcome`` email written for one subscription, if any."""
-        path = get_settings().outbox_dir / "transactional" / f"{kind}-{list_id}-{subscriber_id}.eml"
-        if not path.exists():
-            return None
-        parsed = BytesParser(policy=policy.default).parsebytes(path.read_bytes())
-        assert isinstance(parsed, EmailMessage)
-        return parsed
-
-    def sent(self) -> list[str]:
-        """File names of every transactional email written so far."""
-        folder = get_settings().outbox_dir / "transactional"
-        return sorted(path.name for path in folder.glob("*.eml")) if folder.exists() else []
-
-
-@pytest.fixture
-def mailroom(db: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Mailroom]:
-    recorder = Mailroom()
-    monkeypatch.setattr(core.celery_app, "_dispatch", recorder)
-    pipeline.current_provider.cache_clear()
-    yield recorder
-    pipeline.current_provider.cache_clear()
 
 
 @pytest.fixture
@@ -124,44 +78,6 @@ def lists(db: str) -> Lists:
         alerts = create_list(session, slug="alerts", name="Alerts", opt_in="single")
         board = create_list(session, slug="board", name="Board", public=False)
         return Lists(forum.id, alerts.id, board.id)
-
-
-def confirm_url(message: EmailMessage) -> str:
-    """The confirmation link of an email, from its plain-text part, as a path."""
-    text = message.get_body(("plain",))
-    assert text is not None
-    line = next(word for word in text.get_content().split() if "/confirm/" in word)
-    return line.replace("http://testserver", "")
-
-
-def subscription(email: str, list_id: int) -> Subscription | None:
-    with unit_of_work() as session:
-        person = session.scalars(select(Subscriber).where(Subscriber.email == email)).first()
-        return session.get(Subscription, (person.id, list_id)) if person else None
-
-
-def subscriber_id(email: str) -> int:
-    with unit_of_work() as session:
-        found = session.scalar(select(Subscriber.id).where(Subscriber.email == email))
-        assert found is not None
-        return found
-
-
-def activity(kind: str) -> list[ActivityEvent]:
-    with unit_of_work() as session:
-        return list(session.scalars(select(ActivityEvent).where(ActivityEvent.kind == kind)))
-
-
-def everything() -> list[tuple[object, ...]]:
-    """Every subscriber, subscription and suppression row, for before/after comparisons."""
-    with unit_of_work() as session:
-        rows: list[tuple[object, ...]] = []
-        for model in (Subscriber, Subscription, Suppression):
-            for item in session.scalars(select(model)):
-                rows.append(
-                    tuple(sorted((k, repr(v)) for k, v in vars(item).items() if k[0] != "_"))
-                )
-        return sorted(rows, key=repr)
 
 
 def post_form(client: TestClient, slug: str, **fields: Any) -> Any:

@@ -14,12 +14,12 @@ from core.database import unit_of_work
 from publisher.app import create_app
 from publisher.cli import app as cli
 from publisher.privacy import erase_address
+from subscribers.consent import CONFIRM_TASK
 from subscribers.lists import create_list
 from subscribers.models import Suppression
 from subscribers.suppression import address_hash, is_suppressed, suppressed_addresses
 from tests.factories import log_in
-from tests.test_subscribe import (
-    CONFIRM_TASK,
+from tests.mailroom import (
     Mailroom,
     confirm_url,
     everything,
