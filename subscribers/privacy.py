@@ -1,9 +1,10 @@
 """What Herald holds on one address, for the person to see (export) or to forget (erase).
 
 Erasure deletes the subscriber; the database cascades to their subscriptions and to every
-delivery and delivery event of theirs. What remains is one suppression entry holding the
-address's hash (so it is never mailed or signed up again without an admin lifting it) and
-the activity log's rows, which name the deleted subscriber by id only.
+delivery and delivery event of theirs; rejected rows of import reports naming the address
+go too. What remains is one suppression entry holding the address's hash (so it is never
+mailed or signed up again without an admin lifting it) and the activity log's rows, which
+name the deleted subscriber by id only.
 """
 
 from __future__ import annotations
@@ -12,12 +13,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.orm import Session
 
 from core.activity import ActivityEvent, record_activity
 from core.audit import record_audit
 from core.database import utcnow
+from subscribers.imports import ImportRejection
 from subscribers.models import MailingList, Subscriber, Subscription
 from subscribers.suppression import address_hash, keep_hash_only, suppression_entries
 
@@ -56,6 +58,10 @@ def subscriber_data(
             for entry in suppression_entries(session, email)
         ],
         "activity": _activity(session, person.id, activity_limit) if person else [],
+        "import_rejections": [
+            {"job_id": r.job_id, "line": r.line, "reason": r.reason}
+            for r in session.scalars(select(ImportRejection).where(_rejected(email)))
+        ],
     }
 
 
@@ -131,6 +137,7 @@ def erase_subscriber(session: Session, email: str, *, actor: str) -> Erasure:
         session.execute(delete(Subscriber).where(Subscriber.id == person.id))
         session.expunge(person)
         record_activity(session, "subscriber.erased", subscriber_id=subscriber_id)
+    session.execute(delete(ImportRejection).where(_rejected(email)))
     keep_hash_only(session, email)
     digest = address_hash(email)
     record_audit(
@@ -142,6 +149,11 @@ def erase_subscriber(session: Session, email: str, *, actor: str) -> Erasure:
         details={"email_hash": digest},
     )
     return Erasure(digest, subscriber_id)
+
+
+def _rejected(email: str) -> ColumnElement[bool]:
+    # Rejected rows keep the address as the file had it.
+    return func.lower(func.trim(ImportRejection.email)) == email
 
 
 def iso_time(moment: datetime | None) -> str | None:

@@ -18,6 +18,7 @@ from core.database import get_engine, unit_of_work
 from publisher.app import create_app
 from publisher.cli import app as cli
 from publisher.models import Delivery, DeliveryEvent
+from subscribers.imports import ImportJob, ImportRejection
 from subscribers.lists import create_list
 from subscribers.models import Subscriber, Subscription, Suppression
 from subscribers.suppression import address_hash
@@ -32,7 +33,8 @@ AT = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
 @pytest.fixture
 def held(db: str) -> int:
     """A subscriber with a consent record, a delivery, tracked events and activity; also an
-    event naming the address that matched no delivery (a bounced confirmation)."""
+    event naming the address that matched no delivery (a bounced confirmation) and a row of
+    an import report that rejected it."""
     with unit_of_work() as session:
         news = create_list(session, slug="news", name="News", topics=["Events"])
         person = Subscriber(email=EMAIL, name=NAME, language="uk", attributes={"city": "Київ"})
@@ -51,6 +53,10 @@ def held(db: str) -> int:
             )
         )
         record_activity(session, "subscriber.subscribed", list_id=news.id, subscriber_id=person.id)
+        job = ImportJob(list_id=news.id, file_name="members.csv")
+        session.add(job)
+        session.flush()
+        session.add(ImportRejection(job_id=job.id, line=7, email=" Olena@Example.org", reason="x"))
         campaign = add_announcement(session, "news", subject="Forum «Відбудова»")
         delivery = Delivery(campaign_id=campaign.id, subscriber_id=person.id, status="sent")
         session.add(delivery)
@@ -114,13 +120,14 @@ def test_export_data_holds_everything_about_the_address(held: int) -> None:
     assert delivery["status"] == "sent" and delivery["subject"] == "Forum «Відбудова»"
     assert {event["type"] for event in data["delivery_events"]} == {"opened", "bounced"}
     assert data["suppression"] == []
+    assert data["import_rejections"] == [{"job_id": 1, "line": 7, "reason": "x"}]
 
 
 def test_erasure_leaves_only_a_hashed_suppression(held: int) -> None:
     assert _tables_mentioning(EMAIL, NAME)  # the check finds what is there
     result = CliRunner().invoke(cli, ["subscribers", "erase", EMAIL, "--yes"])
     assert result.exit_code == 0, result.output
-    assert _tables_mentioning(EMAIL, NAME, "203.0.113.5", "Thunderbird") == {}
+    assert _tables_mentioning(EMAIL, NAME, "Olena@Example", "203.0.113.5", "Thunderbird") == {}
     with unit_of_work() as session:
         [entry] = session.scalars(select(Suppression)).all()
         assert (entry.email, entry.email_hash, entry.reason) == (

@@ -76,7 +76,7 @@ def _ip(request: Request) -> str:
     return request.client.host if request.client else ""
 
 
-def _signup(request: Request, session: Session, mailing_list: MailingList, signup: Signup) -> str:
+def _signup(session: Session, mailing_list: MailingList, signup: Signup) -> str:
     """Subscribe within the limits: "" when done (or ignored), else why not (raises 429)."""
     try:
         email: str | None = normalise_address(signup.email)
@@ -151,7 +151,7 @@ def subscribe_form(
         ip=_ip(request),
     )
     try:
-        error = _signup(request, session, mailing_list, signup)
+        error = _signup(session, mailing_list, signup)
     except HTTPException as refused:
         page = _form_page(
             request,
@@ -186,7 +186,7 @@ def subscribe_json(
         page=request.headers.get("referer", ""),
         ip=_ip(request),
     )
-    error = _signup(request, session, mailing_list, signup)
+    error = _signup(session, mailing_list, signup)
     if error:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=error)
     return answer
