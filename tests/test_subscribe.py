@@ -4,14 +4,18 @@ The public form, its embeddable copy and the JSON endpoint; double opt-in with s
 expiring links (forged, altered, expired and replayed ones included); the same answer for
 every address whatever Herald knows about it; the honeypot and the limits per IP and per
 address (in the database, and in Redis). Transactional tasks are captured instead of going
-to a broker and run in-process through the outbox, whose files are read back like mail.
+to a broker and run in-process through the outbox, whose files are read back like mail;
+once, a real web process and a real Celery worker do it through the embedded broker.
 """
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -44,6 +48,7 @@ from tests.mailroom import (
     subscriber_id,
     subscription,
 )
+from tests.processes import celery_worker, herald_env, wait_until
 
 __all__ = ["mailroom"]  # the fixture
 
@@ -483,3 +488,48 @@ def test_an_imported_subscriber_gets_a_working_link(
             select(func.count()).select_from(Subscription).where(Subscription.status == "confirmed")
         )
     assert count == 1
+
+
+# Through a real worker
+
+
+SUBSCRIBE_IN_A_WEB_PROCESS = """
+from fastapi.testclient import TestClient
+from publisher.app import app
+answer = TestClient(app).post("/subscribe/forum", data={"email": "anna@example.org"})
+assert answer.status_code == 200, answer.text
+"""
+
+
+def test_a_real_worker_emails_the_confirmation(sqlite_db: str, tmp_path: Path) -> None:
+    with unit_of_work() as session:
+        forum = create_list(session, slug="forum", name="Forum", opt_in="double").id
+    settings = get_settings()
+    env = herald_env(
+        database_url=sqlite_db,
+        broker_url=settings.broker_url,
+        env="test",
+        outbox_dir=str(settings.outbox_dir),
+        base_url="http://testserver",
+    )
+    with celery_worker(env, tmp_path, name="transactional"):
+        web = subprocess.run(
+            [sys.executable, "-c", SUBSCRIBE_IN_A_WEB_PROCESS],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert web.returncode == 0, web.stderr
+        person = subscriber_id("anna@example.org")
+        wait_until(
+            lambda: Mailroom().message("confirm", forum, person) is not None,
+            timeout=120,
+            what="the confirmation email",
+        )
+    message = Mailroom().message("confirm", forum, person)
+    assert message is not None and "/confirm/" in confirm_url(message)
+    pending = subscription("anna@example.org", forum)
+    assert pending is not None and pending.confirmation_sent_at is not None
