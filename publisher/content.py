@@ -171,3 +171,21 @@ def html_to_text(html: str) -> str:
     writer.feed(html)
     writer.close()
     return writer.text()
+
+
+_BULLET = re.compile(r"^(\s*)• ", re.MULTILINE)
+_HEADING_START = re.compile(r"<h([1-6])\b[^>]*>", re.IGNORECASE)
+
+
+def _mark_heading(match: re.Match[str]) -> str:
+    return match[0] + ("## " if match[1] in "123" else "### ")
+
+
+def html_to_markdown(html: str) -> str:
+    """Markdown from (feed) HTML: sanitised, then read as text with lists kept as lists.
+
+    Headings, paragraphs, bullets, numbered items and quotes survive; links are written
+    out as ``text (url)``; other formatting is dropped.
+    """
+    marked = _HEADING_START.sub(_mark_heading, html)
+    return _BULLET.sub(r"\1- ", html_to_text(sanitize_html(marked)))

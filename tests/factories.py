@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 
 from fastapi.testclient import TestClient
@@ -107,3 +108,22 @@ def log_in(client: TestClient, email: str = "admin@example.com", role: str = "ad
         identity = identity_for_session(session, client.cookies["herald_session"])
     assert identity is not None
     return identity.csrf_token
+
+
+def add_draft(
+    session: Session, title: str = "Panel: Cities that heal — Kharkiv and Kobe", *,
+    status: str = "draft", topics: tuple[str, ...] = ("Events",), created_by_id: int | None = None,
+) -> Post:  # fmt: skip
+    """An unpublished event post (with a speaker and a recording) in the given status."""
+    post = Post(
+        kind="event", title=title, slug=f"draft-{uuid.uuid4().hex[:8]}", status=status,
+        summary="Mayors’ advisers compare fifteen years of recovery — and the first three.",
+        body="## Kobe and Kharkiv\n\nWhat «відбудова» means on a Monday morning.",
+        speakers=[{"name": "Oksana Melnyk", "role": "Deputy Director",
+                   "organisation": "Herald Policy Centre", "quote": "“Rebuild for winter.”"}],
+        media=[{"label": "Recording", "url": "https://video.example.org/cities", "language": "en"}],
+        topics=list(topics), timezone="Europe/Kyiv", created_by_id=created_by_id,
+    )  # fmt: skip
+    session.add(post)
+    session.flush()
+    return post
