@@ -85,6 +85,12 @@ class Settings(BaseSettings):
     scheduler_tick_seconds: float = Field(default=5.0, gt=0)
     lease_seconds: int = Field(default=120, gt=0)
     stall_seconds: int = Field(default=180, gt=0)
+    metrics_token: str = ""
+    """A bearer token /metrics requires; empty leaves /metrics open (a private network)."""
+    auto_announce: Literal["hold", "send", "off"] = "hold"
+    """On publishing a post: draft an announcement to the lists following its topics and
+    hold it for an admin ("hold"), also start sending it when an admin published ("send"),
+    or do nothing ("off")."""
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from core.database import utcnow
 from core.providers.base import SendResult
-from publisher.deliveries import in_range
+from publisher.deliveries import in_range, released
 from publisher.models import Campaign, Delivery
 from subscribers.models import Subscriber
 
@@ -55,6 +55,7 @@ def claim_batch(
     claimed = session.execute(
         update(Delivery)
         .where(in_range(campaign_id, first_id, last_id), Delivery.status == "queued")
+        .where(released(campaign_id))  # a local-time row waits for its hour
         .values(
             status="sending",
             attempt_id=attempt_id,

@@ -14,9 +14,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import delete, exists, or_, select, update
 from sqlalchemy.orm import Session
 
+from core.activity import record_activity
 from core.celery_app import enqueue_after_commit
 from core.database import utcnow
 from publisher.deliveries import OPEN_STATUSES
@@ -58,31 +59,61 @@ def create_campaign(
     language: str = "en",
     track_opens: bool = True,
     track_clicks: bool = True,
+    local_time: bool = False,
 ) -> Campaign:
-    """A draft announcement (exactly one post) or digest (one or more posts, in order).
+    """A draft announcement (exactly one post) or digest (its posts, in order; a draft digest
+    may start empty, but the checks refuse to send it so).
 
-    With ``track_opens`` / ``track_clicks`` off its emails carry no pixel / no rewritten link.
+    With ``track_opens`` / ``track_clicks`` off its emails carry no pixel / no rewritten link;
+    with ``local_time`` a scheduled send reaches each recipient at the same local hour.
     """
     if kind not in ("announcement", "digest"):
         raise CampaignError(f"unknown campaign kind {kind!r}")
-    if kind == "announcement" and len(post_ids) != 1:
-        raise CampaignError("an announcement carries exactly one post")
-    if not post_ids:
-        raise CampaignError("a digest needs at least one post")
     lists = _lists_by_slug(session, list_slugs)
-    _check_posts_exist(session, post_ids)
     campaign = Campaign(
         kind=kind, template=kind, subject=subject, language=language,
-        track_opens=track_opens, track_clicks=track_clicks,
+        track_opens=track_opens, track_clicks=track_clicks, local_time=local_time,
     )  # fmt: skip
     session.add(campaign)
     session.flush()
+    set_lists(session, campaign, lists)
+    set_posts(session, campaign, post_ids)
+    return campaign
+
+
+def set_lists(session: Session, campaign: Campaign, lists: Sequence[MailingList]) -> None:
+    """Send the campaign to exactly these lists."""
+    session.execute(delete(CampaignList).where(CampaignList.campaign_id == campaign.id))
     session.add_all(CampaignList(campaign_id=campaign.id, list_id=item.id) for item in lists)
+    session.flush()
+
+
+def set_posts(session: Session, campaign: Campaign, post_ids: Sequence[int]) -> None:
+    """Carry exactly these posts, in this order (an announcement: exactly one)."""
+    if campaign.kind == "announcement" and len(post_ids) != 1:
+        raise CampaignError("an announcement carries exactly one post")
+    if len(set(post_ids)) != len(post_ids):
+        raise CampaignError("a post appears twice")
+    _check_posts_exist(session, post_ids)
+    session.execute(delete(CampaignPost).where(CampaignPost.campaign_id == campaign.id))
     session.add_all(
         CampaignPost(campaign_id=campaign.id, post_id=post_id, position=position)
         for position, post_id in enumerate(post_ids)
     )
-    return campaign
+    session.flush()
+
+
+def lists_by_slug(session: Session, slugs: Sequence[str]) -> list[MailingList]:
+    """The lists with these slugs, or :class:`CampaignError` naming the unknown ones."""
+    return _lists_by_slug(session, slugs)
+
+
+def require_draft(campaign: Campaign) -> None:
+    """Only a draft can be edited."""
+    if campaign.status != "draft":
+        raise CampaignStateError(
+            f"campaign {campaign.id} is {campaign.status}; only a draft can be edited"
+        )
 
 
 def _lists_by_slug(session: Session, slugs: Sequence[str]) -> list[MailingList]:
@@ -118,11 +149,15 @@ def start_sending(session: Session, campaign: Campaign) -> None:
     campaign.status = "sending"
     campaign.started_at = now
     campaign.plan_requested_at = now
+    record_activity(session, "campaign.started", campaign_id=campaign.id)
     enqueue_after_commit(session, PLAN_TASK, campaign.id)
 
 
 def schedule(session: Session, campaign: Campaign, at: datetime) -> None:
-    """Schedule the campaign; the scheduler tick starts it when due."""
+    """Schedule the campaign; the scheduler tick starts it when due.
+
+    (Local-hour schedules go through :func:`publisher.scheduling.schedule_campaign`.)
+    """
     if campaign.status not in STARTABLE:
         raise CampaignError(f"campaign {campaign.id} is {campaign.status}; cannot schedule it")
     if at.tzinfo is None:
@@ -155,7 +190,10 @@ def finish_if_done(session: Session, campaign_id: int) -> bool:
         .values(status="sent", finished_at=utcnow())
         .execution_options(synchronize_session=False)
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    finished = bool(result.rowcount)  # type: ignore[attr-defined]
+    if finished:
+        record_activity(session, "campaign.sent", campaign_id=campaign_id)
+    return finished
 
 
 def allowed_controls(status: str) -> list[str]:
@@ -205,7 +243,10 @@ def pause_for_failures(session: Session, campaign_id: int, reason: str) -> bool:
         .values(status="paused", error=reason)
         .execution_options(synchronize_session=False)
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    paused = bool(result.rowcount)  # type: ignore[attr-defined]
+    if paused:
+        record_activity(session, "campaign.paused", campaign_id=campaign_id, data={"error": reason})
+    return paused
 
 
 def _control(session: Session, campaign_id: int, action: str, **values: Any) -> Campaign:
@@ -229,6 +270,8 @@ def _control(session: Session, campaign_id: int, action: str, **values: Any) -> 
             f"campaign {campaign_id} is {campaign.status}; only a {_either(allowed)} "
             f"campaign can be {CONTROL_DONE[action]}"
         )
+    if action in ("pause", "cancel"):
+        record_activity(session, f"campaign.{CONTROL_DONE[action]}", campaign_id=campaign_id)
     return campaign
 
 
@@ -282,7 +325,12 @@ def campaigns_awaiting_plan(session: Session, *, requested_before: datetime) -> 
 
 def stalled_campaigns(session: Session, *, progress_before: datetime) -> list[int]:
     """Planned, sending campaigns with queued rows and no progress lately (batch tasks lost)."""
-    queued = exists().where(Delivery.campaign_id == Campaign.id, Delivery.status == "queued")
+    queued = exists().where(
+        Delivery.campaign_id == Campaign.id,
+        Delivery.status == "queued",
+        # Rows waiting for their local hour are not stalled.
+        or_(Delivery.not_before.is_(None), Delivery.not_before <= Campaign.released_until),
+    )
     ids = session.scalars(
         select(Campaign.id).where(
             Campaign.status == "sending",

@@ -10,9 +10,11 @@ import typer
 from core.celery_app import ALL_QUEUES
 from core.database import unit_of_work
 from core.settings import get_settings
+from publisher import cli_imports as cli_imports  # registers `herald subscribers import`
 from publisher import processes
 from publisher.cli_campaigns import campaigns_app
 from publisher.cli_demo import run_demo
+from publisher.cli_digests import digests_app
 from publisher.cli_lists import lists_app
 from publisher.cli_posts import posts_app
 from publisher.cli_segments import segments_app
@@ -23,6 +25,7 @@ from publisher.users import UserError, ensure_first_admin
 
 app = typer.Typer(help="Herald: newsletters and publication workflow.", no_args_is_help=True)
 app.add_typer(campaigns_app, name="campaigns")
+app.add_typer(digests_app, name="digests")
 app.add_typer(users_app, name="users")
 app.add_typer(lists_app, name="lists")
 app.add_typer(subscribers_app, name="subscribers")

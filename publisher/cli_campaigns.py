@@ -1,4 +1,5 @@
-"""``herald campaigns``: list, show, send, pause, resume and cancel campaigns."""
+"""``herald campaigns``: create, list, show, check, preview, test, schedule, send, pause,
+resume and cancel campaigns."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import json
 import time
 from collections.abc import Callable
 from datetime import datetime
+from typing import NoReturn
 
 import typer
 from sqlalchemy.orm import Session
@@ -14,17 +16,23 @@ from core.database import unit_of_work
 from publisher.campaigns import (
     CampaignError,
     cancel_campaign,
+    create_campaign,
     get_campaign,
     pause_campaign,
     recent_campaigns,
     resume_campaign,
-    start_sending,
 )
+from publisher.checks import CampaignBlocked, Finding, run_checks
+from publisher.digests import create_digest
+from publisher.launch import schedule_for, send_now
 from publisher.models import Campaign
+from publisher.preview import preview_campaign
 from publisher.progress import CampaignProgress, campaign_progress, duration_text
+from publisher.proofs import request_test_send
+from publisher.scheduling import parse_moment
 
 campaigns_app = typer.Typer(
-    help="List, show, send, pause, resume and cancel campaigns.", no_args_is_help=True
+    help="Create, check, preview, schedule, send and control campaigns.", no_args_is_help=True
 )
 JSON_OUT = typer.Option(False, "--json", help="Print JSON instead of text.")
 BAR_WIDTH = 30
@@ -82,20 +90,143 @@ def send(
     campaign_id: int,
     wait: bool = typer.Option(False, "--wait", help="Wait until the campaign has finished."),
 ) -> None:
-    """Start sending a draft or scheduled campaign now (a worker must be running)."""
+    """Start sending a draft or scheduled campaign now, if its checks allow (a worker must be
+    running); with --wait, show its progress until it is done."""
     try:
         with unit_of_work() as session:
-            start_sending(session, get_campaign(session, campaign_id))
+            warnings = send_now(session, get_campaign(session, campaign_id), actor="cli")
     except CampaignError as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(2) from error
+        _refuse(error)
+    _print_findings(warnings)
     typer.echo(f"campaign {campaign_id} is sending")
     while wait:
         item = _progress(campaign_id)
         if item.status not in ("sending", "scheduled"):
             typer.echo(_line(item))
             raise typer.Exit(0 if item.status == "sent" else 1)
+        typer.echo(f"  {item.percent_done:5.1f}%  {item.sent}/{item.total} sent", err=True)
         time.sleep(1)
+
+
+@campaigns_app.command("create")
+def create(
+    kind: str = typer.Option(..., "--kind", help="announcement or digest."),
+    lists: list[str] = typer.Option(..., "--list", help="A list's slug (repeat for more)."),
+    posts: list[int] = typer.Option([], "--post", help="A post id, in order (repeat)."),
+    subject: str = typer.Option("", help="Subject (default: from the posts)."),
+    language: str = typer.Option("en", help="The campaign's default language."),
+    local_time: bool = typer.Option(False, "--local-time", help="Same local hour for all."),
+    segment: int | None = typer.Option(None, "--segment", help="Only this segment's members."),
+    no_track_opens: bool = typer.Option(False, "--no-track-opens"),
+    no_track_clicks: bool = typer.Option(False, "--no-track-clicks"),
+) -> None:
+    """Create a draft campaign and print its id. A digest without --post carries the posts
+    published since the lists' last digest."""
+    try:
+        with unit_of_work() as session:
+            if kind == "digest" and not posts:
+                campaign = create_digest(
+                    session, list_slugs=lists, subject=subject, language=language,
+                    local_time=local_time,
+                )  # fmt: skip
+            else:
+                campaign = create_campaign(
+                    session, kind=kind, list_slugs=lists, post_ids=posts, subject=subject,
+                    language=language, local_time=local_time,
+                )  # fmt: skip
+            campaign.track_opens, campaign.track_clicks = not no_track_opens, not no_track_clicks
+            campaign.segment_id = segment
+            session.flush()
+            campaign_id = campaign.id
+    except CampaignError as error:
+        _refuse(error)
+    typer.echo(str(campaign_id))
+
+
+@campaigns_app.command("schedule")
+def schedule(
+    campaign_id: int,
+    at: str = typer.Option(..., "--at", help="ISO 8601 with an offset, or a wall time + --zone."),
+    zone: str | None = typer.Option(None, "--zone", help="IANA zone, e.g. Europe/Kyiv."),
+) -> None:
+    """Schedule a draft campaign, if its checks allow. A time without an offset needs --zone."""
+    try:
+        moment = parse_moment(at, zone)
+        with unit_of_work() as session:
+            campaign = get_campaign(session, campaign_id)
+            shown_in = zone or "UTC"
+            warnings = schedule_for(session, campaign, moment, zone=shown_in, actor="cli")
+            starts = campaign.scheduled_at
+    except CampaignError as error:
+        _refuse(error)
+    _print_findings(warnings)
+    typer.echo(f"campaign {campaign_id} is scheduled; it starts at {_when(starts)}")
+
+
+@campaigns_app.command("check")
+def check(campaign_id: int, as_json: bool = JSON_OUT) -> None:
+    """Run the checks; exits 1 when one blocks sending."""
+    try:
+        with unit_of_work() as session:
+            findings = run_checks(session, get_campaign(session, campaign_id))
+    except CampaignError as error:
+        _refuse(error)
+    if as_json:
+        typer.echo(json.dumps([vars_of(finding) for finding in findings], indent=2))
+    elif findings:
+        _print_findings(findings)
+    else:
+        typer.echo("all checks pass")
+    raise typer.Exit(1 if any(finding.level == "block" for finding in findings) else 0)
+
+
+@campaigns_app.command("preview")
+def preview(
+    campaign_id: int,
+    email: str | None = typer.Option(None, "--email", help="Render as this subscriber."),
+    text: bool = typer.Option(False, "--text", help="The plain-text version."),
+) -> None:
+    """Print the campaign's HTML (or text) as a subscriber would get it."""
+    try:
+        with unit_of_work() as session:
+            shown = preview_campaign(session, get_campaign(session, campaign_id), email=email)
+    except CampaignError as error:
+        _refuse(error)
+    typer.echo(f"Subject: {shown.subject}\n\n{shown.text}" if text else shown.html)
+
+
+@campaigns_app.command("test")
+def test(
+    campaign_id: int,
+    to: str = typer.Option(..., "--to", help="Comma-separated addresses."),
+) -> None:
+    """Send a "[Test]" copy to the given addresses (a worker must be running)."""
+    try:
+        with unit_of_work() as session:
+            sent_to = request_test_send(
+                session, get_campaign(session, campaign_id), [to], actor="cli"
+            )
+    except CampaignError as error:
+        _refuse(error)
+    typer.echo(f"test of campaign {campaign_id} queued for {', '.join(sent_to)}")
+
+
+def vars_of(finding: Finding) -> dict[str, str]:
+    """A finding as JSON-ready values."""
+    return {"level": finding.level, "code": finding.code, "message": finding.message}
+
+
+def _print_findings(findings: list[Finding]) -> None:
+    for finding in findings:
+        typer.echo(f"{finding.level}: {finding.message}", err=True)
+
+
+def _refuse(error: CampaignError) -> NoReturn:
+    if isinstance(error, CampaignBlocked):
+        for reason in error.reasons:
+            typer.echo(f"blocked: {reason}", err=True)
+    typer.echo(f"error: {error}", err=True)
+    raise typer.Exit(2) from error
 
 
 def _progress(campaign_id: int) -> CampaignProgress:

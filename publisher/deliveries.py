@@ -6,15 +6,20 @@ Claiming rows for an attempt and recording its outcome live in :mod:`publisher.a
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     and_,
+    case,
     exists,
     func,
     literal,
+    null,
+    or_,
     select,
     update,
 )
@@ -22,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from core.database import UTCDateTime, insert_ignoring_conflicts, utcnow
 from publisher.models import Campaign, CampaignList, Delivery
+from publisher.segments import segment_conditions
 from subscribers.models import Subscriber, Subscription, Suppression
 
 PLAN_CHUNK = 50_000
@@ -32,13 +38,14 @@ def _campaign_list_ids(campaign_id: int) -> Any:
     return select(CampaignList.list_id).where(CampaignList.campaign_id == campaign_id)
 
 
-def _eligibility(campaign_id: int) -> list[ColumnElement[bool]]:
+def _eligibility(session: Session, campaign_id: int) -> list[ColumnElement[bool]]:
     """Conditions (over Subscription joined to Subscriber) for being mailed by the campaign."""
     return [
         Subscription.list_id.in_(_campaign_list_ids(campaign_id)),
         Subscription.status == "confirmed",
         Subscriber.status == "active",
         ~exists().where(Suppression.email == Subscriber.email),
+        *segment_conditions(session, campaign_id),
     ]
 
 
@@ -60,26 +67,75 @@ def plan_chunks(session: Session, *, chunk: int | None = None) -> list[tuple[int
     return [(low, low + chunk) for low in range(0, highest, chunk)]
 
 
-def plan_chunk(session: Session, campaign_id: int, low: int, high: int) -> None:
-    """Create the queued deliveries of the eligible subscribers with ids in (low, high]."""
+@dataclass(frozen=True, slots=True)
+class LocalHour:
+    """When each time zone's deliveries may leave (local-time delivery): the instant per
+    zone, and ``default`` for a zone not named (unknown, or new since it was computed)."""
+
+    by_zone: Mapping[str, datetime]
+    default: datetime
+
+
+def plan_chunk(
+    session: Session,
+    campaign_id: int,
+    low: int,
+    high: int,
+    *,
+    local_hour: LocalHour | None = None,
+) -> None:
+    """Create the queued deliveries of the eligible subscribers with ids in (low, high],
+    each with its ``not_before`` where the campaign is delivered at a local hour."""
     eligible = (
         select(
             literal(campaign_id),
             Subscription.subscriber_id,
             literal("queued"),
             literal(utcnow(), UTCDateTime),
+            _not_before(local_hour),
         )
         .join(Subscriber, Subscriber.id == Subscription.subscriber_id)
-        .where(*_eligibility(campaign_id))
+        .where(*_eligibility(session, campaign_id))
         .where(Subscription.subscriber_id > low, Subscription.subscriber_id <= high)
         .distinct()
     )
     insert = insert_ignoring_conflicts(
         session, Delivery, index_elements=["campaign_id", "subscriber_id"]
     )
-    session.execute(
-        insert.from_select(["campaign_id", "subscriber_id", "status", "created_at"], eligible)
+    columns = ["campaign_id", "subscriber_id", "status", "created_at", "not_before"]
+    session.execute(insert.from_select(columns, eligible))
+
+
+def _not_before(local_hour: LocalHour | None) -> ColumnElement[Any]:
+    if local_hour is None:
+        return null().cast(UTCDateTime)
+    default = literal(local_hour.default, UTCDateTime)
+    if not local_hour.by_zone:
+        return default
+    return case(
+        {zone: literal(at, UTCDateTime) for zone, at in local_hour.by_zone.items()},
+        value=Subscriber.timezone,
+        else_=default,
     )
+
+
+def recipient_zones(session: Session, campaign_id: int) -> dict[str, int]:
+    """How many eligible recipients of the campaign live in each time zone."""
+    rows = session.execute(
+        select(Subscriber.timezone, func.count(func.distinct(Subscriber.id)))
+        .join(Subscription, Subscription.subscriber_id == Subscriber.id)
+        .where(*_eligibility(session, campaign_id))
+        .group_by(Subscriber.timezone)
+    )
+    return {str(zone): int(count) for zone, count in rows}
+
+
+def released(campaign_id: int) -> ColumnElement[bool]:
+    """Deliveries whose time has come: no ``not_before``, or one the campaign has released."""
+    released_until = (
+        select(Campaign.released_until).where(Campaign.id == campaign_id).scalar_subquery()
+    )
+    return or_(Delivery.not_before.is_(None), Delivery.not_before <= released_until)
 
 
 def count_deliveries(session: Session, campaign_id: int) -> int:
@@ -98,21 +154,31 @@ def recipient_languages(session: Session, campaign_id: int) -> list[str]:
         session.scalars(
             select(Subscriber.language)
             .join(Subscription, Subscription.subscriber_id == Subscriber.id)
-            .where(*_eligibility(campaign_id))
+            .where(*_eligibility(session, campaign_id))
             .distinct()
         )
     )
 
 
 def queued_ranges(
-    session: Session, campaign_id: int, size: int, *, after: int = 0
+    session: Session,
+    campaign_id: int,
+    size: int,
+    *,
+    after: int = 0,
+    released_after: datetime | None = None,
 ) -> Iterator[tuple[int, int]]:
-    """Consecutive (first id, last id) ranges of at most ``size`` queued deliveries with ids
-    above ``after`` (keyset).
+    """Consecutive (first id, last id) ranges of at most ``size`` queued, released deliveries
+    with ids above ``after`` (keyset); with ``released_after``, only the rows whose
+    ``not_before`` came after it (those a tick has just released).
 
     Only the boundaries travel: each step asks the index for the id ``size`` rows further on.
     """
-    queued = and_(Delivery.campaign_id == campaign_id, Delivery.status == "queued")
+    queued = and_(
+        Delivery.campaign_id == campaign_id, Delivery.status == "queued", released(campaign_id)
+    )
+    if released_after is not None:
+        queued = and_(queued, Delivery.not_before > released_after)
     while True:
         first = session.scalar(
             select(Delivery.id).where(queued, Delivery.id > after).order_by(Delivery.id).limit(1)
@@ -138,7 +204,10 @@ def skip_ineligible(session: Session, campaign_id: int, first_id: int, last_id: 
     still_eligible = (
         select(Subscription.subscriber_id)
         .join(Subscriber, Subscriber.id == Subscription.subscriber_id)
-        .where(Subscription.subscriber_id == Delivery.subscriber_id, *_eligibility(campaign_id))
+        .where(
+            Subscription.subscriber_id == Delivery.subscriber_id,
+            *_eligibility(session, campaign_id),
+        )
     )
     result = session.execute(
         update(Delivery)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from core.message import Mailbox, OutgoingMessage
@@ -35,16 +35,23 @@ PREHEADER_LENGTH = 140
 
 
 def compile_campaign(
-    session: Session, campaign: Campaign, languages: Iterable[str], settings: Settings
+    session: Session,
+    campaign: Campaign,
+    languages: Iterable[str],
+    settings: Settings,
+    *,
+    tracked: bool = True,
 ) -> dict[str, Any]:
-    """The campaign's snapshot: its email compiled for its own language and each given one,
-    tracked as the campaign says, and the original URLs of its tracked links."""
+    """The campaign's snapshot: its email compiled for its own language and each given one
+    (each post in that language where a published version exists, else as the campaign
+    carries it; the labels always in that language), tracked as the campaign says (never,
+    with ``tracked`` off), and the original URLs of its tracked links."""
     posts = campaign_posts(session, campaign.id)
-    translations = _translations(session, posts)
+    versions = post_versions(session, posts)
     links = CampaignLinks.for_site(settings.base_url)
     compiled: dict[str, dict[str, Any]] = {}
     for language in sorted({campaign.language, *languages}):
-        chosen = [translations.get((post.id, language), post) for post in posts]
+        chosen = [versions.get((post.id, language), post) for post in posts]
         content = EmailContent(
             template=campaign.template,
             language=language,
@@ -55,23 +62,36 @@ def compile_campaign(
             organisation_address=settings.organisation_address,
             base_url=settings.base_url,
         )
-        tracked = track_email(
+        tracked_email = track_email(
             compile_email(content),
             links,
-            opens=campaign.track_opens,
-            clicks=campaign.track_clicks,
+            opens=tracked and campaign.track_opens,
+            clicks=tracked and campaign.track_clicks,
         )
-        compiled[language] = tracked.to_json()
+        compiled[language] = tracked_email.to_json()
     return {"default_language": campaign.language, "languages": compiled, "links": links.urls}
 
 
-def _translations(session: Session, posts: list[Post]) -> dict[tuple[int, str], Post]:
-    rows = session.scalars(
-        select(Post).where(Post.translation_of_id.in_([post.id for post in posts]))
-    )
-    return {
-        (post.translation_of_id, post.language): post for post in rows if post.translation_of_id
-    }
+def post_versions(session: Session, posts: list[Post]) -> dict[tuple[int, str], Post]:
+    """Each post's published version per language: the post itself, its original and the
+    original's translations (``Post.translation_of_id`` links a translation to its original).
+    """
+    roots = {post.id: post.translation_of_id or post.id for post in posts}
+    family = session.scalars(
+        select(Post).where(
+            or_(Post.id.in_(roots.values()), Post.translation_of_id.in_(roots.values())),
+            Post.status == "published",
+        )
+    ).all()
+    by_root: dict[tuple[int, str], Post] = {}
+    for member in family:
+        by_root.setdefault((member.translation_of_id or member.id, member.language), member)
+    versions = {(post.id, post.language): post for post in posts}
+    for post in posts:
+        for (root, language), member in by_root.items():
+            if root == roots[post.id]:
+                versions.setdefault((post.id, language), member)
+    return versions
 
 
 def _subject(
@@ -80,14 +100,16 @@ def _subject(
     translated = any(a is not b for a, b in zip(originals, chosen, strict=True))
     if campaign.subject and (language == campaign.language or not translated):
         return campaign.subject
-    if campaign.kind == "announcement":
+    if campaign.kind == "announcement" and chosen:
         return chosen[0].title
     return f"{settings.organisation_name} — {' · '.join(post.title for post in chosen[:2])}"
 
 
 def _preheader(campaign: Campaign, posts: list[Post]) -> str:
     text = (
-        posts[0].summary if campaign.kind == "announcement" else " · ".join(p.title for p in posts)
+        posts[0].summary
+        if campaign.kind == "announcement" and posts
+        else " · ".join(p.title for p in posts)
     )
     return text if len(text) <= PREHEADER_LENGTH else text[: PREHEADER_LENGTH - 1] + "…"
 

@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -61,8 +62,28 @@ class Post(Base):
     status: Mapped[str] = mapped_column(String(16), default="draft")
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     source_id: Mapped[str | None] = mapped_column(String(500), unique=True)
+    images: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    """Further pictures (a photo report), each ``{"url", "alt"}``."""
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class PostComment(Base):
+    """A remark on a post under review; ``sent_back`` marks the one that returned it to draft."""
+
+    __tablename__ = "post_comments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), index=True)
+    author: Mapped[str] = mapped_column(String(320))
+    body: Mapped[str] = mapped_column(Text)
+    sent_back: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Campaign(Base):
@@ -88,7 +109,47 @@ class Campaign(Base):
     track_clicks: Mapped[bool] = mapped_column(default=True)
     compiled: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     """Snapshot of the compiled template per language: {lang: {subject, html, text}}."""
+    segment_id: Mapped[int | None] = mapped_column(ForeignKey("segments.id"))
+    """Only the list members this segment selects (publisher/segments.py), when set."""
     error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    local_time: Mapped[bool] = mapped_column(default=False, server_default=false())
+    """Deliver at the same local hour in each recipient's time zone."""
+    local_send_at: Mapped[str] = mapped_column(String(16), default="", server_default="")
+    """The wall time ("2026-12-01T09:00") each recipient gets a local-time campaign at."""
+    schedule_zone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
+    """The zone the editor scheduled in (the schedule is shown in it)."""
+    released_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """Deliveries with a ``not_before`` up to this instant may be sent (local-time delivery)."""
+    digest_schedule_id: Mapped[int | None] = mapped_column(
+        ForeignKey("digest_schedules.id", ondelete="SET NULL")
+    )
+    digest_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """The recurring run this digest was made for (one campaign per schedule and run)."""
+
+    __table_args__ = (UniqueConstraint("digest_schedule_id", "digest_run_at"),)
+
+
+class DigestSchedule(Base):
+    """A recurring digest: on these weekdays at this local time, the lists get a digest."""
+
+    __tablename__ = "digest_schedules"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    list_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    weekdays: Mapped[list[int]] = mapped_column(JSON, default=list)
+    """ISO weekdays, 1 (Monday) to 7 (Sunday)."""
+    local_time: Mapped[str] = mapped_column(String(5), default="09:00")
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    subject_template: Mapped[str] = mapped_column(String(500), default="")
+    """The subject, with ``{date}`` and ``{count}`` filled per run."""
+    language: Mapped[str] = mapped_column(String(16), default="en")
+    active: Mapped[bool] = mapped_column(default=True)
+    last_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    next_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    last_outcome: Mapped[str] = mapped_column(String(200), default="")
+    """What the last run did: "campaign #12" or "skipped: no new posts"."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -143,6 +204,8 @@ class Delivery(Base):
     opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     clicked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    not_before: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """Not to be sent before this instant (local-time delivery); null: as soon as possible."""
 
 
 class DeliveryEvent(Base):

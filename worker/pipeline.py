@@ -4,6 +4,7 @@ its batches by id range. Sending one batch lives in :mod:`worker.sending`."""
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from functools import lru_cache
 
 from sqlalchemy import select, update
@@ -18,6 +19,7 @@ from publisher import deliveries
 from publisher.campaigns import campaign_list_ids, finish_if_done
 from publisher.emails import CampaignEmails, compile_campaign
 from publisher.models import Campaign
+from publisher.scheduling import local_hour
 
 SEND_BATCH_TASK = "herald.campaigns.send_batch"
 log = logging.getLogger(__name__)
@@ -55,6 +57,11 @@ def _plan(campaign_id: int) -> None:
         if campaign.compiled is None:
             languages = deliveries.recipient_languages(session, campaign_id)
             campaign.compiled = compile_campaign(session, campaign, languages, get_settings())
+        if campaign.local_time:
+            # Rows whose local hour has passed leave now; the tick releases the others.
+            now = utcnow()
+            campaign.released_until = max(campaign.released_until or now, now)
+        hours = local_hour(session, campaign)
         chunks = deliveries.plan_chunks(session)
     enqueued = 0
     for low, high in chunks:
@@ -63,7 +70,7 @@ def _plan(campaign_id: int) -> None:
                 "sending"
             ):
                 return  # paused or cancelled meanwhile; a resume plans again
-            deliveries.plan_chunk(session, campaign_id, low, high)
+            deliveries.plan_chunk(session, campaign_id, low, high, local_hour=hours)
             enqueued = enqueue_batches(session, campaign_id, after=enqueued)
             # A heartbeat for the lost-plan sweeper, last: senders update this row too.
             session.execute(
@@ -101,13 +108,23 @@ def enqueue_campaign(campaign_id: int) -> None:
             enqueue_batches(session, campaign_id)
 
 
-def enqueue_batches(session: Session, campaign_id: int, *, after: int = 0) -> int:
-    """Enqueue (after commit) one batch task per range of queued deliveries above ``after``;
-    return the last id covered."""
+def enqueue_batches(
+    session: Session,
+    campaign_id: int,
+    *,
+    after: int = 0,
+    released_after: datetime | None = None,
+) -> int:
+    """Enqueue (after commit) one batch task per range of queued, released deliveries above
+    ``after`` (only those released after ``released_after``, when given); return the last id
+    covered."""
     limit = current_provider().max_batch_size
     size = min(get_settings().batch_size or limit, limit)
     last = after
-    for first_id, last_id in deliveries.queued_ranges(session, campaign_id, size, after=after):
+    ranges = deliveries.queued_ranges(
+        session, campaign_id, size, after=after, released_after=released_after
+    )
+    for first_id, last_id in ranges:
         enqueue_after_commit(session, SEND_BATCH_TASK, campaign_id, first_id, last_id)
         last = last_id
     return last

@@ -1,4 +1,5 @@
-"""The scheduler's periodic work, one short tick: due campaigns and sweeps of stuck work.
+"""The scheduler's periodic work, one short tick: due campaigns, recurring digests, rows
+whose local hour has come, and sweeps of stuck work.
 
 Every step is idempotent and safe to run on several workers at once; a tick that dies
 half-way leaves the rest to the next one.
@@ -6,29 +7,47 @@ half-way leaves the rest to the next one.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from core.celery_app import enqueue_after_commit
 from core.database import unit_of_work, utcnow
 from core.settings import get_settings
-from publisher import attempts, campaigns
+from publisher import attempts, campaigns, scheduling
+from publisher.digests import run_due_digests
 from worker.pipeline import current_provider, enqueue_batches
 from worker.sending import REPLAY_TASK
 
 
-def tick() -> None:
-    """Start due campaigns, recover lost work, close finished campaigns."""
-    start_due()
+def tick(*, now: datetime | None = None) -> None:
+    """Start due campaigns and digests, release local-hour rows, recover lost work, close
+    finished campaigns (``now``: the clock, for tests)."""
+    now = now or utcnow()
+    run_digests(now)
+    start_due(now)
+    release_local_hours(now)
     recover_lost_plans()
     resolve_expired_leases()
     resume_stalled()
     finish_done()
 
 
-def start_due() -> None:
+def run_digests(now: datetime) -> None:
+    """Turn the recurring digests that are due into digest campaigns (or skip empty ones)."""
+    with unit_of_work() as session:
+        run_due_digests(session, now=now)
+
+
+def start_due(now: datetime | None = None) -> None:
     """Start every scheduled campaign whose time has come."""
     with unit_of_work() as session:
-        campaigns.start_due_campaigns(session, now=utcnow())
+        campaigns.start_due_campaigns(session, now=now or utcnow())
+
+
+def release_local_hours(now: datetime) -> None:
+    """Enqueue the deliveries of local-time campaigns whose recipients' hour has come."""
+    with unit_of_work() as session:
+        for campaign_id, before in scheduling.release_due(session, now=now):
+            enqueue_batches(session, campaign_id, released_after=before)
 
 
 def recover_lost_plans() -> None:

@@ -1,4 +1,5 @@
-"""The admin: a campaigns page with progress and controls, and the same as a JSON API.
+"""The admin: a campaigns page with progress and controls, and the same as a JSON API; the
+campaign editor (campaign_pages, campaign_api) is included from here.
 
 Sign-in, CSRF and cross-site checks happen in the ``Admin`` dependency (web/common.py).
 """
@@ -27,9 +28,13 @@ from publisher.campaigns import (
 )
 from publisher.models import CAMPAIGN_STATUSES, Campaign
 from publisher.progress import CampaignProgress, campaign_progress, duration_text
+from publisher.web import campaign_api, campaign_pages
 from publisher.web.common import Admin, CurrentUser, DbSession, templates
 
 router = APIRouter()
+# First: their fixed paths (/send, /schedule…) must win over the {action} routes below.
+router.include_router(campaign_pages.router)
+router.include_router(campaign_api.router)
 
 
 class CampaignAction(StrEnum):

@@ -1,0 +1,148 @@
+"""The campaign editor's JSON API: create drafts, run checks, test, send and schedule.
+
+Send and schedule are for admins and answer 409 with the blocking reasons when the checks
+refuse; editors may create drafts, run checks and send tests.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, HTTPException, status
+from pydantic import BaseModel, Field
+
+from core.database import utcnow
+from publisher.campaign_editing import DraftFields, create_draft
+from publisher.campaigns import CampaignError, CampaignNotFound, get_campaign
+from publisher.checks import CampaignBlocked, Finding, run_checks
+from publisher.launch import schedule_for, send_now
+from publisher.models import Campaign
+from publisher.progress import CampaignProgress, campaign_progress
+from publisher.proofs import request_test_send
+from publisher.scheduling import parse_moment
+from publisher.web.common import Admin, CurrentUser, DbSession
+
+router = APIRouter(tags=["admin"])
+REFUSED: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No such campaign"},
+    409: {"description": "Refused"},
+}
+
+
+class NewCampaign(BaseModel):
+    """A draft to create. A digest with no ``post_ids`` carries the posts published since
+    the lists' last digest."""
+
+    kind: Literal["announcement", "digest"]
+    lists: list[str] = Field(min_length=1)
+    post_ids: list[int] = []
+    subject: str = ""
+    language: str = "en"
+    track_opens: bool = True
+    track_clicks: bool = True
+    local_time: bool = False
+    segment_id: int | None = None
+
+
+class ScheduleRequest(BaseModel):
+    """When: ISO 8601 with an offset, or a wall time with ``zone``."""
+
+    at: str
+    zone: str | None = None
+
+
+class TestRequest(BaseModel):
+    """Addresses for a "[Test]" copy."""
+
+    to: list[str] = Field(min_length=1, max_length=10)
+
+
+class FindingOut(BaseModel):
+    """One check's finding."""
+
+    level: str
+    code: str
+    message: str
+
+
+def _findings(findings: list[Finding]) -> list[FindingOut]:
+    return [FindingOut(level=f.level, code=f.code, message=f.message) for f in findings]
+
+
+def _campaign(session: Any, campaign_id: int) -> Campaign:
+    try:
+        return get_campaign(session, campaign_id)
+    except CampaignNotFound as error:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(error)) from error
+
+
+def _conflict(error: CampaignError) -> HTTPException:
+    if isinstance(error, CampaignBlocked):
+        detail: Any = {"message": "blocked by checks", "reasons": error.reasons}
+    else:
+        detail = str(error)
+    return HTTPException(status.HTTP_409_CONFLICT, detail=detail)
+
+
+@router.post("/api/campaigns", status_code=201, responses=REFUSED)
+def create_campaign_json(
+    body: NewCampaign, session: DbSession, _user: CurrentUser
+) -> CampaignProgress:
+    """Create a draft announcement or digest."""
+    fields = DraftFields(
+        kind=body.kind, list_slugs=body.lists, post_ids=body.post_ids, subject=body.subject,
+        language=body.language, track_opens=body.track_opens, track_clicks=body.track_clicks,
+        local_time=body.local_time, segment_id=body.segment_id,
+        since_last_digest=body.kind == "digest" and not body.post_ids,
+    )  # fmt: skip
+    try:
+        campaign = create_draft(session, fields, now=utcnow())
+    except CampaignError as error:
+        raise _conflict(error) from error
+    return campaign_progress(session, [campaign])[0]
+
+
+@router.get("/api/campaigns/{campaign_id}/checks", responses=REFUSED)
+def checks_json(campaign_id: int, session: DbSession, _user: CurrentUser) -> list[FindingOut]:
+    """The checks' findings (level "block" or "warn")."""
+    return _findings(run_checks(session, _campaign(session, campaign_id)))
+
+
+@router.post("/api/campaigns/{campaign_id}/test", status_code=202, responses=REFUSED)
+def test_json(
+    campaign_id: int, body: TestRequest, session: DbSession, user: CurrentUser
+) -> dict[str, list[str]]:
+    """Queue a "[Test]" copy to the addresses (no deliveries are created)."""
+    try:
+        sent_to = request_test_send(
+            session, _campaign(session, campaign_id), body.to, actor=user.label
+        )
+    except CampaignError as error:
+        raise _conflict(error) from error
+    return {"to": sent_to}
+
+
+@router.post("/api/campaigns/{campaign_id}/send", responses=REFUSED)
+def send_json(campaign_id: int, session: DbSession, admin: Admin) -> CampaignProgress:
+    """Start sending now (admins; 409 with the reasons when the checks block)."""
+    campaign = _campaign(session, campaign_id)
+    try:
+        send_now(session, campaign, actor=admin.label)
+    except CampaignError as error:
+        raise _conflict(error) from error
+    return campaign_progress(session, [campaign])[0]
+
+
+@router.post("/api/campaigns/{campaign_id}/schedule", responses=REFUSED)
+def schedule_json(
+    campaign_id: int, body: ScheduleRequest, session: DbSession, admin: Admin
+) -> CampaignProgress:
+    """Schedule (admins; a time without offset or zone is refused; 409 when checks block)."""
+    campaign = _campaign(session, campaign_id)
+    try:
+        moment = parse_moment(body.at, body.zone)
+        zone = body.zone or admin.timezone or "UTC"
+        schedule_for(session, campaign, moment, zone=zone, actor=admin.label)
+    except CampaignError as error:
+        raise _conflict(error) from error
+    return campaign_progress(session, [campaign])[0]

@@ -1,0 +1,34 @@
+"""Campaign mail outside the send pipeline: test sends of a campaign to given addresses."""
+
+from __future__ import annotations
+
+import logging
+
+from core.celery_app import celery_app
+from core.database import unit_of_work
+from core.settings import get_settings
+from publisher.models import Campaign
+from publisher.proofs import TEST_SEND_TASK, proof_messages
+from worker.pipeline import current_provider
+
+log = logging.getLogger(__name__)
+
+
+def send_test(campaign_id: int, addresses: list[str]) -> int:
+    """Render and send the campaign's test messages at once; return how many were accepted."""
+    with unit_of_work() as session:
+        campaign = session.get(Campaign, campaign_id)
+        if campaign is None:
+            return 0
+        messages = proof_messages(session, campaign, addresses, get_settings())
+    results = current_provider().send_batch(messages, attempt_key=messages[0].key)
+    for result in results:
+        if not result.accepted:
+            log.warning("test send of campaign %s refused: %s", campaign_id, result.error)
+    return sum(result.accepted for result in results)
+
+
+@celery_app.task(name=TEST_SEND_TASK)  # type: ignore[untyped-decorator]
+def test_send(campaign_id: int, addresses: list[str]) -> None:
+    """Send a campaign's "[Test]" messages to the given addresses (no deliveries)."""
+    send_test(campaign_id, addresses)
