@@ -8,10 +8,12 @@ lives in core so that ``subscribers`` can write it without knowing who reads it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Index, String
+from sqlalchemy import JSON, Index, Integer, String, bindparam, func, insert, literal, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.database import Base, UTCDateTime, utcnow
@@ -67,4 +69,31 @@ def record_activity(
             data=data or {},
             at=at or utcnow(),
         )
+    )
+
+
+def record_activities(
+    session: Session,
+    kind: str,
+    *,
+    subscriber_ids: Sequence[int],
+    list_id: int | None = None,
+    data: dict[str, Any] | None = None,
+) -> None:
+    """Append one event per subscriber in a single statement (imports, bulk changes)."""
+    if kind not in ACTIVITY_KINDS:
+        raise ValueError(f"unknown activity kind {kind!r}")
+    if not subscriber_ids:
+        return
+    values = {"kind": kind, "list_id": list_id, "data": data or {}, "at": utcnow()}
+    if session.get_bind().dialect.name == "postgresql":
+        # One array parameter rather than a placeholder per row.
+        people = func.unnest(bindparam("ids", list(subscriber_ids), type_=ARRAY(Integer)))
+        table = ActivityEvent.__table__
+        columns = [literal(value, table.c[name].type) for name, value in values.items()]
+        rows = select(*columns, people)
+        session.execute(insert(ActivityEvent).from_select([*values, "subscriber_id"], rows))
+        return
+    session.execute(
+        insert(ActivityEvent), [values | {"subscriber_id": person} for person in subscriber_ids]
     )
