@@ -276,3 +276,13 @@ def test_the_json_api_follows_the_same_rules(client: TestClient) -> None:
         ]
     assert actors == ["api-admin@example.com", "api-admin@example.com", "api-editor@example.com",
                       "api-editor@example.com"]  # fmt: skip
+
+
+def test_the_api_refuses_a_time_without_a_zone(sqlite_db: str) -> None:
+    client = TestClient(create_app())
+    client.headers["X-CSRF-Token"] = log_in(client)
+    naive = {"kind": "event", "title": "Forum", "starts_at": "2026-12-01T09:00:00"}
+    assert client.post("/api/posts", json=naive).status_code == 422
+    aware = {**naive, "starts_at": "2026-12-01T09:00:00+02:00"}
+    assert client.post("/api/posts", json=aware).status_code == 201
+    assert client.post("/api/posts", json={"title": "no kind"}).status_code == 422

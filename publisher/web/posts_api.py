@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, HTTPException, Query, status
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel
 
 from publisher.posts import (
     Actor,
@@ -28,34 +28,6 @@ from publisher.web.common import CurrentUser, DbSession
 from publisher.workflow import STEPS, WorkflowError, comments_on, take_step
 
 router = APIRouter(prefix="/api/posts", tags=["posts"])
-
-
-class PostIn(BaseModel):
-    """A post as the API takes it (``kind`` and ``title`` are required)."""
-
-    kind: str
-    title: str
-    language: str = "en"
-    slug: str = ""
-    summary: str = ""
-    body: str = ""
-    takeaways: list[str] = Field(default_factory=list)
-    speakers: list[dict[str, str]] = Field(default_factory=list)
-    media: list[dict[str, str]] = Field(default_factory=list)
-    images: list[dict[str, str]] = Field(default_factory=list)
-    topics: list[str] = Field(default_factory=list)
-    author: str = ""
-    url: str = ""
-    image_url: str = ""
-    image_alt: str = ""
-    location: str = ""
-    starts_at: AwareDatetime | None = None
-    timezone: str = "UTC"
-    published_at: AwareDatetime | None = None
-
-    def to_input(self) -> PostInput:
-        """The service's view of the same post."""
-        return PostInput(**self.model_dump())
 
 
 class StepIn(BaseModel):
@@ -110,10 +82,10 @@ def post_detail_json(post_id: int, session: DbSession, _user: CurrentUser) -> di
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
-def create_json(payload: PostIn, session: DbSession, user: CurrentUser) -> dict[str, Any]:
+def create_json(payload: PostInput, session: DbSession, user: CurrentUser) -> dict[str, Any]:
     """Create a draft post."""
     try:
-        post = create_post(session, data=payload.to_input(), actor=Actor.of(user))
+        post = create_post(session, data=payload, actor=Actor.of(user))
     except _REFUSALS as error:
         raise _refused(error) from error
     return post_json(post)
@@ -121,12 +93,12 @@ def create_json(payload: PostIn, session: DbSession, user: CurrentUser) -> dict[
 
 @router.put("/{post_id}")
 def update_json(
-    post_id: int, payload: PostIn, session: DbSession, user: CurrentUser
+    post_id: int, payload: PostInput, session: DbSession, user: CurrentUser
 ) -> dict[str, Any]:
     """Replace a post's content (an approved post goes back to review)."""
     try:
         post = get_post(session, post_id)
-        update_post(session, post=post, data=payload.to_input(), actor=Actor.of(user))
+        update_post(session, post=post, data=payload, actor=Actor.of(user))
     except _REFUSALS as error:
         raise _refused(error) from error
     return post_json(post)
