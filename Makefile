@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench demo migrate chromium clean
+.PHONY: run test lint bench bench-stats demo migrate chromium clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,12 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/send.py
 	$(BIN)/python bench/webhooks.py
+	$(BIN)/python bench/imports.py
+	$(BIN)/python bench/stats.py
+
+## bench-stats: statistics pages and API latency with 10M events on PostgreSQL (a few minutes)
+bench-stats: $(STAMP)
+	$(BIN)/python bench/stats.py
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache

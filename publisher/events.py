@@ -10,9 +10,14 @@ A batch of verified :class:`ProviderEvent` values is handled set-based, in a few
    never undoes a bounce); opens and clicks imply delivered and set ``opened_at`` and
    ``clicked_at`` to the earliest a person made (a machine's are stored, flagged, and set
    neither);
-4. hard bounces and complaints suppress the address (the delivery's subscriber's, or for an
+4. the campaign statistics take in what the new events changed, in this same unit of work
+   (:mod:`publisher.stats.aggregates`: the touched deliveries are locked first, so a
+   concurrent ingest cannot move them between the before and after reads);
+5. hard bounces and complaints suppress the address (the delivery's subscriber's, or for an
    event naming no delivery of ours, the one it names) and end all its subscriptions; soft
    bounces do not; an unsubscribe takes the subscriber off the lists the campaign was sent to.
+   Each subscription ended is written to the activity log (``subscriber.bounced``,
+   ``subscriber.complained``, ``subscriber.unsubscribed`` with the campaign).
 
 Nothing here commits: the caller's unit of work does.
 """
@@ -28,9 +33,11 @@ from typing import Any, cast
 from sqlalchemy import ColumnElement, Table, bindparam, case, or_, select, update
 from sqlalchemy.orm import Session
 
+from core.activity import record_activity
 from core.database import insert_ignoring_conflicts, utcnow
 from core.providers.events import ProviderEvent
 from publisher.models import CampaignList, Delivery, DeliveryEvent
+from publisher.stats import aggregates
 from subscribers.models import Subscriber, Subscription, Suppression
 
 OUTCOME_RANKS: tuple[tuple[str, ...], ...] = (
@@ -50,6 +57,8 @@ IMPLIED_OUTCOME = {
 SUPPRESSING = {"complained": "complaint", "bounced": "hard_bounce"}
 """Suppression reasons, by event type (a bounce only when hard)."""
 UNSUBSCRIBED_VIA = {"hard_bounce": "bounce", "complaint": "complaint"}
+ACTIVITY_OF = {"bounce": "subscriber.bounced", "complaint": "subscriber.complained"}
+"""The activity logged for each subscription a bounce or complaint ends."""
 MAX_EVENT_ID = 200
 MAX_RECIPIENT = 320
 
@@ -89,15 +98,35 @@ def ingest_events(session: Session, source: str, events: Sequence[ProviderEvent]
     """Store ``source``'s events once each and apply what the new ones say (see module)."""
     unique = _first_of_each(events)
     targets = find_targets(session, {e.delivery_id for e in unique if e.delivery_id})
+    aggregates.lock_deliveries(session, targets)
+    before = aggregates.delivery_states(session, targets)
     stored = _insert_new(session, source, unique, targets)
     new = [event for event in unique if _fit(event.event_id) in stored]
     known = [(event, targets[event.delivery_id]) for event in new if event.delivery_id in targets]
     matched = [event for event, _ in known]
     advance_outcomes(session, matched)
     mark_first_engagement(session, matched)
+    _count(session, source, new, matched, before, targets)
     suppress_addresses(session, new, targets)
     unsubscribe_from_campaigns(session, source, known)
     return Ingested(received=len(events), recorded=len(new), unmatched=len(new) - len(known))
+
+
+def _count(
+    session: Session,
+    source: str,
+    new: list[ProviderEvent],
+    matched: list[ProviderEvent],
+    before: dict[int, aggregates.DeliveryState],
+    targets: dict[int, Target],
+) -> None:
+    """Add the newly stored events to the statistics (see :mod:`publisher.stats.aggregates`)."""
+    touched = {event.delivery_id for event in matched if event.delivery_id is not None}
+    after = aggregates.delivery_states(session, touched)
+    aggregates.count_state_changes(session, {i: before[i] for i in touched}, after)
+    campaigns = {delivery_id: target.campaign_id for delivery_id, target in targets.items()}
+    aggregates.count_events(session, aggregates.provider_events(matched, campaigns))
+    aggregates.count_deferrals(session, source, new)
 
 
 def _first_of_each(events: Sequence[ProviderEvent]) -> list[ProviderEvent]:
@@ -265,14 +294,19 @@ def suppress_addresses(
 
 def _end_subscriptions(session: Session, emails: list[str], via: str, now: datetime) -> None:
     people = select(Subscriber.id).where(Subscriber.email.in_(emails))
-    session.execute(
+    ended = session.execute(
         update(_subscriptions)
         .where(
             _subscriptions.c.subscriber_id.in_(people),
             _subscriptions.c.status != "unsubscribed",
         )
         .values(status="unsubscribed", unsubscribed_at=now, unsubscribed_via=via)
-    )
+        .returning(_subscriptions.c.subscriber_id, _subscriptions.c.list_id)
+    ).all()
+    for subscriber_id, list_id in sorted(ended):
+        record_activity(
+            session, ACTIVITY_OF[via], list_id=list_id, subscriber_id=subscriber_id, at=now
+        )
 
 
 def unsubscribe_from_campaigns(
@@ -284,19 +318,22 @@ def unsubscribe_from_campaigns(
     )
     if not wanted:
         return
-    lists = select(CampaignList.list_id).where(CampaignList.campaign_id == bindparam("b_campaign"))
-    statement = (
-        update(_subscriptions)
-        .where(
-            _subscriptions.c.subscriber_id == bindparam("b_subscriber"),
-            _subscriptions.c.list_id.in_(lists),
-            _subscriptions.c.status != "unsubscribed",
-        )
-        .values(
-            status="unsubscribed", unsubscribed_at=utcnow(), unsubscribed_via=bindparam("b_via")
-        )
-    )
-    params = [
-        {"b_subscriber": s, "b_campaign": c, "b_via": f"{source} (campaign:{c})"} for s, c in wanted
-    ]
-    session.execute(statement, params)
+    now = utcnow()
+    for subscriber_id, campaign_id in wanted:  # few: people rarely unsubscribe via a provider
+        via = f"{source} (campaign:{campaign_id})"
+        lists = select(CampaignList.list_id).where(CampaignList.campaign_id == campaign_id)
+        left = session.execute(
+            update(_subscriptions)
+            .where(
+                _subscriptions.c.subscriber_id == subscriber_id,
+                _subscriptions.c.list_id.in_(lists),
+                _subscriptions.c.status != "unsubscribed",
+            )
+            .values(status="unsubscribed", unsubscribed_at=now, unsubscribed_via=via)
+            .returning(_subscriptions.c.list_id)
+        ).scalars()
+        for list_id in sorted(left):
+            record_activity(
+                session, "subscriber.unsubscribed", list_id=list_id,
+                subscriber_id=subscriber_id, campaign_id=campaign_id, data={"via": via}, at=now,
+            )  # fmt: skip

@@ -12,7 +12,9 @@ will visit, and a long opaque redirect there looks like phishing; its clicks are
 Opens and clicks become ``delivery_events`` rows (source "herald"), a person's first one
 also ``Delivery.opened_at`` / ``clicked_at``. Mail-privacy proxies and link scanners are
 stored too, with ``machine=True`` and the reason, and never set those columns. See
-:func:`machine_reason` for the heuristic.
+:func:`machine_reason` for the heuristic. The campaign statistics are bumped in the same
+unit of work, only for an event stored now and a first time set now (an ``UPDATE … WHERE
+opened_at IS NULL`` that changed a row), so a reloaded pixel never counts twice.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from core.database import insert_ignoring_conflicts
 from core.tokens import make_id_token, read_id_token
 from publisher.models import Campaign, Delivery, DeliveryEvent
 from publisher.rendering import CompiledEmail
+from publisher.stats import aggregates
 
 SOURCE = "herald"
 OPEN_PURPOSE = "open"
@@ -289,9 +292,12 @@ def record_open(session: Session, delivery_id: int, hit: Hit) -> bool:
     details: dict[str, Any] = {"user_agent": _agent(hit)}
     if proxy := image_proxy(hit.user_agent):
         details["proxy"] = proxy
-    _store(session, _event(sent, "opened", f"open:{delivery_id}", hit, reason, details))
+    event = _event(sent, "opened", f"open:{delivery_id}", hit, reason, details)
+    if _store(session, event):
+        aggregates.count_events(session, [_counted(event)])
     if reason is None:
-        _first(session, Delivery.opened_at, delivery_id, hit.at)
+        first = _first(session, Delivery.opened_at, delivery_id, hit.at)
+        aggregates.count_first_engagement(session, sent.campaign_id, "opened", first)
     return reason is None
 
 
@@ -322,11 +328,14 @@ def _store_click(session: Session, sent: _Sent, link: int, url: str, hit: Hit) -
     reason = machine_reason(hit, "click", sent_at=sent.sent_at, other_click_at=other_click_at)
     details = {"url": url, "link": link, "user_agent": _agent(hit)}
     key = f"click:{sent.delivery_id}:{link}"
-    _store(session, _event(sent, "clicked", key, hit, reason, details))
+    event = _event(sent, "clicked", key, hit, reason, details)
+    if _store(session, event):
+        aggregates.count_events(session, [_counted(event)])
     if reason is None:
-        _first(session, Delivery.clicked_at, sent.delivery_id, hit.at)
+        first = _first(session, Delivery.clicked_at, sent.delivery_id, hit.at)
+        aggregates.count_first_engagement(session, sent.campaign_id, "clicked", first)
     elif other_click_at is not None and hit.at - other_click_at < MACHINE_WINDOW:
-        _flag_burst(session, sent.delivery_id, since=hit.at - MACHINE_WINDOW)
+        _flag_burst(session, sent, since=hit.at - MACHINE_WINDOW)
 
 
 def _last_click_on_another_link(
@@ -341,18 +350,32 @@ def _last_click_on_another_link(
     return max(times, default=None)
 
 
-def _flag_burst(session: Session, delivery_id: int, *, since: datetime) -> None:
-    """A burst's first click was the same machine: flag it, and take back its first-click time."""
-    session.execute(
-        update(DeliveryEvent)
-        .where(*_our_clicks(delivery_id), DeliveryEvent.occurred_at >= since)
-        .values(machine=True)
+def _flag_burst(session: Session, sent: _Sent, *, since: datetime) -> None:
+    """A burst's first click was the same machine: flag it, and take back its first-click time
+    (and the statistics that counted it as a person's)."""
+    delivery_id = sent.delivery_id
+    in_burst = (*_our_clicks(delivery_id), DeliveryEvent.occurred_at >= since)
+    people = session.execute(
+        select(DeliveryEvent.occurred_at, DeliveryEvent.details).where(
+            *in_burst, DeliveryEvent.machine.is_(False)
+        )
+    ).all()
+    session.execute(update(DeliveryEvent).where(*in_burst).values(machine=True))
+    aggregates.count_reclassified_clicks(
+        session,
+        [
+            aggregates.CountedEvent(
+                sent.campaign_id, "clicked", False, row.occurred_at, str(row.details.get("url", ""))
+            )
+            for row in people
+        ],
     )
-    session.execute(
+    taken_back = session.execute(
         update(Delivery)
         .where(Delivery.id == delivery_id, Delivery.clicked_at >= since)
         .values(clicked_at=None)
     )
+    aggregates.count_first_engagement(session, sent.campaign_id, "clicked", -_rowcount(taken_back))
 
 
 def _our_clicks(delivery_id: int) -> tuple[ColumnElement[bool], ...]:
@@ -382,16 +405,34 @@ def _event(
     }
 
 
-def _store(session: Session, event: dict[str, Any]) -> None:
+def _store(session: Session, event: dict[str, Any]) -> bool:
+    """Store the event unless stored already; return whether it was stored now."""
     insert = insert_ignoring_conflicts(
         session, DeliveryEvent, index_elements=["source", "event_id"]
     )
-    session.execute(insert.values(**event))
+    stored = session.execute(insert.values(**event).returning(DeliveryEvent.id)).first()
+    return stored is not None
 
 
-def _first(session: Session, column: Any, delivery_id: int, at: datetime) -> None:
-    session.execute(
+def _first(session: Session, column: Any, delivery_id: int, at: datetime) -> int:
+    """Set a first-engagement time unless one is set; return 1 if it was set now, else 0."""
+    result = session.execute(
         update(Delivery).where(Delivery.id == delivery_id, column.is_(None)).values({column: at})
+    )
+    return _rowcount(result)
+
+
+def _rowcount(result: Any) -> int:
+    return int(result.rowcount)
+
+
+def _counted(event: dict[str, Any]) -> aggregates.CountedEvent:
+    return aggregates.CountedEvent(
+        campaign_id=event["campaign_id"],
+        type=event["type"],
+        machine=event["machine"],
+        occurred_at=event["occurred_at"],
+        url=str(event["details"].get("url", "")) if event["type"] == "clicked" else "",
     )
 
 

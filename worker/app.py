@@ -24,7 +24,12 @@ app.conf.beat_schedule = {
         "schedule": get_settings().scheduler_tick_seconds,
         # A tick nobody ran in time is worthless: the next one does the same work.
         "options": {"expires": get_settings().scheduler_tick_seconds * 2},
-    }
+    },
+    "stats-tick": {
+        "task": "herald.scheduler.stats",
+        "schedule": get_settings().scheduler_tick_seconds,
+        "options": {"expires": get_settings().scheduler_tick_seconds * 2},
+    },
 }
 
 

@@ -12,6 +12,7 @@ timeout harmless; through any other, rows whose outcome is unknown stay ``unknow
 from __future__ import annotations
 
 import logging
+import time
 from datetime import timedelta
 from uuid import uuid4
 
@@ -25,6 +26,7 @@ from core.settings import get_settings
 from publisher import attempts, campaigns, deliveries
 from publisher.attempts import ClaimedDelivery
 from publisher.models import Campaign
+from publisher.stats import health
 from worker import pipeline
 
 log = logging.getLogger(__name__)
@@ -124,21 +126,44 @@ def _send(
     replay: bool,
 ) -> None:
     """One provider call for the attempt, and what its outcome means for the rows."""
+    started = time.perf_counter()
     try:
         results = provider.send_batch(messages, attempt_key=attempt_id)
     except ProviderError as error:
+        _record_failed_call(provider, len(messages), started, throttled=error.throttled)
         _after_refusal(campaign_id, attempt_id, provider, error, replay=replay)
         return
     except OutcomeUnknown as error:
+        _record_failed_call(provider, len(messages), started, throttled=False)
         _after_silence(campaign_id, attempt_id, provider, error)
         return
+    latency_ms = _ms_since(started)
     with unit_of_work() as session:
         outcome = attempts.record_results(session, attempt_id, results)
+        health.record_call(
+            session,
+            health.ProviderCall(provider.name, len(messages), outcome.get("sent", 0), latency_ms),
+        )
         deliveries.touch_progress(session, campaign_id)
         session.flush()
         campaigns.finish_if_done(session, campaign_id)
     if outcome.get("queued"):
         raise RetryLater(None)  # messages the provider never got: this range again, later
+
+
+def _ms_since(started: float) -> int:
+    return int((time.perf_counter() - started) * 1000)
+
+
+def _record_failed_call(
+    provider: Provider, messages: int, started: float, *, throttled: bool
+) -> None:
+    """Provider health: a call that failed as a whole (statistics only, its own commit)."""
+    call = health.ProviderCall(
+        provider.name, messages, 0, _ms_since(started), error=True, throttled=throttled
+    )
+    with unit_of_work() as session:
+        health.record_call(session, call)
 
 
 def _after_refusal(

@@ -7,6 +7,8 @@ import random
 from celery import Task
 
 from core.celery_app import celery_app
+from worker import campaign_mail as campaign_mail
+from worker import imports as imports
 from worker import pipeline, scheduled, sending
 from worker import stats_tasks as stats_tasks
 from worker import transactional as transactional
