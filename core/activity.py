@@ -12,7 +12,19 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Index, Integer, String, bindparam, func, insert, literal, select
+from sqlalchemy import (
+    JSON,
+    Index,
+    Integer,
+    String,
+    Text,
+    bindparam,
+    cast,
+    func,
+    insert,
+    literal,
+    select,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -87,8 +99,10 @@ def record_activities(
         return
     values = {"kind": kind, "list_id": list_id, "data": data or {}, "at": utcnow()}
     if session.get_bind().dialect.name == "postgresql":
-        # One array parameter rather than a placeholder per row.
-        people = func.unnest(bindparam("ids", list(subscriber_ids), type_=ARRAY(Integer)))
+        # One array parameter rather than a placeholder per row, bound as the text of an
+        # integer[] literal: one string to send rather than thousands of ints to dump.
+        ids = "{" + ",".join(str(int(person)) for person in subscriber_ids) + "}"
+        people = func.unnest(cast(bindparam("ids", ids, type_=Text), ARRAY(Integer)))
         table = ActivityEvent.__table__
         columns = [literal(value, table.c[name].type) for name, value in values.items()]
         rows = select(*columns, people)

@@ -1,24 +1,27 @@
 """The set-based writes of an import chunk: who is there already, and multi-row upserts.
 
 Every statement here handles a whole chunk of rows (thousands) at once, on SQLite and
-PostgreSQL alike (``INSERT … ON CONFLICT``, ``RETURNING``).
+PostgreSQL alike (``INSERT … ON CONFLICT``, ``RETURNING``). On PostgreSQL the chunk's rows go
+through temporary tables filled by COPY (:mod:`subscribers.import_staging`) and lists of ids
+are bound as one array literal: binding thousands of values one by one was the slow part.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Integer, String, any_, bindparam, select, text, update
+from sqlalchemy import Integer, String, Text, any_, bindparam, cast, select, update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from core.database import utcnow
+from subscribers import import_staging
 from subscribers.import_rows import Row
 from subscribers.models import MailingList, Subscriber, Subscription
+from subscribers.suppression import suppressed_addresses
 
 
 @dataclass
@@ -51,6 +54,20 @@ class Plan:
             "added": len(self.new_subscriptions), "now_confirmed": len(self.to_confirm),
             "already": self.already, "updated": updated, "new_subscribers": self.new_people,
         }  # fmt: skip
+
+
+def screen(
+    session: Session, list_id: int, emails: Sequence[str]
+) -> tuple[set[str], dict[str, Known]]:
+    """Those of ``emails`` that are suppressed, and those of the others already subscribers."""
+    if not emails:
+        return set(), {}
+    if _postgresql(session):
+        suppressed, found = import_staging.lookup(session, list_id, emails)
+        known = {email: Known(*values) for email, *values in found if email not in suppressed}
+        return suppressed, known
+    suppressed = suppressed_addresses(session, emails)
+    return suppressed, existing(session, list_id, [e for e in emails if e not in suppressed])
 
 
 def existing(session: Session, list_id: int, emails: Sequence[str]) -> dict[str, Known]:
@@ -117,21 +134,28 @@ def _changes(values: dict[str, Any], person: Known) -> bool:
 
 
 def upsert_subscribers(
-    session: Session, list_id: int, rows: list[dict[str, Any]], emails: Sequence[str]
+    session: Session,
+    list_id: int,
+    rows: list[dict[str, Any]],
+    emails: Sequence[str],
+    known: dict[str, Known] | None = None,
 ) -> dict[str, int]:
-    """Insert or update ``rows`` in one statement; the ids of every address in ``emails``."""
+    """Insert or update ``rows`` in one statement; the ids of every address in ``emails``
+    (those of ``known`` people not written are taken from there rather than looked up)."""
     language = session.scalar(select(MailingList.language).where(MailingList.id == list_id))
-    rows = [row | {"language": row["language"] or language or "en"} for row in rows]
     ids: dict[str, int] = {}
     if rows and _postgresql(session):
-        ids.update(_upsert_on_postgresql(session, rows))
+        ids.update(import_staging.upsert(session, rows, language=language or "en"))
     elif rows:
+        rows = [row | {"language": row["language"] or language or "en"} for row in rows]
         insert = sqlite.insert(Subscriber)
         statement = insert.on_conflict_do_update(
             index_elements=["email"],
             set_={name: insert.excluded[name] for name in UPSERTED},
         ).returning(Subscriber.email, Subscriber.id)
         ids.update((email, id_) for email, id_ in session.execute(statement, rows))
+    for email, person in (known or {}).items():
+        ids.setdefault(email, person.id)
     missing = [email for email in emails if email not in ids]
     if missing:
         query = select(Subscriber.email, Subscriber.id).where(
@@ -142,28 +166,6 @@ def upsert_subscribers(
 
 
 UPSERTED = ("name", "language", "timezone", "attributes")
-PG_UPSERT = text(
-    "INSERT INTO subscribers (email, name, language, timezone, attributes, status, created_at)"
-    " SELECT e, n, l, t, CAST(a AS json), 'active', :now FROM unnest("
-    "CAST(:emails AS text[]), CAST(:names AS text[]), CAST(:languages AS text[]),"
-    " CAST(:timezones AS text[]), CAST(:attributes AS text[])) AS u(e, n, l, t, a)"
-    " ON CONFLICT (email) DO UPDATE SET name = excluded.name, language = excluded.language,"
-    " timezone = excluded.timezone, attributes = excluded.attributes"
-    " RETURNING email, id"
-)
-
-
-def _upsert_on_postgresql(session: Session, rows: list[dict[str, Any]]) -> list[tuple[str, int]]:
-    # One statement with five array parameters: no per-row placeholders to bind or parse.
-    columns = {
-        "emails": [row["email"] for row in rows],
-        "names": [row["name"] for row in rows],
-        "languages": [row["language"] for row in rows],
-        "timezones": [row["timezone"] for row in rows],
-        "attributes": [json.dumps(row["attributes"], ensure_ascii=False) for row in rows],
-    }
-    result = session.execute(PG_UPSERT, columns | {"now": utcnow()})
-    return [(email, id_) for email, id_ in result]
 
 
 def add_subscriptions(
@@ -178,7 +180,10 @@ def add_subscriptions(
         "consent_at": now if confirmed else None, "consent_source": source, "created_at": now,
     }  # fmt: skip
     if _postgresql(session):
-        return list(session.execute(PG_SUBSCRIBE, values | {"ids": subscriber_ids}).scalars())
+        ids = import_staging.integers(subscriber_ids)
+        return [
+            id_ for (id_,) in import_staging.fetch(session, PG_SUBSCRIBE, values | {"ids": ids})
+        ]
     statement = (
         sqlite.insert(Subscription)
         .on_conflict_do_nothing(index_elements=["subscriber_id", "list_id"])
@@ -188,11 +193,11 @@ def add_subscriptions(
     return list(session.execute(statement, rows).scalars())
 
 
-PG_SUBSCRIBE = text(
+PG_SUBSCRIBE = (
     "INSERT INTO subscriptions (subscriber_id, list_id, status, consent_at, consent_source,"
     " consent_ip, unsubscribed_via, created_at)"
-    " SELECT s, :list_id, :status, :consent_at, :consent_source, '', '', :created_at"
-    " FROM unnest(CAST(:ids AS integer[])) AS s"
+    " SELECT s, %(list_id)s, %(status)s, %(consent_at)s, %(consent_source)s, '', '',"
+    " %(created_at)s FROM unnest(CAST(%(ids)s AS integer[])) AS s"
     " ON CONFLICT (subscriber_id, list_id) DO NOTHING RETURNING subscriber_id"
 )
 
@@ -219,8 +224,11 @@ def one_of(session: Session, column: Any, values: Sequence[Any]) -> Any:
     """``column IN values``; on PostgreSQL ``= ANY(array)``: one parameter, however many."""
     if not _postgresql(session):
         return column.in_(values)
-    element = Integer() if isinstance(values[0], int) else String()
-    return column == any_(bindparam(None, list(values), type_=ARRAY(element)))
+    if isinstance(values[0], int):
+        # One array literal to bind: dumping thousands of ints one by one costs more.
+        literal = bindparam(None, import_staging.integers(values), type_=Text())
+        return column == any_(cast(literal, ARRAY(Integer())))
+    return column == any_(bindparam(None, list(values), type_=ARRAY(String())))
 
 
 def _postgresql(session: Session) -> bool:

@@ -28,9 +28,8 @@ from subscribers import import_rows, import_writes
 from subscribers.consent import ask_for_confirmation
 from subscribers.import_rows import Rejection, Row, UnreadableFile
 from subscribers.models import MailingList
-from subscribers.suppression import suppressed_addresses
 
-CHUNK = 5_000
+CHUNK = 20_000
 UPLOAD_DIR = VAR_DIR / "imports"
 IMPORT_STATUSES = ("queued", "running", "done", "failed")
 COUNTS = (
@@ -215,12 +214,12 @@ def _import_chunk(session: Session, job: ImportJob, items: list[Row | Rejection]
     counts = dict(job.counts)
     counts["rows"] += len(items)
     counts["duplicates"] += chunk.duplicates
-    for email in suppressed_addresses(session, chunk.rows):
+    suppressed, known = import_writes.screen(session, job.list_id, list(chunk.rows))
+    for email in [email for email in chunk.rows if email in suppressed]:
         row = chunk.rows.pop(email)
         chunk.rejections.append(
             Rejection(row.line, email, "suppressed: this address is never mailed")
         )
-    known = import_writes.existing(session, job.list_id, list(chunk.rows))
     for email, person in list(known.items()):
         reason = _left_alone(person.subscription, person.status)
         if reason:
@@ -234,7 +233,7 @@ def _import_chunk(session: Session, job: ImportJob, items: list[Row | Rejection]
         counts[name] += value
     counts["rejected"] += len(chunk.rejections)
     if not job.dry_run:
-        _apply(session, job, plan, vouched=vouched)
+        _apply(session, job, plan, known, vouched=vouched)
     _save_rejections(session, job.id, chunk.rejections)
     job.counts = counts
     job.line_done = max((item.line for item in items), default=job.line_done)
@@ -252,11 +251,19 @@ def _opt_in(session: Session, list_id: int) -> str:
     return str(session.scalar(select(MailingList.opt_in).where(MailingList.id == list_id)))
 
 
-def _apply(session: Session, job: ImportJob, plan: import_writes.Plan, *, vouched: bool) -> None:
+def _apply(
+    session: Session,
+    job: ImportJob,
+    plan: import_writes.Plan,
+    known: dict[str, import_writes.Known],
+    *,
+    vouched: bool,
+) -> None:
     source = f"import:{job.file_name}"[:200]
     ids = import_writes.upsert_subscribers(
-        session, job.list_id, list(plan.rows.values()), plan.new_subscriptions + plan.to_confirm
-    )
+        session, job.list_id, list(plan.rows.values()), plan.new_subscriptions + plan.to_confirm,
+        known,
+    )  # fmt: skip
     added = import_writes.add_subscriptions(
         session, job.list_id, [ids[email] for email in plan.new_subscriptions],
         confirmed=vouched, source=source,

@@ -19,6 +19,7 @@ from subscribers.addresses import InvalidAddress, normalise_address
 from subscribers.import_rows import quick_normalise
 from subscribers.imports import CHUNK, ImportJob, create_import, rejections, run_import
 from subscribers.models import MailingList, Subscriber, Subscription, Suppression
+from subscribers.suppression import address_hash
 from tests.factories import add_list
 
 DATA = Path(__file__).parent / "data" / "imports"
@@ -153,6 +154,77 @@ def test_suppressed_addresses_are_rejected_never_imported(pg_db: str) -> None:
             session.scalar(select(Subscriber).where(Subscriber.email == "misaki@example.com"))
             is None
         )
+
+
+def test_every_kind_of_row_is_decided_alike_on_both_databases(db: str, tmp_path: Path) -> None:
+    """PostgreSQL checks and writes through COPY-filled temporary tables, SQLite through
+    parameters: the outcome must be the same row for row."""
+    list_id = make_list()
+    with unit_of_work() as session:
+        gone = Subscriber(email="gone@example.com", name="Gone")
+        blocked = Subscriber(email="blocked@example.com", status="blocked")
+        pending = Subscriber(email="pending@example.com", name="Old", attributes={"since": "2020"})
+        other = Subscriber(email="other@example.com", name="Other", language="uk")
+        session.add_all([gone, blocked, pending, other])
+        session.flush()
+        session.add(Subscription(subscriber_id=gone.id, list_id=list_id, status="unsubscribed"))
+        session.add(Subscription(subscriber_id=pending.id, list_id=list_id, status="unconfirmed"))
+        session.add(Suppression(email="bounced@example.com", reason="complaint"))
+        # Erased: only the hash of the address is left.
+        session.add(
+            Suppression(email=None, email_hash=address_hash("erased@example.com"), reason="erased")
+        )
+    source = tmp_path / "people.csv"
+    source.write_text(
+        "email,name,team\nnew@example.com,New,red\ngone@example.com,Back,\n"
+        "bounced@example.com,,\nErased@Example.com,,\nblocked@example.com,,\n"
+        "pending@example.com,Pending,blue\nother@example.com,,\nnew@example.com,,green\n",
+        encoding="utf-8",
+    )
+    result = do_import(source)
+    counts = {name: result[name] for name in ("rows", "duplicates", "rejected", "unsubscribed")}
+    assert counts == {"rows": 8, "duplicates": 1, "rejected": 4, "unsubscribed": 1}
+    assert (result["added"], result["new_subscribers"], result["updated"]) == (2, 1, 1)
+    assert (result["now_confirmed"], result["already"]) == (1, 0)
+    assert sorted(report(result)) == [
+        (3, "gone@example.com", "unsubscribed from this list: not resubscribed"),
+        (4, "bounced@example.com", "suppressed: this address is never mailed"),
+        (5, "erased@example.com", "suppressed: this address is never mailed"),
+        (6, "blocked@example.com", "subscriber is blocked"),
+    ]
+    assert members() == {
+        "new@example.com": "confirmed", "pending@example.com": "confirmed",
+        "other@example.com": "confirmed", "gone@example.com": "unsubscribed",
+    }  # fmt: skip
+    with unit_of_work() as session:
+        people = {
+            person.email: (person.name, person.language, person.attributes)
+            for person in session.scalars(select(Subscriber))
+        }
+        kinds = session.execute(
+            select(ActivityEvent.kind, func.count()).where(ActivityEvent.list_id == list_id)
+            .group_by(ActivityEvent.kind)
+        )  # fmt: skip
+        assert dict(kinds.all()) == {"subscriber.subscribed": 2, "subscriber.confirmed": 3}
+    assert people == {
+        "new@example.com": ("New", "en", {"team": "green"}),
+        "gone@example.com": ("Gone", "en", {}),
+        "blocked@example.com": ("", "en", {}),
+        "pending@example.com": ("Pending", "en", {"since": "2020", "team": "blue"}),
+        "other@example.com": ("Other", "uk", {}),
+    }
+
+
+def test_double_opt_in_import_asks_the_people_added_on_both_databases(
+    db: str, tasks: list[tuple[str, list[Any]]]
+) -> None:
+    list_id = make_list("digest", opt_in="double")
+    result = do_import("good.csv", slug="digest")
+    assert result["added"] == 3
+    with unit_of_work() as session:
+        ids = set(session.scalars(select(Subscriber.id)))
+    asked = [args for name, args in tasks if name == "herald.transactional.send_confirmations"]
+    assert [(found, set(people)) for found, people in asked] == [(list_id, ids)]
 
 
 def test_duplicates_in_the_file_and_in_the_database_are_upserted_and_counted(pg_db: str) -> None:
