@@ -39,6 +39,7 @@ from core.providers.events import ProviderEvent
 from publisher.models import CampaignList, Delivery, DeliveryEvent
 from publisher.stats import aggregates
 from subscribers.models import Subscriber, Subscription, Suppression
+from subscribers.suppression import suppressed_addresses
 
 OUTCOME_RANKS: tuple[tuple[str, ...], ...] = (
     ("",),
@@ -283,9 +284,17 @@ def suppress_addresses(
     if not reasons:
         return
     now = utcnow()
-    insert = insert_ignoring_conflicts(session, Suppression.__table__, index_elements=["email"])
-    rows = [{"email": e, "reason": r, "created_at": now} for e, r in sorted(reasons.items())]
-    session.execute(insert, rows)
+    # An erased address is suppressed by its hash alone: writing it out again would undo
+    # the erasure, and it is already never mailed.
+    already = suppressed_addresses(session, reasons)
+    rows = [
+        {"email": e, "reason": r, "created_at": now}
+        for e, r in sorted(reasons.items())
+        if e not in already
+    ]
+    if rows:
+        insert = insert_ignoring_conflicts(session, Suppression.__table__, index_elements=["email"])
+        session.execute(insert, rows)
     for reason, via in UNSUBSCRIBED_VIA.items():
         emails = sorted(email for email, why in reasons.items() if why == reason)
         if emails:

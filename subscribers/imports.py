@@ -217,9 +217,8 @@ def _import_chunk(session: Session, job: ImportJob, items: list[Row | Rejection]
     suppressed, known = import_writes.screen(session, job.list_id, list(chunk.rows))
     for email in [email for email in chunk.rows if email in suppressed]:
         row = chunk.rows.pop(email)
-        chunk.rejections.append(
-            Rejection(row.line, email, "suppressed: this address is never mailed")
-        )
+        # The report names the line only: an erased address must not come back in plain text.
+        chunk.rejections.append(Rejection(row.line, "", "suppressed: this address is never mailed"))
     for email, person in list(known.items()):
         reason = _left_alone(person.subscription, person.status)
         if reason:

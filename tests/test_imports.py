@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -42,8 +43,11 @@ def make_list(slug: str = "news", opt_in: str = "single") -> int:
 
 
 def do_import(name: str | Path, slug: str = "news", **options: Any) -> dict[str, Any]:
-    """Run an import through the CLI (--json) and return its summary."""
-    path = name if isinstance(name, Path) else DATA / name
+    """Run an import through the CLI (--json) and return its summary.
+
+    A sample file is copied out first: the import writes its report beside the file.
+    """
+    path = name if isinstance(name, Path) else _copied(DATA / name)
     flags = [f"--{key.replace('_', '-')}" for key, on in options.items() if on is True]
     flags += [f"--{key}={value}" for key, value in options.items() if isinstance(value, str)]
     answer = runner.invoke(
@@ -53,6 +57,12 @@ def do_import(name: str | Path, slug: str = "news", **options: Any) -> dict[str,
     result: dict[str, Any] = json.loads(answer.stdout.strip().splitlines()[-1])
     result["exit_code"] = answer.exit_code
     return result
+
+
+def _copied(sample: Path) -> Path:
+    copy = Path(tempfile.mkdtemp()) / sample.name
+    shutil.copy(sample, copy)
+    return copy
 
 
 def members(slug: str = "news") -> dict[str, str]:
@@ -148,7 +158,7 @@ def test_suppressed_addresses_are_rejected_never_imported(pg_db: str) -> None:
         session.add(Suppression(email="misaki@example.com", reason="complaint"))
     result = do_import("good.csv")
     assert "misaki@example.com" not in members()
-    assert report(result) == [(3, "misaki@example.com", "suppressed: this address is never mailed")]
+    assert report(result) == [(3, "", "suppressed: this address is never mailed")]
     with unit_of_work() as session:
         assert (
             session.scalar(select(Subscriber).where(Subscriber.email == "misaki@example.com"))
@@ -188,8 +198,8 @@ def test_every_kind_of_row_is_decided_alike_on_both_databases(db: str, tmp_path:
     assert (result["now_confirmed"], result["already"]) == (1, 0)
     assert sorted(report(result)) == [
         (3, "gone@example.com", "unsubscribed from this list: not resubscribed"),
-        (4, "bounced@example.com", "suppressed: this address is never mailed"),
-        (5, "erased@example.com", "suppressed: this address is never mailed"),
+        (4, "", "suppressed: this address is never mailed"),
+        (5, "", "suppressed: this address is never mailed"),
         (6, "blocked@example.com", "subscriber is blocked"),
     ]
     assert members() == {
@@ -314,7 +324,7 @@ def test_unknown_columns_are_kept_as_attributes_and_named_in_the_summary(pg_db: 
     result = do_import("unknown_column.csv")
     assert result["attribute_columns"] == ["Favourite Colour", "company"]
     text = runner.invoke(
-        app, ["subscribers", "import", str(DATA / "unknown_column.csv"), "--list", "news"]
+        app, ["subscribers", "import", str(_copied(DATA / "unknown_column.csv")), "--list", "news"]
     )
     assert "column 'Favourite Colour' is not a known column: kept as an attribute" in text.output
     with unit_of_work() as session:

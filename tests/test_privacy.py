@@ -5,7 +5,9 @@ suppression (CLI and the admins' JSON API)."""
 from __future__ import annotations
 
 import json
+import tempfile
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -15,10 +17,12 @@ from typer.testing import CliRunner
 
 from core.activity import record_activity
 from core.database import get_engine, unit_of_work
+from core.providers.events import ProviderEvent
 from publisher.app import create_app
 from publisher.cli import app as cli
+from publisher.events import record_events
 from publisher.models import Delivery, DeliveryEvent
-from subscribers.imports import ImportJob, ImportRejection
+from subscribers.imports import ImportJob, ImportRejection, create_import, run_import
 from subscribers.lists import create_list
 from subscribers.models import Subscriber, Subscription, Suppression
 from subscribers.suppression import address_hash
@@ -186,3 +190,31 @@ def test_the_admin_api_exports_and_erases(held: int) -> None:
         "email_hash": address_hash(EMAIL),
     }
     assert _tables_mentioning(EMAIL, NAME) == {}
+
+
+def test_a_late_bounce_or_an_import_does_not_write_an_erased_address_back(db: str) -> None:
+    assert CliRunner().invoke(cli, ["subscribers", "erase", EMAIL, "--yes"]).exit_code == 0
+    bounce = ProviderEvent(
+        event_id="late-1", type="bounced", delivery_id=None, recipient=EMAIL,
+        occurred_at=AT, bounce="hard",
+    )  # fmt: skip
+    with unit_of_work() as session:
+        create_list(session, slug="news", name="News")
+        record_events(session, "postmark", [bounce])
+    with unit_of_work() as session:
+        job = create_import(session, list_slug="news", file_name="people.csv", path=_csv(EMAIL))
+    with unit_of_work() as session:
+        run_import(session, job.id)
+    with unit_of_work() as session:
+        suppressed = session.execute(select(Suppression.email, Suppression.email_hash)).all()
+        rejected = session.scalars(select(ImportRejection.email)).all()
+        people = session.scalars(select(Subscriber.email)).all()
+    assert suppressed == [(None, address_hash(EMAIL))]
+    assert rejected == [""]
+    assert people == []
+
+
+def _csv(*emails: str) -> Path:
+    path = Path(tempfile.mkdtemp()) / "people.csv"
+    path.write_text("email\n" + "".join(f"{email}\n" for email in emails), encoding="utf-8")
+    return path
