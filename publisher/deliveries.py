@@ -26,6 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from core.database import UTCDateTime, insert_ignoring_conflicts, utcnow
+from publisher.audience import topic_conditions
 from publisher.models import Campaign, CampaignList, Delivery
 from publisher.segments import segment_conditions
 from subscribers.models import Subscriber, Subscription, Suppression
@@ -46,6 +47,7 @@ def _eligibility(session: Session, campaign_id: int) -> list[ColumnElement[bool]
         Subscriber.status == "active",
         ~exists().where(Suppression.email == Subscriber.email),
         *segment_conditions(session, campaign_id),
+        *topic_conditions(session, campaign_id),
     ]
 
 
