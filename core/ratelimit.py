@@ -20,9 +20,19 @@ from functools import lru_cache
 from typing import Any, Protocol
 
 import redis
-from sqlalchemy import Connection, Engine, Float, String, create_engine, event, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Float,
+    String,
+    create_engine,
+    delete,
+    event,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 from sqlalchemy.pool import NullPool
 
 from core.database import Base, get_engine
@@ -230,6 +240,22 @@ class DatabaseRateLimiter(RateLimiter):
     def _save(self, connection: Connection, provider: str, **values: float) -> None:
         row = ProviderRateLimit.provider == provider
         connection.execute(update(ProviderRateLimit).where(row).values(**values))
+
+
+def forget_idle_buckets(session: Session, *, idle_seconds: float = 86_400.0) -> int:
+    """Delete database buckets untouched for ``idle_seconds`` and not blocked; return how many.
+
+    A missing bucket is created full, and one idle this long has refilled anyway, so this
+    changes no limit: it only keeps per-address and per-IP buckets from piling up.
+    """
+    now = time.time()
+    result = session.execute(
+        delete(ProviderRateLimit).where(
+            ProviderRateLimit.refilled_at < now - idle_seconds,
+            ProviderRateLimit.blocked_until < now,
+        )
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 def get_rate_limiter(settings: Settings) -> RateLimiter:

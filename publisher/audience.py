@@ -8,7 +8,7 @@ those. A campaign whose posts name no topic goes to everyone on its lists.
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, bindparam, select, text
+from sqlalchemy import BindParameter, ColumnElement, bindparam, select, text
 from sqlalchemy.orm import Session
 
 from publisher.models import CampaignPost, Post
@@ -42,7 +42,7 @@ def topic_conditions(session: Session, campaign_id: int) -> list[ColumnElement[b
     topics = campaign_topics(session, campaign_id)
     if not topics:
         return []
-    wanted = bindparam("campaign_topics", sorted(topics), expanding=True)
+    wanted: BindParameter[list[str]] = bindparam("campaign_topics", sorted(topics), expanding=True)
     postgresql = session.get_bind().dialect.name == "postgresql"
     # JSON arrays are compared element by element in SQL: planning stays set-based.
     clause = text(_CHOSEN_POSTGRESQL if postgresql else _CHOSEN_SQLITE).bindparams(wanted)

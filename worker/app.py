@@ -30,6 +30,7 @@ app.conf.beat_schedule = {
         "schedule": get_settings().scheduler_tick_seconds,
         "options": {"expires": get_settings().scheduler_tick_seconds * 2},
     },
+    "housekeeping": {"task": "herald.scheduler.housekeeping", "schedule": 3600.0},
 }
 
 

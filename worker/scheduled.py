@@ -11,9 +11,11 @@ from datetime import datetime, timedelta
 
 from core.celery_app import enqueue_after_commit
 from core.database import unit_of_work, utcnow
+from core.ratelimit import forget_idle_buckets
 from core.settings import get_settings
 from publisher import attempts, campaigns, scheduling
 from publisher.digests import run_due_digests
+from publisher.stats import health
 from worker.pipeline import current_provider, enqueue_batches
 from worker.sending import REPLAY_TASK
 
@@ -29,6 +31,13 @@ def tick(*, now: datetime | None = None) -> None:
     resolve_expired_leases()
     resume_stalled()
     finish_done()
+
+
+def housekeeping() -> None:
+    """Hourly: forget idle rate-limit buckets, prune provider-health minutes past 30 days."""
+    with unit_of_work() as session:
+        forget_idle_buckets(session)
+        health.prune_minutes(session)
 
 
 def run_digests(now: datetime) -> None:

@@ -60,6 +60,12 @@ def tick() -> None:
     scheduled.tick()
 
 
+@celery_app.task(name="herald.scheduler.housekeeping")
+def housekeeping() -> None:
+    """Forget idle rate-limit buckets and old provider-health minutes (hourly)."""
+    scheduled.housekeeping()
+
+
 def backoff(retries: int) -> float:
     """Exponential backoff with full jitter, capped at five minutes."""
     return random.uniform(0.5, 1.5) * min(300.0, 2.0**retries)  # noqa: S311 - not crypto

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from pydantic import BaseModel
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from core.database import utcnow
@@ -71,6 +71,17 @@ class ProviderPoint(BaseModel):
     deferrals: int
     latency_ms_avg: float
     latency_ms_max: int
+
+
+def prune_minutes(session: Session, *, keep_days: int = 30, now: datetime | None = None) -> int:
+    """Delete minute rows older than ``keep_days`` (never the running totals); how many."""
+    cutoff = minute_of((now or utcnow()) - timedelta(days=keep_days))
+    result = session.execute(
+        delete(ProviderMinute).where(
+            ProviderMinute.minute < cutoff, ProviderMinute.minute != ALL_TIME
+        )
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 def provider_series(
