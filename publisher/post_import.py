@@ -10,7 +10,9 @@ again updates the post instead of adding a second one.
 from __future__ import annotations
 
 import io
+import ipaddress
 import re
+import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -99,10 +101,18 @@ class ImportReport:
 Fetcher = Callable[[str], bytes]
 
 
-def fetch_url(url: str, client: httpx.Client | None = None) -> bytes:
-    """The body of a feed URL (redirects followed, with a timeout and a size limit)."""
+def fetch_url(url: str, client: httpx.Client | None = None, *, public_only: bool = False) -> bytes:
+    """The body of a feed URL (redirects followed, with a timeout and a size limit).
+
+    ``public_only`` (a URL typed into the admin page): every host on the way, redirects
+    included, must resolve to public internet addresses only, so the form cannot be used to
+    read the server's own network (metadata services, databases, admin ports).
+    """
     own = client is None
-    http = client or httpx.Client(timeout=FETCH_TIMEOUT_SECONDS, follow_redirects=True)
+    hooks = {"request": [_refuse_private_host]} if public_only else {}
+    http = client or httpx.Client(
+        timeout=FETCH_TIMEOUT_SECONDS, follow_redirects=True, event_hooks=hooks
+    )
     try:
         answer = http.get(url, headers={"Accept": "application/rss+xml, application/atom+xml"})
         answer.raise_for_status()
@@ -114,6 +124,17 @@ def fetch_url(url: str, client: httpx.Client | None = None) -> bytes:
     if len(answer.content) > MAX_FEED_BYTES:
         raise ImportRejected("the feed is larger than 10 MB")
     return answer.content
+
+
+def _refuse_private_host(request: httpx.Request) -> None:
+    host = request.url.host
+    try:
+        found = socket.getaddrinfo(host, request.url.port or 443, proto=socket.IPPROTO_TCP)
+    except OSError as error:
+        raise ImportRejected(f"could not fetch the feed: {host} does not resolve") from error
+    for *_, address in found:
+        if not ipaddress.ip_address(address[0]).is_global:
+            raise ImportRejected(f"could not fetch the feed: {host} is not a public address")
 
 
 def read_paths(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,7 @@ from core.audit import audit_trail
 from core.database import unit_of_work
 from publisher.app import create_app
 from publisher.models import Post
+from publisher.post_import import fetch_url
 from publisher.users import create_api_token, find_user
 from publisher.workflow import comments_on
 from tests.factories import add_draft, add_post, log_in
@@ -286,3 +289,30 @@ def test_the_api_refuses_a_time_without_a_zone(sqlite_db: str) -> None:
     aware = {**naive, "starts_at": "2026-12-01T09:00:00+02:00"}
     assert client.post("/api/posts", json=aware).status_code == 201
     assert client.post("/api/posts", json={"title": "no kind"}).status_code == 422
+
+
+def test_the_import_page_never_fetches_from_the_servers_own_network(client: TestClient) -> None:
+    fetched: list[str] = []
+
+    class Feed(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            fetched.append(self.path)
+            body = (DATA / "feeds" / "events.rss").read_bytes()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = HTTPServer(("127.0.0.1", 0), Feed)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        _as(client, "admin")
+        url = f"http://127.0.0.1:{server.server_port}/feed"
+        data = {"csrf_token": client.headers["X-CSRF-Token"], "feed_url": url}
+        answer = client.post("/admin/posts/import", data=data)
+        assert "127.0.0.1 is not a public address" in answer.text
+        assert fetched == []
+        assert fetch_url(url).startswith(b"<?xml")  # the command line may (its operator's own)
+        assert fetched == ["/feed"]
+    finally:
+        server.shutdown()

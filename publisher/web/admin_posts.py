@@ -165,7 +165,7 @@ def import_from_page(
     url = feed_url.strip()
     if url.startswith(("http://", "https://")):
         try:
-            sources.append(ImportSource(url, fetch_url(url)))
+            sources.append(ImportSource(url, fetch_url(url, public_only=True)))
         except ValueError as error:
             report.rejected.append(Rejection(url, str(error)))
     elif url:
