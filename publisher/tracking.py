@@ -11,9 +11,9 @@ will visit, and a long opaque redirect there looks like phishing; its clicks are
 
 Opens and clicks become ``delivery_events`` rows (source "herald"), a person's first one
 also ``Delivery.opened_at`` / ``clicked_at``. Mail-privacy proxies and link scanners are
-stored too, with ``machine=True`` and the reason, and never set those columns. See
-:func:`machine_reason` for the heuristic. The campaign statistics are bumped in the same
-unit of work, only for an event stored now and a first time set now (an ``UPDATE … WHERE
+stored too, with ``machine=True`` and the reason, and never set those columns (the
+heuristic: :mod:`publisher.machines`). The campaign statistics are bumped in the same unit
+of work, only for an event stored now and a first time set now (an ``UPDATE … WHERE
 opened_at IS NULL`` that changed a row), so a reloaded pixel never counts twice.
 """
 
@@ -22,8 +22,8 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
-from typing import Any, Literal
+from datetime import datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import ColumnElement, select, update
@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from core.database import insert_ignoring_conflicts
 from core.tokens import make_id_token, read_id_token
+from publisher.machines import MACHINE_WINDOW, Hit, image_proxy, machine_reason
 from publisher.models import Campaign, Delivery, DeliveryEvent
 from publisher.rendering import CompiledEmail
 from publisher.stats import aggregates
@@ -38,10 +39,6 @@ from publisher.stats import aggregates
 SOURCE = "herald"
 OPEN_PURPOSE = "open"
 CLICK_PURPOSE = "click"
-MACHINE_WINDOW = timedelta(seconds=2)
-"""Nobody reads a message within this time of its sending, nor clicks two links so fast."""
-
-Kind = Literal["open", "click"]
 
 _A_TAG = re.compile(r"""<a\s(?:[^>"']|"[^"]*"|'[^']*')*>""", re.IGNORECASE)
 _ATTRIBUTE = re.compile(
@@ -171,98 +168,6 @@ def add_open_pixel(page: str) -> str:
         return page + _PIXEL
     at = ends[-1].start()
     return page[:at] + _PIXEL + page[at:]
-
-
-# People and machines -----------------------------------------------------------------------
-
-SCANNER_AGENTS = (
-    # Mail security gateways that fetch every link (and image) of a message on arrival.
-    "barracuda", "proofpoint", "mimecast", "bingpreview", "ironport", "forcepoint",
-    "messagelabs", "symantec", "trendmicro", "trend micro", "sophos", "fortiguard", "zscaler",
-    # Link previews and crawlers.
-    "googlebot", "bingbot", "slackbot", "facebookexternalhit", "twitterbot", "linkedinbot",
-    "telegrambot", "discordbot", "skypeuripreview", "whatsapp", "spider", "crawler",
-    # Scripts and headless browsers.
-    "curl/", "wget/", "python-requests", "python-urllib", "aiohttp", "go-http-client",
-    "java/", "libwww-perl", "headlesschrome", "phantomjs",
-)  # fmt: skip
-"""Lower-case fragments of user agents that are never a person reading."""
-IMAGE_PROXIES = {"googleimageproxy": "gmail", "yahoomailproxy": "yahoo"}
-"""Webmail image proxies: they fetch the pixel when the reader opens the message, so an
-open through them counts, though it says nothing about the reader's device or place."""
-APPLE_PRIVACY_AGENT = "Mozilla/5.0"
-"""All Apple Mail Privacy Protection sends: it fetches every message's images on arrival,
-read or not. A few other clients send a bare agent too; we count none of them."""
-GMAIL_ARRIVAL_AGENT = ("Chrome/42.0.2311.135", "Edge/12.246")
-"""Marks of the agent Gmail fetches images with as a message arrives, before anyone reads."""
-
-
-@dataclass(frozen=True, slots=True)
-class Hit:
-    """One request to a tracking URL: what helps tell a person from a machine."""
-
-    at: datetime
-    method: str = "GET"
-    user_agent: str = ""
-    purpose: str = ""
-    """The ``Sec-Purpose`` or ``Purpose`` header: "prefetch" for a speculative load."""
-
-
-def machine_reason(
-    hit: Hit, kind: Kind, *, sent_at: datetime | None, other_click_at: datetime | None = None
-) -> str | None:
-    """Why ``hit`` was a machine rather than a person, or None if it looks like a person.
-
-    Machines: HEAD requests and prefetches; no user agent, Apple's bare one, Gmail's arrival
-    fetch, known scanners, crawlers and scripts (and image proxies, for clicks); anything
-    within :data:`MACHINE_WINDOW` of the sending, or of a click on another link (scanners
-    follow every link at once; a person double-clicking one link is not flagged).
-    """
-    return (
-        _request_reason(hit)
-        or _agent_reason(hit.user_agent.strip(), kind)
-        or _timing_reason(hit.at, sent_at, other_click_at)
-    )
-
-
-def image_proxy(user_agent: str) -> str | None:
-    """The webmail whose image proxy made the request, if one did."""
-    agent = user_agent.lower()
-    return next((name for mark, name in IMAGE_PROXIES.items() if mark in agent), None)
-
-
-def _request_reason(hit: Hit) -> str | None:
-    if hit.method.upper() == "HEAD":
-        return "HEAD request"
-    if any(word in hit.purpose.lower() for word in ("prefetch", "prerender", "preview")):
-        return "prefetch"
-    return None
-
-
-def _agent_reason(agent: str, kind: Kind) -> str | None:
-    if not agent:
-        return "no user agent"
-    if agent == APPLE_PRIVACY_AGENT:
-        return "Apple Mail Privacy Protection"
-    if all(mark in agent for mark in GMAIL_ARRIVAL_AGENT):
-        return "Gmail arrival fetch"
-    lowered = agent.lower()
-    scanner = next((mark for mark in SCANNER_AGENTS if mark in lowered), None)
-    if scanner is not None:
-        return f"scanner ({scanner.strip('/')})"
-    if kind == "click" and image_proxy(agent):
-        return "image proxy"
-    return None
-
-
-def _timing_reason(
-    at: datetime, sent_at: datetime | None, other_click_at: datetime | None
-) -> str | None:
-    if sent_at is not None and at - sent_at < MACHINE_WINDOW:
-        return "at sending time"
-    if other_click_at is not None and at - other_click_at < MACHINE_WINDOW:
-        return "burst of clicks"
-    return None
 
 
 # Recording ---------------------------------------------------------------------------------

@@ -14,11 +14,12 @@ from core.database import unit_of_work
 from core.providers.events import EventType, ProviderEvent
 from publisher.deliveries import plan_deliveries
 from publisher.events import record_events
+from publisher.machines import Hit
 from publisher.models import Campaign, Delivery
 from publisher.stats.models import CampaignHour, CampaignLink, CampaignStats, ProviderMinute
 from publisher.stats.queries import CampaignReport, campaign_reports, link_clicks, timeline
 from publisher.stats.rebuild import rebuild_campaign_stats, settle_finished_campaigns
-from publisher.tracking import Hit, record_click, record_open
+from publisher.tracking import record_click, record_open
 from tests.factories import add_announcement, add_list, add_subscribers
 
 T0 = datetime(2026, 3, 2, 9, 10, tzinfo=UTC)

@@ -26,14 +26,12 @@ from publisher.app import create_app
 from publisher.attempts import ClaimedDelivery
 from publisher.campaigns import campaign_list_ids, create_campaign
 from publisher.emails import CampaignEmails, compile_campaign
+from publisher.machines import Hit, Kind, machine_reason
 from publisher.models import Campaign, Delivery, DeliveryEvent
 from publisher.rendering import Recipient, RecipientRenderer, compile_email
 from publisher.tracking import (
     CampaignLinks,
-    Hit,
-    Kind,
     click_urls,
-    machine_reason,
     open_url,
     read_click_token,
     read_open_token,

@@ -16,7 +16,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from core.database import unit_of_work, utcnow
 from core.tokens import InvalidToken
-from publisher.tracking import Hit, read_click_token, read_open_token, record_click, record_open
+from publisher.machines import Hit
+from publisher.tracking import read_click_token, read_open_token, record_click, record_open
 from publisher.web.common import DbSession, templates
 
 log = logging.getLogger(__name__)
