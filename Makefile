@@ -35,6 +35,10 @@ chromium:
 		echo "installing Debian's chromium for the browser tests"; \
 		(apt-get install -y -q chromium >/dev/null 2>&1 || \
 		 (apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null)); }
+	@# A Japanese font, so the screenshots show the Japanese text (cosmetic: never fails).
+	@dpkg -s fonts-ipafont-gothic >/dev/null 2>&1 || \
+		apt-get install -y -q fonts-ipafont-gothic >/dev/null 2>&1 || \
+		echo "no Japanese font: screenshots show boxes for Japanese text"
 
 ## lint: ruff and mypy (strict on our packages)
 lint: $(STAMP)
