@@ -205,6 +205,12 @@ def end_session(session: Session, cookie: str) -> None:
     session.execute(delete(UserSession).where(UserSession.token_hash == _digest(cookie)))
 
 
+def forget_expired_sessions(session: Session) -> int:
+    """Delete login sessions past their expiry (they log no one in); return how many."""
+    result = session.execute(delete(UserSession).where(UserSession.expires_at <= utcnow()))
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
 def identity_for_session(session: Session, cookie: str) -> Identity | None:
     """Who holds this session cookie, if it is current and their account active."""
     row = session.execute(

@@ -16,6 +16,7 @@ from core.settings import get_settings
 from publisher import attempts, campaigns, scheduling
 from publisher.digests import run_due_digests
 from publisher.stats import health
+from publisher.users import forget_expired_sessions
 from worker.pipeline import current_provider, enqueue_batches
 from worker.sending import REPLAY_TASK
 
@@ -34,9 +35,11 @@ def tick(*, now: datetime | None = None) -> None:
 
 
 def housekeeping() -> None:
-    """Hourly: forget idle rate-limit buckets, prune provider-health minutes past 30 days."""
+    """Hourly: forget idle rate-limit buckets and expired login sessions, prune
+    provider-health minutes past 30 days."""
     with unit_of_work() as session:
         forget_idle_buckets(session)
+        forget_expired_sessions(session)
         health.prune_minutes(session)
 
 
