@@ -127,3 +127,24 @@ def wait_until(condition: Callable[[], bool], *, timeout: float, what: str) -> N
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
         time.sleep(0.3)
+
+
+@contextmanager
+def web_server(env: dict[str, str], cwd: Path) -> Iterator[str]:
+    """The real web process (uvicorn on ``publisher.app``) on a free port; yields its URL."""
+    from publisher.processes import web_command
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with _running(web_command("127.0.0.1", port), env, cwd, "web") as process:
+        wait_until(lambda: _healthy(url, process), timeout=30, what="the web process to listen")
+        yield url
+
+
+def _healthy(url: str, process: subprocess.Popen[bytes]) -> bool:
+    if process.poll() is not None:
+        raise AssertionError(f"the web process exited with {process.returncode}")
+    try:
+        return httpx.get(f"{url}/healthz", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
