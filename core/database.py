@@ -75,19 +75,33 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.close()
 
 
-def get_engine(url: str | None = None) -> Engine:
-    """The engine for ``url`` (default: the configured database), created once per process."""
+def get_engine(url: str | None = None, *, web: bool = False) -> Engine:
+    """The engine for ``url`` (default: the configured database), created once per process.
+
+    ``web`` engines (PostgreSQL) bound how long a request's statements wait for a lock and
+    run (``HERALD_WEB_LOCK_TIMEOUT_MS``, ``HERALD_WEB_STATEMENT_TIMEOUT_MS``): a request
+    stuck behind a lock holds a thread and a connection, and enough of them stop the server.
+    """
     url = url or get_settings().database_url
-    engine = _engines.get(url)
+    web = web and not url.startswith("sqlite")
+    key = f"{url}#web" if web else url
+    engine = _engines.get(key)
     if engine is None:
         if url.startswith("sqlite"):
             VAR_DIR.mkdir(exist_ok=True)
             engine = create_engine(url, connect_args={"timeout": 30})
             _configure_sqlite(engine)
         else:
-            engine = create_engine(url, pool_pre_ping=True)
-        _engines[url] = engine
+            connect_args = {"options": _web_timeouts()} if web else {}
+            engine = create_engine(url, pool_pre_ping=True, connect_args=connect_args)
+        _engines[key] = engine
     return engine
+
+
+def _web_timeouts() -> str:
+    settings = get_settings()
+    lock, statement = settings.web_lock_timeout_ms, settings.web_statement_timeout_ms
+    return f"-c lock_timeout={lock} -c statement_timeout={statement}"
 
 
 def dispose_engines() -> None:
@@ -97,15 +111,18 @@ def dispose_engines() -> None:
     _engines.clear()
 
 
-def new_session(url: str | None = None) -> Session:
+def new_session(url: str | None = None, *, web: bool = False) -> Session:
     """A new session on the configured database; the caller owns its transaction."""
-    return sessionmaker(bind=get_engine(url), expire_on_commit=False)()
+    return sessionmaker(bind=get_engine(url, web=web), expire_on_commit=False)()
 
 
 @contextmanager
-def unit_of_work(url: str | None = None) -> Iterator[Session]:
-    """One unit of work: commit once if the block succeeds, roll back if it raises."""
-    session = new_session(url)
+def unit_of_work(url: str | None = None, *, web: bool = False) -> Iterator[Session]:
+    """One unit of work: commit once if the block succeeds, roll back if it raises.
+
+    ``web`` units (a web request's) have the web lock and statement timeouts.
+    """
+    session = new_session(url, web=web)
     try:
         yield session
         session.commit()
@@ -114,6 +131,14 @@ def unit_of_work(url: str | None = None) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def is_lock_timeout(error: BaseException) -> bool:
+    """Whether a database error means a lock or statement wait ran out (try again later)."""
+    original = getattr(error, "orig", None)
+    if getattr(original, "sqlstate", None) in ("55P03", "57014"):
+        return True  # PostgreSQL lock_not_available, query_canceled (statement_timeout)
+    return "database is locked" in str(original or "")
 
 
 def insert_ignoring_conflicts(session: Session, table: Any, *, index_elements: list[str]) -> Any:

@@ -87,6 +87,15 @@ class Settings(BaseSettings):
     stall_seconds: int = Field(default=180, gt=0)
     metrics_token: str = ""
     """A bearer token /metrics requires; empty leaves /metrics open (a private network)."""
+    web_lock_timeout_ms: int = Field(default=5000, ge=0)
+    """How long a web request waits for a row or table lock (PostgreSQL) before it is answered
+    503 with Retry-After; 0 waits forever. Workers are not affected."""
+    web_statement_timeout_ms: int = Field(default=30000, ge=0)
+    """The longest one statement of a web request may run (PostgreSQL); 0: no limit."""
+    login_attempts_per_hour: float = Field(default=60.0, gt=0)
+    """Login attempts one client IP may make per hour, after a burst of ``login_burst``."""
+    login_burst: int = Field(default=20, ge=1)
+    """Login attempts one client IP may make at once."""
     auto_announce: Literal["hold", "send", "off"] = "hold"
     """On publishing a post: draft an announcement to the lists following its topics and
     hold it for an admin ("hold"), also start sending it when an admin published ("send"),

@@ -5,8 +5,9 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
-from core.database import unit_of_work
+from core.database import is_lock_timeout, unit_of_work
 from publisher.web import (
     admin,
     admin_posts,
@@ -21,6 +22,8 @@ from publisher.web import (
     webhooks,
 )
 from publisher.web.common import LoginRequired, login_redirect
+
+RETRY_AFTER_SECONDS = 5
 
 
 def create_app() -> FastAPI:
@@ -53,11 +56,22 @@ def create_app() -> FastAPI:
             )
         return RedirectResponse(login_redirect(request), status_code=303)
 
+    @application.exception_handler(OperationalError)
+    def database_busy(_request: Request, error: OperationalError) -> Response:
+        """A lock or statement timeout is a busy moment, not a bug: ask to come back."""
+        if not is_lock_timeout(error):
+            raise error
+        return JSONResponse(
+            {"detail": "the database is busy; try again shortly"},
+            status_code=503,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
+
     @application.get("/healthz", tags=["operations"])
     def healthz() -> JSONResponse:
         """Alive, and the database answers."""
         try:
-            with unit_of_work() as session:
+            with unit_of_work(web=True) as session:
                 session.execute(text("SELECT 1"))
         except Exception as error:  # any database failure means unhealthy
             return JSONResponse({"status": "error", "database": str(error)}, status_code=503)

@@ -87,6 +87,9 @@ def create_draft(session: Session, fields: DraftFields, *, now: datetime) -> Cam
 
 def update_draft(session: Session, campaign: Campaign, fields: DraftFields) -> None:
     """Change a draft to the fields (its kind stays)."""
+    # Saves of one draft take turns (its lists and posts are replaced, not merged), and a
+    # send that started meanwhile is seen.
+    session.refresh(campaign, with_for_update=True)
     require_draft(campaign)
     set_lists(session, campaign, lists_by_slug(session, fields.list_slugs))
     set_posts(session, campaign, fields.post_ids)

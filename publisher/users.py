@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import ForeignKey, String, delete, func, select
+from sqlalchemy import ForeignKey, String, delete, func, or_, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.database import Base, UTCDateTime, utcnow
@@ -25,6 +25,8 @@ MAX_FAILED_LOGINS = 10
 LOCKOUT = timedelta(minutes=15)
 API_TOKEN_PREFIX = "hrld_"  # noqa: S105 - a label, not a secret
 MIN_PASSWORD_LENGTH = 10
+TOKEN_USE_PRECISION = timedelta(minutes=1)
+"""An API token's ``last_used_at`` is written at most this often."""
 
 _hasher = PasswordHasher()
 # Verified against when the email is unknown, so a login takes as long either way.
@@ -232,17 +234,37 @@ def create_api_token(session: Session, user: User, *, name: str) -> str:
     return secret
 
 
-def identity_for_api_token(session: Session, secret: str) -> Identity | None:
-    """Who an ``Authorization: Bearer`` token acts as, if it exists and the user is active."""
+def identity_for_api_token(session: Session, secret: str, *, now: datetime) -> Identity | None:
+    """Who an ``Authorization: Bearer`` token acts as, if it exists and the user is active.
+
+    Notes the token's use (:func:`note_api_token_use`); run it in a short unit of work of its
+    own, not the request's.
+    """
     row = session.execute(
-        select(User, ApiToken)
+        select(User, ApiToken.id)
         .join(ApiToken, ApiToken.user_id == User.id)
         .where(ApiToken.token_hash == _digest(secret))
     ).first()
     if row is None or not row[0].active:
         return None
-    row[1].last_used_at = utcnow()
+    note_api_token_use(session, row[1], now=now)
     return _identity(row[0], via="token")
+
+
+def note_api_token_use(session: Session, token_id: int, *, now: datetime) -> None:
+    """Set the token's ``last_used_at``, at most once per :data:`TOKEN_USE_PRECISION`.
+
+    Skipped when another request holds the row's lock (``SKIP LOCKED`` on PostgreSQL): the
+    time is a hint for admins, never worth waiting for.
+    """
+    stale = or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at < now - TOKEN_USE_PRECISION)
+    unlocked = (
+        select(ApiToken.id).where(ApiToken.id == token_id, stale).with_for_update(skip_locked=True)
+    )
+    session.execute(
+        update(ApiToken).where(ApiToken.id.in_(unlocked)).values(last_used_at=now),
+        execution_options={"synchronize_session": False},
+    )
 
 
 def _identity(user: User, *, via: str, csrf_token: str = "") -> Identity:

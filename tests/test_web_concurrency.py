@@ -21,12 +21,15 @@ import httpx
 import pytest
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from core.database import unit_of_work
 from publisher.app import create_app
 from publisher.users import create_api_token, start_session
 from publisher.web.common import request_session
+from tests.conftest import use_settings
 from tests.factories import add_announcement, add_list, add_user
 from tests.processes import ROOT, herald_env, web_server
 
@@ -180,3 +183,35 @@ def test_healthz_answers_within_a_second_while_one_token_and_one_session_hammer_
     assert load.answers["api 200"] > 20 and load.answers["edit 303"] > 20
     assert load.answers["healthz 200"] == len(load.health)
     assert not [kind for kind in load.answers if kind.endswith(("500", "Error", "Timeout"))]
+
+
+def test_only_web_sessions_have_the_lock_and_statement_timeouts(pg_db: str) -> None:
+    with unit_of_work(web=True) as web:
+        assert web.scalar(text("SHOW lock_timeout")) == "5s"
+        assert web.scalar(text("SHOW statement_timeout")) == "30s"
+    with unit_of_work() as worker:
+        assert worker.scalar(text("SHOW lock_timeout")) == "0"
+        assert worker.scalar(text("SHOW statement_timeout")) == "0"
+
+
+def test_a_request_waiting_too_long_for_a_lock_is_answered_503_with_retry_after(
+    pg_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with unit_of_work() as session:
+        secrets = _prepare(session)
+    use_settings(monkeypatch, web_lock_timeout_ms="300")
+    client = TestClient(create_app(), raise_server_exceptions=False)
+    client.cookies["herald_session"] = secrets["cookie"]
+    form = {"subject": "Changed while locked", "post": "1", "list": "news"}
+    with unit_of_work() as holder:
+        holder.execute(text("SELECT id FROM campaigns WHERE id = 2 FOR UPDATE"))
+        started = time.monotonic()
+        answer = client.post(
+            "/admin/campaigns/2/edit", data=form, headers={"X-CSRF-Token": secrets["csrf"]}
+        )
+        waited = time.monotonic() - started
+    assert answer.status_code == 503
+    assert answer.headers["Retry-After"] == "5"
+    assert waited < 3
+    with unit_of_work() as session:
+        assert session.scalar(text("SELECT subject FROM campaigns WHERE id = 2")) != form["subject"]

@@ -36,7 +36,7 @@ from publisher.preview import preview_campaign
 from publisher.proofs import request_test_send
 from publisher.scheduling import parse_moment, zone_distribution
 from publisher.users import Identity
-from publisher.web.common import Admin, CurrentUser, DbSession, templates
+from publisher.web.common import Admin, CurrentUser, DbSession, SubmittedForm, templates
 
 router = APIRouter(tags=["admin"])
 
@@ -110,11 +110,10 @@ def new_campaign_page(
 
 
 @router.post("/admin/campaigns/new", response_model=None)
-async def create_campaign_from_page(
-    request: Request, session: DbSession, _user: CurrentUser
+def create_campaign_from_page(
+    request: Request, session: DbSession, _user: CurrentUser, form: SubmittedForm
 ) -> Response:
     """Create the draft and open it; the form comes back with the problem otherwise."""
-    form = await request.form()
     kind = str(form.get("kind") or "announcement")
     fields = _fields(form, kind)
     try:
@@ -191,12 +190,11 @@ def _default_when(zone: ZoneInfo) -> str:
 
 
 @router.post("/admin/campaigns/{campaign_id}/edit", response_model=None)
-async def edit_campaign_from_page(
-    request: Request, campaign_id: int, session: DbSession, user: CurrentUser
+def edit_campaign_from_page(
+    request: Request, campaign_id: int, session: DbSession, user: CurrentUser, form: SubmittedForm
 ) -> Response:
     """Save a draft's fields."""
     campaign = _campaign(session, campaign_id)
-    form = await request.form()
     try:
         update_draft(session, campaign, _fields(form, campaign.kind))
     except CampaignError as error:
@@ -242,12 +240,11 @@ def _preview(session: Session, campaign_id: int, email: str, language: str) -> A
 
 
 @router.post("/admin/campaigns/{campaign_id}/test", response_model=None)
-async def test_send_from_page(
-    request: Request, campaign_id: int, session: DbSession, user: CurrentUser
+def test_send_from_page(
+    request: Request, campaign_id: int, session: DbSession, user: CurrentUser, form: SubmittedForm
 ) -> Response:
     """Queue a "[Test]" copy to the addresses given."""
     campaign = _campaign(session, campaign_id)
-    form = await request.form()
     try:
         request_test_send(session, campaign, [str(form.get("to") or "")], actor=user.label)
     except CampaignError as error:
@@ -271,12 +268,11 @@ def send_from_page(
 
 
 @router.post("/admin/campaigns/{campaign_id}/schedule", response_model=None)
-async def schedule_from_page(
-    request: Request, campaign_id: int, session: DbSession, admin: Admin
+def schedule_from_page(
+    request: Request, campaign_id: int, session: DbSession, admin: Admin, form: SubmittedForm
 ) -> Response:
     """Schedule for the time given, read in the admin's own zone, if the checks allow."""
     campaign = _campaign(session, campaign_id)
-    form = await request.form()
     zone = _zone(admin.timezone).key
     try:
         campaign.local_time = form.get("local_time") == "on"

@@ -21,8 +21,9 @@ from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
-from core.database import unit_of_work
+from core.database import unit_of_work, utcnow
 from core.settings import get_settings, project_root
 from publisher.users import Identity, identity_for_api_token, identity_for_session
 
@@ -59,13 +60,39 @@ templates.env.globals["csrf_input"] = _csrf_input
 
 def request_session() -> Iterator[Session]:
     """One unit of work per request: committed once after the route returns."""
-    with unit_of_work() as session:
+    with unit_of_work(web=True) as session:
         yield session
 
 
 # Scope "function": the commit happens before the response leaves, so no answer (a 200, a
 # redirect) reaches the client before the change it reports is stored, or despite a failure.
 DbSession = Annotated[Session, Depends(request_session, scope="function")]
+
+
+async def submitted_form(request: Request) -> FormData:
+    """The request's form, read on the event loop for a sync route; reads no database.
+
+    Every route and dependency that touches the database is sync (FastAPI runs it in its
+    threadpool): a blocking call on the event loop stops every request, /healthz too.
+    """
+    return await request.form()  # Starlette keeps the parsed form for later readers
+
+
+SubmittedForm = Annotated[FormData, Depends(submitted_form)]
+"""The request's form fields, for routes that read fields by computed names."""
+
+
+async def submitted_csrf(request: Request) -> str | None:
+    """The CSRF token an unsafe cookie request carries (header, else form field), if any."""
+    if request.method in _SAFE_METHODS or _bearer_secret(request):
+        return None
+    sent = request.headers.get("x-csrf-token")
+    if sent is None and request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        value = (await request.form()).get(CSRF_FIELD)
+        sent = value if isinstance(value, str) else None
+    return sent
 
 
 class LoginRequired(Exception):
@@ -78,23 +105,36 @@ def login_redirect(request: Request) -> str:
     return f"/admin/login?next={quote(target, safe='')}"
 
 
-async def current_identity(request: Request, session: DbSession) -> Identity:
+def current_identity(
+    request: Request,
+    session: DbSession,
+    sent_csrf: Annotated[str | None, Depends(submitted_csrf)],
+) -> Identity:
     """The signed-in user (cookie or bearer token); CSRF-checked on unsafe cookie requests."""
-    identity = _bearer_identity(request, session) or _cookie_identity(request, session)
+    identity = _bearer_identity(request) or _cookie_identity(request, session)
     if identity is None:
         raise LoginRequired
     request.state.identity = identity
     if identity.via == "session" and request.method not in _SAFE_METHODS:
         refuse_other_sites(request)
-        await _check_csrf(request, identity)
+        if not sent_csrf or not secrets.compare_digest(sent_csrf, identity.csrf_token):
+            raise HTTPException(status.HTTP_403_FORBIDDEN, detail="missing or wrong CSRF token")
     return identity
 
 
-def _bearer_identity(request: Request, session: Session) -> Identity | None:
+def _bearer_secret(request: Request) -> str:
     scheme, _, secret = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not secret:
+    return secret.strip() if scheme.lower() == "bearer" else ""
+
+
+def _bearer_identity(request: Request) -> Identity | None:
+    secret = _bearer_secret(request)
+    if not secret:
         return None
-    identity = identity_for_api_token(session, secret.strip())
+    # Its own short unit of work, over before the request's begins: noting the token's use
+    # must never hold a row lock for the length of a request, nor a second connection.
+    with unit_of_work(web=True) as session:
+        identity = identity_for_api_token(session, secret, now=utcnow())
     if identity is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail="invalid API token")
     return identity
@@ -103,17 +143,6 @@ def _bearer_identity(request: Request, session: Session) -> Identity | None:
 def _cookie_identity(request: Request, session: Session) -> Identity | None:
     cookie = request.cookies.get(SESSION_COOKIE)
     return identity_for_session(session, cookie) if cookie else None
-
-
-async def _check_csrf(request: Request, identity: Identity) -> None:
-    sent = request.headers.get("x-csrf-token")
-    if sent is None and request.headers.get("content-type", "").startswith(
-        ("application/x-www-form-urlencoded", "multipart/form-data")
-    ):
-        value = (await request.form()).get(CSRF_FIELD)  # Starlette keeps the parsed form
-        sent = value if isinstance(value, str) else None
-    if not sent or not secrets.compare_digest(sent, identity.csrf_token):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="missing or wrong CSRF token")
 
 
 def require_admin(identity: Annotated[Identity, Depends(current_identity)]) -> Identity:
