@@ -14,9 +14,11 @@ from datetime import datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import ForeignKey, String, delete, func, or_, select, update
+from sqlalchemy import ForeignKey, Index, String, delete, false, func, or_, select, text, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from core.audit import record_audit
 from core.database import Base, UTCDateTime, utcnow
 
 ROLES = ("editor", "admin")
@@ -49,6 +51,18 @@ class User(Base):
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    first_admin: Mapped[bool] = mapped_column(default=False, server_default=false())
+    """Made by the first-visit setup: a unique partial index lets only one row say so."""
+
+    __table_args__ = (
+        Index(
+            "uq_users_first_admin",
+            "first_admin",
+            unique=True,
+            postgresql_where=text("first_admin"),
+            sqlite_where=text("first_admin"),
+        ),
+    )
 
 
 class UserSession(Base):
@@ -107,6 +121,10 @@ class UserError(ValueError):
     """A user could not be created or changed; the message says why."""
 
 
+class SetupDone(UserError):
+    """The first admin exists already (perhaps created a moment ago by a concurrent setup)."""
+
+
 def normalise_email(email: str) -> str:
     """The address in canonical form (domain lower-cased), or :class:`UserError`."""
     try:
@@ -119,22 +137,49 @@ def create_user(
     session: Session, *, email: str, password: str, role: str = "editor", name: str = ""
 ) -> User:
     """A new user with an argon2id-hashed password."""
-    if role not in ROLES:
-        raise UserError(f"role must be one of {', '.join(ROLES)}")
-    address = normalise_email(email)
-    if session.scalar(select(User.id).where(User.email == address)) is not None:
-        raise UserError(f"a user {address} already exists")
-    user = User(email=address, name=name, role=role, password_hash=hash_password(password))
+    user = _new_user(session, email=email, password=password, role=role, name=name)
     session.add(user)
     session.flush()
     return user
 
 
+def _new_user(session: Session, *, email: str, password: str, role: str, name: str) -> User:
+    if role not in ROLES:
+        raise UserError(f"role must be one of {', '.join(ROLES)}")
+    address = normalise_email(email)
+    if session.scalar(select(User.id).where(User.email == address)) is not None:
+        raise UserError(f"a user {address} already exists")
+    return User(email=address, name=name, role=role, password_hash=hash_password(password))
+
+
+def create_first_admin(session: Session, *, email: str, password: str, name: str = "") -> User:
+    """The first admin, while no account exists; :class:`SetupDone` once one does.
+
+    Concurrent setups all see no account; the unique index on ``first_admin`` lets one
+    insert through and the others fail, whichever database this is.
+    """
+    if count_users(session) > 0:
+        raise SetupDone("setup is already done")
+    user = _new_user(session, email=email, password=password, role="admin", name=name)
+    user.first_admin = True
+    try:
+        # Only the insert inside the savepoint: on SQLite a read there would pin a snapshot
+        # that a concurrent setup's commit makes stale ("database is locked" at once).
+        with session.begin_nested():
+            session.add(user)
+    except IntegrityError as error:
+        raise SetupDone("setup is already done") from error
+    return user
+
+
 def ensure_first_admin(session: Session, *, email: str, password: str) -> User | None:
     """Create the admin ``email`` if no account exists at all yet; else change nothing."""
-    if not email or count_users(session) > 0:
+    if not email:
         return None
-    return create_user(session, email=email, password=password, role="admin", name="Admin")
+    try:
+        return create_first_admin(session, email=email, password=password, name="Admin")
+    except SetupDone:
+        return None
 
 
 def hash_password(password: str) -> str:
@@ -144,10 +189,13 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
-def set_password(session: Session, user: User, password: str) -> None:
-    """Change a password and end every session of that user."""
+def set_password(session: Session, user: User, password: str) -> int:
+    """Change a password and end every session and API token of that user; return how many
+    tokens ended (whoever learnt the old password may have made some)."""
     user.password_hash = hash_password(password)
     session.execute(delete(UserSession).where(UserSession.user_id == user.id))
+    ended = session.execute(delete(ApiToken).where(ApiToken.user_id == user.id))
+    return int(ended.rowcount)  # type: ignore[attr-defined]
 
 
 def count_users(session: Session) -> int:
@@ -155,26 +203,73 @@ def count_users(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(User)) or 0
 
 
-def authenticate(session: Session, email: str, password: str) -> User | None:
-    """The active user with this email and password; repeated failures lock the account."""
-    try:
-        address = normalise_email(email)
-    except UserError:
-        address = ""
-    user = session.scalar(select(User).where(User.email == address)) if address else None
-    now = utcnow()
+def authenticate(
+    session: Session, email: str, password: str, *, now: datetime | None = None
+) -> User | None:
+    """The active user with this email and password; repeated failures lock the account.
+
+    Failures are counted by one ``UPDATE … RETURNING`` each, so parallel attempts cannot
+    overwrite each other's count, and a login succeeds only if no lock was set meanwhile.
+    """
+    now = now or utcnow()
+    user = _account_for(session, email)
     if user is None or not user.active or (user.locked_until and user.locked_until > now):
         _verify(_DUMMY_HASH, password)
         return None
     if not _verify(user.password_hash, password):
-        user.failed_logins += 1
-        if user.failed_logins >= MAX_FAILED_LOGINS:
-            user.locked_until, user.failed_logins = now + LOCKOUT, 0
+        _count_failure(session, user, now)
+        return None
+    if not _clear_failures(session, user, now):
         return None
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
-    user.failed_logins, user.locked_until, user.last_login_at = 0, None, now
     return user
+
+
+def _account_for(session: Session, email: str) -> User | None:
+    try:
+        address = normalise_email(email)
+    except UserError:
+        return None
+    return session.scalar(select(User).where(User.email == address))
+
+
+def _count_failure(session: Session, user: User, now: datetime) -> None:
+    failures = session.scalar(
+        update(User)
+        .where(User.id == user.id)
+        .values(failed_logins=User.failed_logins + 1)
+        .returning(User.failed_logins),
+        execution_options={"synchronize_session": False},
+    )
+    if failures is not None and failures >= MAX_FAILED_LOGINS:
+        session.execute(
+            update(User)
+            .where(User.id == user.id)
+            .values(locked_until=now + LOCKOUT, failed_logins=0),
+            execution_options={"synchronize_session": False},
+        )
+        record_audit(
+            session,
+            actor=user.email,
+            action="user.locked",
+            object_type="user",
+            object_id=user.id,
+            details={"failed_logins": failures},
+        )
+    session.expire(user)
+
+
+def _clear_failures(session: Session, user: User, now: datetime) -> bool:
+    unlocked = or_(User.locked_until.is_(None), User.locked_until <= now)
+    cleared = session.execute(
+        update(User)
+        .where(User.id == user.id, unlocked)
+        .values(failed_logins=0, locked_until=None, last_login_at=now),
+        execution_options={"synchronize_session": False},
+    )
+    session.expire(user)
+    return bool(cleared.rowcount)  # type: ignore[attr-defined]
 
 
 def _verify(password_hash: str, password: str) -> bool:

@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
+import math
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import select
 
 from core.audit import record_audit
 from core.settings import get_settings
+from publisher.accounts import api_tokens_of, deactivate_user, reactivate_user, revoke_api_token
+from publisher.login_throttle import login_retry_after
 from publisher.users import (
     SESSION_DAYS,
-    ApiToken,
+    SetupDone,
     User,
     UserError,
     all_users,
     authenticate,
     count_users,
     create_api_token,
+    create_first_admin,
     create_user,
     end_session,
     set_password,
@@ -76,13 +79,29 @@ def login(
     next: Annotated[str, Form()] = "/admin",
 ) -> Response:
     """Check the password, start a session, go where the user was going."""
+    wait = login_retry_after(request.client.host if request.client else "")
+    if wait > 0:
+        response = _login_page(
+            request,
+            setup=False,
+            status_code=429,
+            email=email,
+            next=safe_next(next),
+            error="Too many attempts: wait a minute.",
+        )
+        response.headers["Retry-After"] = str(max(1, math.ceil(wait)))
+        return response
     user = authenticate(session, email, password)
     if user is None:
         # Failed attempts are counted on the account; the transaction must still commit.
         return _login_page(
-            request, setup=False, status_code=401, email=email, next=safe_next(next),
+            request,
+            setup=False,
+            status_code=401,
+            email=email,
+            next=safe_next(next),
             error="That email and password do not match an active account.",
-        )  # fmt: skip
+        )
     record_audit(
         session, actor=user.email, action="user.login", object_type="user", object_id=user.id
     )
@@ -117,10 +136,10 @@ def setup(
 ) -> Response:
     """The first admin, then logged in; refused once any account exists."""
     _refuse_setup_in_production()
-    if count_users(session) > 0:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="setup is already done")
     try:
-        user = create_user(session, email=email, password=password, role="admin", name=name)
+        user = create_first_admin(session, email=email, password=password, name=name)
+    except SetupDone as error:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail=str(error)) from error
     except UserError as error:
         return _login_page(
             request, setup=True, status_code=400, email=email, name=name, error=str(error)
@@ -141,15 +160,17 @@ def logout(request: Request, session: DbSession, _user: CurrentUser) -> Response
 
 
 @router.get("/admin/account", response_class=HTMLResponse)
-def account_page(request: Request, session: DbSession, user: CurrentUser) -> Response:
-    """Change one's password; create API tokens."""
-    return _account(request, session, user.user_id)
+def account_page(
+    request: Request, session: DbSession, user: CurrentUser, revoked: int = 0
+) -> Response:
+    """Change one's password; create, list and revoke API tokens."""
+    return _account(request, session, user.user_id, notice="Token revoked." if revoked else "")
 
 
 def _account(
     request: Request, session: DbSession, user_id: int, status_code: int = 200, **extra: str
 ) -> Response:
-    tokens = session.scalars(select(ApiToken).where(ApiToken.user_id == user_id)).all()
+    tokens = [token for token, _email in api_tokens_of(session, user_id)]
     context = {"title": "Account", "section": "account", "tokens": tokens, **extra}
     return templates.TemplateResponse(request, "account.html", context, status_code=status_code)
 
@@ -167,7 +188,7 @@ def change_password(
     if account is None:
         return _account(request, session, user.user_id, 400, error="The current password is wrong.")
     try:
-        set_password(session, account, password)
+        tokens_ended = set_password(session, account, password)
     except UserError as error:
         return _account(request, session, user.user_id, 400, error=str(error))
     record_audit(
@@ -176,6 +197,7 @@ def change_password(
         action="user.password",
         object_type="user",
         object_id=user.user_id,
+        details={"api_tokens_ended": tokens_ended},
     )
     return RedirectResponse("/admin/login", status_code=status.HTTP_303_SEE_OTHER)
 
@@ -188,20 +210,40 @@ def new_api_token(
     account = session.get(User, user.user_id)
     assert account is not None  # the identity was just read from it
     secret = create_api_token(session, account, name=name.strip()[:200])
-    record_audit(session, actor=user.label, action="user.api_token", object_type="user",
-                 object_id=user.user_id, details={"name": name})  # fmt: skip
+    record_audit(
+        session,
+        actor=user.label,
+        action="user.api_token",
+        object_type="user",
+        object_id=user.user_id,
+        details={"name": name},
+    )
     session.flush()
     return _account(request, session, user.user_id, new_token=secret)
 
 
 @router.get("/admin/users", response_class=HTMLResponse)
-def users_page(request: Request, session: DbSession, _admin: Admin, added: int = 0) -> Response:
-    """Everyone who can log in, and a form to add someone."""
-    return _users(request, session, notice="User added." if added else "")
+def users_page(request: Request, session: DbSession, _admin: Admin, notice: str = "") -> Response:
+    """Everyone who can log in, every API token, and a form to add someone."""
+    return _users(request, session, notice=USER_NOTICES.get(notice, ""))
+
+
+USER_NOTICES = {
+    "added": "User added.",
+    "deactivated": "User deactivated: their sessions ended and their tokens are refused.",
+    "reactivated": "User reactivated.",
+    "revoked": "Token revoked.",
+}
 
 
 def _users(request: Request, session: DbSession, status_code: int = 200, **extra: str) -> Response:
-    context = {"title": "Users", "section": "users", "people": all_users(session), **extra}
+    context = {
+        "title": "Users",
+        "section": "users",
+        "people": all_users(session),
+        "tokens": api_tokens_of(session),
+        **extra,
+    }
     return templates.TemplateResponse(request, "admin_users.html", context, status_code=status_code)
 
 
@@ -220,6 +262,56 @@ def add_user(
         user = create_user(session, email=email, password=password, role=role, name=name)
     except UserError as error:
         return _users(request, session, 400, error=str(error))
-    record_audit(session, actor=admin.label, action="user.create", object_type="user",
-                 object_id=user.id, details={"email": user.email, "role": role})  # fmt: skip
-    return RedirectResponse("/admin/users?added=1", status_code=status.HTTP_303_SEE_OTHER)
+    details = {"email": user.email, "role": role}
+    record_audit(
+        session,
+        actor=admin.label,
+        action="user.create",
+        object_type="user",
+        object_id=user.id,
+        details=details,
+    )
+    return _to_users("added")
+
+
+def _to_users(notice: str) -> RedirectResponse:
+    return RedirectResponse(f"/admin/users?notice={notice}", status_code=status.HTTP_303_SEE_OTHER)
+
+
+def _user(session: DbSession, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no user {user_id}")
+    return user
+
+
+@router.post("/admin/users/{user_id}/deactivate")
+def deactivate(request: Request, user_id: int, session: DbSession, admin: Admin) -> Response:
+    """Deactivate a user: their sessions end and their tokens are refused at once."""
+    try:
+        deactivate_user(session, _user(session, user_id), actor=admin.label)
+    except UserError as error:
+        session.rollback()
+        return _users(request, session, 409, error=str(error))
+    return _to_users("deactivated")
+
+
+@router.post("/admin/users/{user_id}/reactivate")
+def reactivate(user_id: int, session: DbSession, admin: Admin) -> Response:
+    """Let a deactivated user log in again."""
+    reactivate_user(session, _user(session, user_id), actor=admin.label)
+    return _to_users("reactivated")
+
+
+@router.post("/admin/tokens/{token_id}/revoke")
+def revoke_token(
+    token_id: int, session: DbSession, user: CurrentUser, back: Annotated[str, Form()] = ""
+) -> Response:
+    """End an API token at once: one's own, or (admins) anyone's."""
+    try:
+        revoke_api_token(session, token_id, actor=user.label, by=user)
+    except UserError as error:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(error)) from error
+    if back == "users" and user.is_admin:
+        return _to_users("revoked")
+    return RedirectResponse("/admin/account?revoked=1", status_code=status.HTTP_303_SEE_OTHER)
