@@ -322,3 +322,12 @@ def test_a_tokens_use_is_not_waited_for_while_another_request_holds_its_row(pg_d
             assert identity_for_api_token(session, secret, now=utcnow()) is not None
     with unit_of_work() as session:
         assert session.scalars(select(ApiToken.last_used_at)).one() is None
+
+
+def test_a_csrf_token_with_non_ascii_characters_is_refused_not_an_error(admin: TestClient) -> None:
+    del admin.headers["X-CSRF-Token"]
+    form = {"email": "ed@example.com", "password": PASSWORD, "csrf_token": "відбудова"}
+    answer = admin.post("/admin/users", data=form)
+    assert answer.status_code == 403
+    with unit_of_work() as session:
+        assert [u.email for u in all_users(session)] == ["admin@example.com"]

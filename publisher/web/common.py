@@ -117,7 +117,9 @@ def current_identity(
     request.state.identity = identity
     if identity.via == "session" and request.method not in _SAFE_METHODS:
         refuse_other_sites(request)
-        if not sent_csrf or not secrets.compare_digest(sent_csrf, identity.csrf_token):
+        expected = identity.csrf_token.encode()
+        # Bytes: compare_digest refuses (TypeError, a 500) str with non-ASCII characters.
+        if not sent_csrf or not secrets.compare_digest(sent_csrf.encode(), expected):
             raise HTTPException(status.HTTP_403_FORBIDDEN, detail="missing or wrong CSRF token")
     return identity
 
