@@ -2,7 +2,7 @@
 
 Started as ``celery -A tests.fault_hooks worker`` with ``HERALD_TEST_HOLD_AT`` set to
 ``render`` or ``pace`` and ``HERALD_TEST_HOLD_DIR`` to a directory. Once a file named
-``armed`` appears there, the next batch that reaches that point writes ``held-<pid>`` and
+``armed`` appears there, the next batch that reaches that point writes ``holding-<pid>`` and
 sleeps, so a test can SIGKILL the worker exactly there. Nothing here is imported by Herald:
 production paths are unchanged, the test only wraps two of their steps in this process.
 """
@@ -26,7 +26,7 @@ def _hold_before(step: Any) -> Any:
     def held(*args: Any, **kwargs: Any) -> Any:
         folder = Path(os.environ["HERALD_TEST_HOLD_DIR"])
         if (folder / "armed").exists():
-            (folder / f"held-{os.getpid()}").write_text(step.__name__)
+            (folder / f"holding-{os.getpid()}").write_text(step.__name__)
             time.sleep(HOLD_SECONDS)
         return step(*args, **kwargs)
 
