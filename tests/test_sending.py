@@ -19,13 +19,14 @@ from core.providers.base import Provider
 from core.providers.postmark import PostmarkProvider
 from core.providers.resend import ResendProvider
 from core.providers.sendgrid import SendGridProvider
-from core.ratelimit import DatabaseRateLimiter
+from core.ratelimit import DatabaseRateLimiter, RedisRateLimiter
 from core.settings import get_settings
 from publisher import deliveries
 from publisher.campaigns import cancel_campaign, start_sending
 from publisher.models import Campaign, Delivery
 from tests.conftest import use_settings
 from tests.factories import add_announcement, add_list, add_subscribers
+from tests.processes import free_port
 from worker import pipeline, sending
 
 Handler = Callable[[httpx.Request], httpx.Response]
@@ -179,6 +180,20 @@ def test_a_failing_rate_limiter_puts_the_batch_back_for_a_retry_with_backoff(
     assert _statuses(campaign) == {"queued": 3}
     assert server.requests == []
     assert _campaign(campaign).consecutive_failures == 0  # not the provider's failure
+
+
+def test_a_stopped_redis_behind_the_limiter_puts_the_batch_back(
+    campaign: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    nobody_listens = f"redis://127.0.0.1:{free_port()}/0"
+    limiter = RedisRateLimiter(nobody_listens, rate_per_second=100, burst=10)
+    server = ProviderServer(accept_postmark)
+    use_provider(monkeypatch, postmark(server))
+    monkeypatch.setattr(sending, "get_rate_limiter", lambda settings: limiter)
+    with pytest.raises(sending.RetryLater):
+        sending.send_batch(campaign, 1, 10**9)
+    assert _statuses(campaign) == {"queued": 3}
+    assert server.requests == []
 
 
 def test_a_429_with_the_limiter_down_still_requeues_the_batch(
