@@ -35,7 +35,12 @@ def configure_celery(app: Celery, settings: Settings) -> None:
     """Apply Herald's settings to ``app`` (broker, serialisation, reliability)."""
     app.conf.update(
         broker_url=settings.broker_url,
+        # Survive the broker going away, at startup and later, for as long as it takes:
+        # a worker that gives up is one fewer sender until someone restarts it.
+        broker_connection_retry=True,
         broker_connection_retry_on_startup=True,
+        broker_connection_max_retries=None,
+        broker_channel_error_retry=True,
         broker_transport_options=_transport_options(settings.broker_url),
         task_serializer="json",
         accept_content=["json"],

@@ -10,6 +10,11 @@ clamp the bucket back to the burst, so the big batch might never see enough toke
 
 A rate of 0 means no limit on tokens, but blocks are still kept in the shared store: a 429
 must slow every worker whether or not a rate is configured.
+
+When the shared store fails (Redis restarting, a database error) the limiter cannot say
+whether sending is allowed, so it answers :class:`LimiterUnavailable`, a kind of
+:class:`RateLimited`: the caller puts its batch back and tries again later, exactly as when
+the rate is exhausted, instead of failing the batch or sending unpaced.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from sqlalchemy.pool import NullPool
 
@@ -60,6 +66,18 @@ class RateLimited(Exception):
         self.wait_seconds = wait_seconds
 
 
+class LimiterUnavailable(RateLimited):
+    """The limiter's shared store failed; nothing was taken. Retry with backoff."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(0.0)
+        self.args = (f"rate limiter unavailable: {error!r}",)
+
+
+STORE_ERRORS: tuple[type[Exception], ...] = (redis.RedisError, SQLAlchemyError, OSError)
+"""What a failing shared store raises: Redis errors (connection, timeout), database errors."""
+
+
 class RateLimiter(Protocol):
     """A provider's shared token bucket and its 429 block (subclass it for wait_and_acquire)."""
 
@@ -75,15 +93,22 @@ class RateLimiter(Protocol):
         """Sleep until ``tokens`` are taken and return the seconds slept.
 
         Raises RateLimited instead of sleeping past ``max_wait`` in total, so a worker can
-        requeue its batch with a countdown rather than sit idle.
+        requeue its batch with a countdown rather than sit idle, and LimiterUnavailable when
+        the shared store fails.
         """
         waited = 0.0
-        while (wait := self.acquire(provider, tokens)) > 0:
+        while (wait := self._acquire_or_unavailable(provider, tokens)) > 0:
             if waited + wait > max_wait:
                 raise RateLimited(wait)
             time.sleep(wait)
             waited += wait
         return waited
+
+    def _acquire_or_unavailable(self, provider: str, tokens: int) -> float:
+        try:
+            return self.acquire(provider, tokens)
+        except STORE_ERRORS as error:
+            raise LimiterUnavailable(error) from error
 
 
 def _capacity(rate_per_second: float, burst: int) -> float:
@@ -154,7 +179,8 @@ class RedisRateLimiter(RateLimiter):
     def __init__(self, url: str, rate_per_second: float, burst: int) -> None:
         self.rate = rate_per_second
         self.capacity = _capacity(rate_per_second, burst)
-        self._client = redis.Redis.from_url(url)
+        # Short socket timeouts: a Redis that hangs must not hold a claimed batch for minutes.
+        self._client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=2)
         self._acquire = self._client.register_script(ACQUIRE_SCRIPT)
         self._block = self._client.register_script(BLOCK_SCRIPT)
 

@@ -85,6 +85,10 @@ class Settings(BaseSettings):
     scheduler_tick_seconds: float = Field(default=5.0, gt=0)
     lease_seconds: int = Field(default=120, gt=0)
     stall_seconds: int = Field(default=180, gt=0)
+    # Reconciling dispatched rows whose answer never came (providers with a look-up).
+    reconcile_settle_seconds: float = Field(default=120.0, ge=0)
+    """How old a dispatch must be before the provider is asked about it (its search index
+    may lag behind its send API); never less than ``provider_timeout_seconds``."""
     metrics_token: str = ""
     """A bearer token /metrics requires; empty leaves /metrics open (a private network)."""
     web_lock_timeout_ms: int = Field(default=5000, ge=0)

@@ -1,10 +1,15 @@
 """Attempts: rows claimed for one provider call, and what the call's outcome does to them.
 
-The row is what makes sending exactly-once: a batch is *claimed* (queued → sending, with an
-attempt id and a lease) in the same commit that precedes the provider call, so a row in
-``sending`` always means "the request may have left". An attempt is only ever re-sent as
-itself; when its lease expires the sweeper replays it if the provider is idempotent on its
-key, else marks its rows ``unknown``.
+The row is what makes sending exactly-once. A batch is *claimed* (queued → sending, with an
+attempt id and a lease) and committed; then, after rendering and pacing, *dispatched*: a
+second commit, immediately before the provider call, stamps ``dispatched_at`` on the rows it
+is about to send. So a row in ``sending`` without ``dispatched_at`` has certainly not left,
+and one with it may have.
+
+When a lease expires, the sweeper puts rows that were never dispatched back in the queue,
+whatever stopped their sender. A dispatched attempt is only ever re-sent as itself: replayed
+if the provider is idempotent on its key, reconciled with the provider where it can tell
+(:mod:`publisher.reconciliation`), else its rows become ``unknown``.
 """
 
 from __future__ import annotations
@@ -15,7 +20,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, case, literal, select, text, update
+from sqlalchemy import (
+    ColumnElement,
+    Table,
+    and_,
+    bindparam,
+    case,
+    func,
+    literal,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from core.database import utcnow
@@ -27,6 +43,19 @@ from subscribers.models import Subscriber
 REPLAY_WINDOW = timedelta(hours=23)
 """How long after its first try an attempt may be replayed: providers forget idempotency keys
 after a day (Resend: 24 hours), and a replay after that would be a second send."""
+RECONCILE_WINDOW = timedelta(hours=24)
+"""How long a dispatched row waits in ``sending`` for a provider to say whether it got it;
+past that (the provider's look-up kept failing) it is ``unknown`` for an admin."""
+
+
+@dataclass(frozen=True, slots=True)
+class SweptLeases:
+    """What the sweeper found behind expired leases and left for the caller to enqueue."""
+
+    replays: list[tuple[int, str]]
+    """(campaign id, attempt id) of dispatched attempts to replay through an idempotent provider."""
+    requeued: list[tuple[int, int, int]]
+    """(campaign id, first id, last id) of never-dispatched attempts put back in the queue."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +90,7 @@ def claim_batch(
             attempt_id=attempt_id,
             provider=provider,
             lease_until=now + lease,
-            dispatched_at=now,
+            dispatched_at=None,  # set by mark_dispatched, just before the provider call
             attempts=Delivery.attempts + 1,
         )
         .returning(Delivery.id, Delivery.subscriber_id)
@@ -82,6 +111,23 @@ def reclaim_attempt(
         .execution_options(synchronize_session=False)
     ).all()
     return _with_subscribers(session, claimed)
+
+
+def mark_dispatched(session: Session, attempt_id: str, *, lease: timedelta) -> set[int]:
+    """The dispatched checkpoint: stamp the attempt's rows as about to be sent, renew their
+    lease, and return their ids (rows the sweeper took back meanwhile are not among them).
+
+    A replay keeps the first ``dispatched_at``: the replay window counts from the first try.
+    """
+    now = utcnow()
+    marked = session.execute(
+        update(Delivery)
+        .where(Delivery.attempt_id == attempt_id, Delivery.status == "sending")
+        .values(dispatched_at=func.coalesce(Delivery.dispatched_at, now), lease_until=now + lease)
+        .returning(Delivery.id)
+        .execution_options(synchronize_session=False)
+    ).scalars()
+    return set(marked)
 
 
 def _with_subscribers(session: Session, claimed: Sequence[Any]) -> list[ClaimedDelivery]:
@@ -213,17 +259,41 @@ def release_attempt(session: Session, attempt_id: str, *, status: str, error: st
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-def expire_leases(
-    session: Session, *, now: datetime, lease: timedelta, idempotent_providers: set[str]
-) -> list[tuple[int, str]]:
-    """Resolve rows whose sender stopped: replay their attempt where that is safe, else unknown.
+def hold_for_reconcile(session: Session, attempt_id: str, *, error: str = "") -> int:
+    """Keep the attempt's rows of unknown outcome in ``sending`` with an ended lease, for the
+    sweeper to ask the provider about once it settled (providers that can be asked only)."""
+    values: dict[str, Any] = {"status": "sending", "lease_until": utcnow()}
+    if error:
+        values["error"] = error
+    result = session.execute(
+        update(Delivery)
+        .where(Delivery.attempt_id == attempt_id, Delivery.status.in_(("sending", "unknown")))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
-    An attempt is replayed (same key, same messages) only through an idempotent provider,
-    within :data:`REPLAY_WINDOW` of its first try, and only while its campaign sends; a paused
-    campaign's rows wait for the resume. Returns the
-    (campaign id, attempt id) pairs to replay; their lease is renewed so the next sweep waits.
+
+def expire_leases(
+    session: Session,
+    *,
+    now: datetime,
+    lease: timedelta,
+    idempotent_providers: set[str],
+    reconciling_providers: frozenset[str] = frozenset(),
+) -> SweptLeases:
+    """Resolve rows whose sender stopped, by what their attempt got to do.
+
+    Never dispatched: back to ``queued`` (their ranges returned for enqueueing). Dispatched:
+    replayed (same key, same messages) only through an idempotent provider, within
+    :data:`REPLAY_WINDOW` of the first try and while the campaign sends (a paused campaign's
+    rows wait for the resume; renewed leases make the next sweep wait too); left in
+    ``sending`` for reconciliation through a provider in ``reconciling_providers`` within
+    :data:`RECONCILE_WINDOW`; else ``unknown``.
     """
     expired = and_(Delivery.status == "sending", Delivery.lease_until < now)
+    requeued = _requeue_undispatched(session, expired)
+    expired = and_(expired, Delivery.dispatched_at.is_not(None))
     campaign_status = (
         select(Campaign.status).where(Campaign.id == Delivery.campaign_id).scalar_subquery()
     )
@@ -240,10 +310,57 @@ def expire_leases(
         .returning(Delivery.campaign_id, Delivery.attempt_id)
         .execution_options(synchronize_session=False)
     ).all()
+    reconciling = Delivery.provider.in_(sorted(reconciling_providers)) & (
+        Delivery.dispatched_at > now - RECONCILE_WINDOW
+    )
     session.execute(
         update(Delivery)
-        .where(expired, ~(safe & (campaign_status == "paused")))
+        .where(expired, ~(safe & (campaign_status == "paused")), ~reconciling)
         .values(status="unknown", lease_until=None, error="sender stopped after the request left")
         .execution_options(synchronize_session=False)
     )
-    return sorted({(campaign_id, str(attempt_id)) for campaign_id, attempt_id in attempts})
+    replays = sorted({(campaign_id, str(attempt_id)) for campaign_id, attempt_id in attempts})
+    return SweptLeases(replays=replays, requeued=requeued)
+
+
+def _requeue_undispatched(
+    session: Session, expired: ColumnElement[bool]
+) -> list[tuple[int, int, int]]:
+    """Put expired rows that were never dispatched back in the queue; their attempts' ranges.
+
+    The UPDATE repeats the conditions so that a sender that dispatched meanwhile wins.
+    """
+    undispatched = and_(expired, Delivery.dispatched_at.is_(None))
+    found = session.execute(
+        select(Delivery.id, Delivery.campaign_id, Delivery.attempt_id).where(undispatched)
+    ).all()
+    if not found:
+        return []
+    ids = [row.id for row in found]
+    cancelled = select(Campaign.status).where(Campaign.id == Delivery.campaign_id)
+    back = session.execute(
+        update(Delivery)
+        .where(Delivery.id.in_(ids), undispatched)
+        .values(
+            status=case(
+                (cancelled.scalar_subquery() == "cancelled", literal("cancelled")),
+                else_=literal("queued"),
+            ),
+            attempt_id=None,
+            lease_until=None,
+            error="",
+        )
+        .returning(Delivery.id)
+        .execution_options(synchronize_session=False)
+    ).scalars()
+    return _attempt_ranges(found, set(back))
+
+
+def _attempt_ranges(found: Sequence[Any], back: set[int]) -> list[tuple[int, int, int]]:
+    """(campaign id, first id, last id) per attempt, over the rows that went back."""
+    spans: dict[tuple[int, str], tuple[int, int]] = {}
+    for delivery_id, campaign_id, attempt_id in found:
+        if delivery_id in back:
+            low, high = spans.get((campaign_id, attempt_id), (delivery_id, delivery_id))
+            spans[(campaign_id, attempt_id)] = (min(low, delivery_id), max(high, delivery_id))
+    return sorted((campaign_id, low, high) for (campaign_id, _), (low, high) in spans.items())

@@ -48,7 +48,8 @@ def up(host: str = HOST, port: int = PORT) -> None:
             "web": processes.web_command(host, port),
             "worker": processes.worker_command(),
             "scheduler": processes.scheduler_command(),
-        }
+        },
+        restart=("worker", "scheduler"),
     )
     raise typer.Exit(code)
 

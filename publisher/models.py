@@ -15,6 +15,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -184,6 +185,13 @@ class Delivery(Base):
         UniqueConstraint("campaign_id", "subscriber_id"),
         Index("ix_deliveries_campaign_status_id", "campaign_id", "status", "id"),
         Index("ix_deliveries_attempt_id", "attempt_id"),
+        # The sweeper reads rows in flight by lease on every tick.
+        Index(
+            "ix_deliveries_in_flight",
+            "lease_until",
+            postgresql_where=text("status = 'sending'"),
+            sqlite_where=text("status = 'sending'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -193,6 +201,7 @@ class Delivery(Base):
     attempt_id: Mapped[str | None] = mapped_column(String(36))
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """Set just before the provider call (the dispatched checkpoint): only then may it have left."""
     attempts: Mapped[int] = mapped_column(default=0)
     provider: Mapped[str] = mapped_column(String(32), default="")
     provider_message_id: Mapped[str | None] = mapped_column(String(200))

@@ -13,6 +13,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import httpx
+import redis
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -37,10 +38,12 @@ def herald(
 
 @contextmanager
 def celery_worker(
-    env: dict[str, str], cwd: Path, *, name: str, concurrency: int = 2
+    env: dict[str, str], cwd: Path, *, name: str, concurrency: int = 2, app: str = "worker.app"
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """A real ``celery worker`` process on every Herald queue, stopped (TERM, then KILL) after."""
-    line = [sys.executable, "-m", "celery", "-A", "worker.app", "worker", "--loglevel", "WARNING",
+    """A real ``celery worker`` process on every Herald queue, stopped (TERM, then KILL) after.
+
+    ``app`` is the Celery app module (``tests.fault_hooks`` for one that can be held)."""
+    line = [sys.executable, "-m", "celery", "-A", app, "worker", "--loglevel", "WARNING",
             "--queues", "bulk,transactional,control", "--concurrency", str(concurrency),
             "--hostname", f"{name}@%h", "--without-gossip", "--without-mingle"]  # fmt: skip
     with _running(line, env, cwd, name) as process:
@@ -148,3 +151,53 @@ def _healthy(url: str, process: subprocess.Popen[bytes]) -> bool:
         return httpx.get(f"{url}/healthz", timeout=1).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+class RedisServer:
+    """A ``redis-server`` of the test's own, on its own port, that the test can stop and start.
+
+    Never the shared Redis: nothing persists (``--save ''``, no append-only file), so a
+    restart loses every queued task message, as a crashed broker without persistence does.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        """Start the server and wait until it answers."""
+        line = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1"]
+        line += ["--save", "", "--appendonly", "no", "--dir", str(self.folder)]
+        self.process = subprocess.Popen(
+            line, cwd=self.folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        wait_until(self._answers, timeout=10, what="redis-server to answer")
+
+    def stop(self) -> None:
+        """Kill the server at once (no shutdown save), as a crash would."""
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(10)
+            self.process = None
+
+    def _answers(self) -> bool:
+        client = redis.Redis(port=self.port, socket_connect_timeout=0.5)
+        try:
+            return bool(client.ping())
+        except redis.RedisError:
+            return False
+        finally:
+            client.close()
+
+
+@contextmanager
+def redis_server(folder: Path) -> Iterator[RedisServer]:
+    """A running :class:`RedisServer` in ``folder``, killed afterwards."""
+    server = RedisServer(folder)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

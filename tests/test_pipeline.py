@@ -144,12 +144,13 @@ def test_a_killed_sender_is_replayed_only_where_the_provider_is_idempotent(
         start_sending(session, campaign)
     pipeline.plan_campaign(tasks.tasks.pop(0)[1][0])
     tasks.tasks.clear()  # the batch tasks are lost with the broker
-    with unit_of_work() as session:  # a worker claimed the rows, then died
+    with unit_of_work() as session:  # a worker claimed and dispatched the rows, then died
         claimed = attempts.claim_batch(
             session, campaign.id, 1, 10**9, attempt_id="dead", provider="postmark",
             lease=timedelta(seconds=-1),
         )  # fmt: skip
         assert len(claimed) == 4
+        attempts.mark_dispatched(session, "dead", lease=timedelta(seconds=-1))
         session.execute(
             update(Delivery).where(Delivery.id == claimed[0].id).values(provider="outbox")
         )

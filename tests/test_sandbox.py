@@ -630,3 +630,61 @@ def _listening(url: str) -> bool:
         return httpx.get(f"{url}/_sandbox/stats", timeout=1).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+def test_postmark_search_finds_messages_by_delivery_metadata(client: TestClient) -> None:
+    batch = [_mail("a@x.test"), _mail("b@x.test")]
+    for number, message in enumerate(batch, start=1):
+        message["Metadata"]["delivery_id"] = str(number)
+    sent = client.post("/email/batch", json=batch, headers=AUTH).json()
+    query = {"count": 1, "offset": 0, "metadata_delivery_id": "2", "metadata_campaign_id": "1"}
+    found = client.get("/messages/outbound", params=query, headers=AUTH)
+    assert found.status_code == 200
+    body = found.json()
+    assert body["TotalCount"] == 1
+    [summary] = body["Messages"]
+    assert summary["MessageID"] == sent[1]["MessageID"]
+    assert summary["Recipients"] == ["b@x.test"]
+    assert summary["Metadata"] == {"delivery_id": "2", "campaign_id": "1"}
+    other = client.get(
+        "/messages/outbound", params={**query, "metadata_campaign_id": "2"}, headers=AUTH
+    )
+    assert other.json() == {"TotalCount": 0, "Messages": []}
+
+
+@pytest.mark.parametrize(
+    "query",
+    [{}, {"count": 0, "offset": 0}, {"count": 501, "offset": 0}, {"count": 500, "offset": 9600}],
+)
+def test_postmark_search_checks_count_and_offset_like_postmark(
+    client: TestClient, query: dict[str, int]
+) -> None:
+    answer = client.get(
+        "/messages/outbound", params={**query, "metadata_delivery_id": "1"}, headers=AUTH
+    )
+    assert answer.status_code == 422
+    assert client.get("/messages/outbound", params={"count": 1, "offset": 0}).status_code == 401
+
+
+def test_mailgun_events_find_accepted_messages_by_user_variables(client: TestClient) -> None:
+    auth = ("api", RESEND_KEY)
+    form = {"to": "a@x.test", "v:campaign_id": "4", "v:delivery_id": "9", "v:herald_key": "9"}
+    mime = ("message.mime", b"Subject: hi\r\n\r\nhello\r\n", "message/rfc822")
+    sent = client.post(
+        "/v3/mg.test/messages.mime", data=form, files={"message": mime}, auth=auth
+    ).json()
+    variables = '{"delivery_id": "9", "campaign_id": "4"}'
+    events = client.get(
+        "/v3/mg.test/events", params={"event": "accepted", "user-variables": variables}, auth=auth
+    )
+    assert events.status_code == 200
+    [event] = events.json()["items"]
+    assert event["event"] == "accepted" and event["recipient"] == "a@x.test"
+    assert f"<{event['message']['headers']['message-id']}>" == sent["id"]
+    assert event["user-variables"] == {"delivery_id": "9", "campaign_id": "4"}
+    assert set(events.json()["paging"]) == {"first", "last", "next", "previous"}
+    none = client.get(
+        "/v3/mg.test/events", params={"user-variables": '{"delivery_id": "8"}'}, auth=auth
+    )
+    assert none.json()["items"] == []
+    assert client.get("/v3/mg.test/events", params={"user-variables": variables}).status_code == 401

@@ -10,20 +10,23 @@ from collections.abc import Callable
 
 import httpx
 import pytest
-from sqlalchemy import select
+import redis
+from sqlalchemy import select, update
+from sqlalchemy.exc import OperationalError
 
 from core.database import unit_of_work
 from core.providers.base import Provider
 from core.providers.postmark import PostmarkProvider
 from core.providers.resend import ResendProvider
 from core.providers.sendgrid import SendGridProvider
-from core.ratelimit import DatabaseRateLimiter
+from core.ratelimit import DatabaseRateLimiter, RedisRateLimiter
 from core.settings import get_settings
 from publisher import deliveries
 from publisher.campaigns import cancel_campaign, start_sending
 from publisher.models import Campaign, Delivery
 from tests.conftest import use_settings
 from tests.factories import add_announcement, add_list, add_subscribers
+from tests.processes import free_port
 from worker import pipeline, sending
 
 Handler = Callable[[httpx.Request], httpx.Response]
@@ -120,15 +123,115 @@ def _attempt(campaign_id: int) -> str:
         )
 
 
-def test_a_timeout_through_postmark_is_unknown_and_never_resent(
+def test_a_timeout_through_postmark_waits_for_reconciliation_and_is_never_resent(
     campaign: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     server = ProviderServer(time_out)
     use_provider(monkeypatch, postmark(server))
     sending.send_batch(campaign, 1, 10**9)
-    assert _statuses(campaign) == {"unknown": 3}
+    assert _statuses(campaign) == {"sending": 3}  # in doubt: Postmark will be asked
+    with unit_of_work() as session:
+        rows = session.scalars(select(Delivery).where(Delivery.campaign_id == campaign)).all()
+        assert all(row.dispatched_at is not None and row.lease_until is not None for row in rows)
     sending.send_batch(campaign, 1, 10**9)  # a redelivered task finds nothing to claim
     assert len(server.requests) == 1
+    assert _campaign(campaign).status == "sending"  # not finished while in doubt
+
+
+def test_a_timeout_through_sendgrid_is_unknown_at_once(
+    campaign: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use_provider(monkeypatch, sendgrid(ProviderServer(time_out)))
+    sending.send_batch(campaign, 1, 10**9)
+    assert _statuses(campaign) == {"unknown": 3}
+
+
+class BrokenLimiter(DatabaseRateLimiter):
+    """A limiter whose shared store fails as Redis does when it is down."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def acquire(self, provider: str, tokens: int) -> float:
+        raise self.error
+
+    def block(self, provider: str, seconds: float) -> None:
+        raise self.error
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        redis.ConnectionError("Error 111 connecting to 127.0.0.1:6390. Connection refused."),
+        redis.TimeoutError("Timeout reading from socket"),
+        OperationalError("UPDATE provider_rate_limits", {}, Exception("server closed")),
+    ],
+    ids=["redis-down", "redis-timeout", "database-error"],
+)
+def test_a_failing_rate_limiter_puts_the_batch_back_for_a_retry_with_backoff(
+    campaign: int, monkeypatch: pytest.MonkeyPatch, error: Exception
+) -> None:
+    server = ProviderServer(accept_postmark)
+    use_provider(monkeypatch, postmark(server))
+    monkeypatch.setattr(sending, "get_rate_limiter", lambda settings: BrokenLimiter(error))
+    with pytest.raises(sending.RetryLater) as later:
+        sending.send_batch(campaign, 1, 10**9)
+    assert later.value.delay is None  # the task's own backoff
+    assert _statuses(campaign) == {"queued": 3}
+    assert server.requests == []
+    assert _campaign(campaign).consecutive_failures == 0  # not the provider's failure
+
+
+def test_a_stopped_redis_behind_the_limiter_puts_the_batch_back(
+    campaign: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    nobody_listens = f"redis://127.0.0.1:{free_port()}/0"
+    limiter = RedisRateLimiter(nobody_listens, rate_per_second=100, burst=10)
+    server = ProviderServer(accept_postmark)
+    use_provider(monkeypatch, postmark(server))
+    monkeypatch.setattr(sending, "get_rate_limiter", lambda settings: limiter)
+    with pytest.raises(sending.RetryLater):
+        sending.send_batch(campaign, 1, 10**9)
+    assert _statuses(campaign) == {"queued": 3}
+    assert server.requests == []
+
+
+def test_a_429_with_the_limiter_down_still_requeues_the_batch(
+    campaign: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use_provider(monkeypatch, postmark(ProviderServer(status(429, **{"Retry-After": "3"}))))
+    broken = BrokenLimiter(redis.ConnectionError("down"))
+    monkeypatch.setattr(broken, "acquire", lambda provider, tokens: 0.0)
+    monkeypatch.setattr(sending, "get_rate_limiter", lambda settings: broken)
+    with pytest.raises(sending.RetryLater) as later:
+        sending.send_batch(campaign, 1, 10**9)
+    assert later.value.delay == 3
+    assert _statuses(campaign) == {"queued": 3}
+
+
+def test_rows_taken_back_before_the_dispatch_are_not_sent(
+    campaign: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = ProviderServer(accept_postmark)
+    use_provider(monkeypatch, postmark(server))
+    taken_back: list[str] = []
+
+    def slow_pacing(provider: Provider, attempt_id: str, count: int, *, replay: bool) -> None:
+        # Meanwhile the lease ended and the sweeper returned one row to another sender.
+        with unit_of_work() as session:
+            session.execute(
+                update(Delivery)
+                .where(Delivery.campaign_id == campaign, Delivery.id == 1)
+                .values(status="queued", attempt_id=None)
+            )
+        taken_back.append(attempt_id)
+
+    monkeypatch.setattr(sending, "_pace", slow_pacing)
+    sending.send_batch(campaign, 1, 10**9)
+    assert taken_back
+    [request] = server.requests
+    assert len(httpx.Response(200, content=request.content).json()) == 2
+    assert _statuses(campaign) == {"sent": 2, "queued": 1}
 
 
 def test_a_timeout_through_resend_is_replayed_as_the_same_request(

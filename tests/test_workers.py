@@ -6,6 +6,8 @@ worker processes racing over small batches through the Postmark API of the local
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -74,3 +76,38 @@ def test_two_workers_on_postgres_and_redis_send_each_message_once(
         stats = httpx.get(f"{provider_url}/_sandbox/stats").json()
     assert _counts(campaign_id) == {"sent": 600}
     assert (stats["messages"], stats["unique_recipients"], stats["duplicates"]) == (600, 600, 0)
+
+
+RUNNER = """
+import sys
+from publisher.processes import run_together
+crash = [sys.executable, "-c", "open(sys.argv[1], 'a').write('started\\\\n'); raise SystemExit(3)"]
+crash = [sys.executable, "-c", "import sys; open(sys.argv[1], 'a').write('x\\\\n'); sys.exit(3)",
+         sys.argv[1]]
+stay = [sys.executable, "-c", "import time; time.sleep(60)"]
+sys.exit(run_together({"worker": crash, "web": stay}, restart=("worker",)))
+"""
+
+
+def test_herald_up_restarts_a_worker_that_exits_with_a_backoff(tmp_path: Path) -> None:
+    starts = tmp_path / "starts"
+    runner = subprocess.Popen(
+        [sys.executable, "-c", RUNNER, str(starts)],
+        env=herald_env(),
+        cwd=tmp_path,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+        wait_until(
+            lambda: starts.exists() and len(starts.read_text().split()) >= 3,
+            timeout=15,
+            what="the worker to be started three times",
+        )
+        assert runner.poll() is None, "the others must keep running"
+    finally:
+        runner.terminate()
+        _, errors = runner.communicate(timeout=20)
+    assert runner.returncode is not None  # Ctrl-C (here TERM) still stops everything
+    assert b"worker exited with code 3; restarting it in 1 s" in errors
+    assert b"restarting it in 2 s" in errors  # the second exit in a row waits longer

@@ -11,13 +11,16 @@ from datetime import datetime, timedelta
 
 from core.celery_app import enqueue_after_commit
 from core.database import unit_of_work, utcnow
+from core.providers.base import can_reconcile
 from core.ratelimit import forget_idle_buckets
 from core.settings import get_settings
 from publisher import attempts, campaigns, scheduling
 from publisher.digests import run_due_digests
 from publisher.stats import health
 from publisher.users import forget_expired_sessions
-from worker.pipeline import current_provider, enqueue_batches
+from worker import pipeline
+from worker.pipeline import SEND_BATCH_TASK, enqueue_batches
+from worker.reconcile import reconcile_in_doubt
 from worker.sending import REPLAY_TASK
 
 
@@ -30,6 +33,7 @@ def tick(*, now: datetime | None = None) -> None:
     release_local_hours(now)
     recover_lost_plans()
     resolve_expired_leases()
+    reconcile_in_doubt()
     resume_stalled()
     finish_done()
 
@@ -71,16 +75,25 @@ def recover_lost_plans() -> None:
 
 
 def resolve_expired_leases() -> None:
-    """Rows whose sender died: replay their attempt where the provider is idempotent, else
-    mark them unknown."""
-    provider = current_provider()
+    """Rows whose sender died: never dispatched, back to the queue (and their batches again);
+    dispatched, replayed where the provider is idempotent, left for reconciliation where it
+    can be asked, else marked unknown."""
+    provider = pipeline.current_provider()  # looked up here: tests replace it
     safe = {provider.name} if provider.idempotent else set()
+    asked = frozenset({provider.name} if can_reconcile(provider) else ())
     lease = timedelta(seconds=get_settings().lease_seconds)
     with unit_of_work() as session:
-        for campaign_id, attempt_id in attempts.expire_leases(
-            session, now=utcnow(), lease=lease, idempotent_providers=safe
-        ):
+        swept = attempts.expire_leases(
+            session,
+            now=utcnow(),
+            lease=lease,
+            idempotent_providers=safe,
+            reconciling_providers=asked,
+        )
+        for campaign_id, attempt_id in swept.replays:
             enqueue_after_commit(session, REPLAY_TASK, campaign_id, attempt_id)
+        for campaign_id, first_id, last_id in swept.requeued:
+            enqueue_after_commit(session, SEND_BATCH_TASK, campaign_id, first_id, last_id)
 
 
 def resume_stalled() -> None:

@@ -1,12 +1,14 @@
-"""Sending one batch: claim, pace, render, one provider call, record; and replaying attempts.
+"""Sending one batch: claim, render, pace, dispatch, one provider call, record; and replays.
 
-Each flow commits at its checkpoints and nowhere else: the claim commit precedes the
-provider call (so a row in ``sending`` means the request may have left), and the outcome
-commit follows it. A worker killed between the two leaves rows for the sweeper to resolve.
+Each flow commits at its checkpoints and nowhere else: the claim; the *dispatched* mark,
+immediately before the provider call (so only a dispatched row may have left); the outcome.
+A worker killed anywhere leaves rows for the sweeper: those never dispatched go back to the
+queue, the others are replayed, reconciled with the provider, or marked ``unknown``.
 
-An attempt, once claimed, is only ever re-sent as itself: the same rows, the same rendered
+An attempt, once dispatched, is only ever re-sent as itself: the same rows, the same rendered
 messages, the same key. Through an idempotent provider that makes a retry after a crash or a
-timeout harmless; through any other, rows whose outcome is unknown stay ``unknown``.
+timeout harmless; through one that can be asked (:mod:`worker.reconcile`) the sweeper asks it;
+through any other, rows whose outcome is unknown stay ``unknown``.
 """
 
 from __future__ import annotations
@@ -20,8 +22,8 @@ from sqlalchemy.orm import Session
 
 from core.database import unit_of_work
 from core.message import OutgoingMessage
-from core.providers.base import OutcomeUnknown, Provider, ProviderError
-from core.ratelimit import RateLimited, get_rate_limiter
+from core.providers.base import OutcomeUnknown, Provider, ProviderError, can_reconcile
+from core.ratelimit import STORE_ERRORS, RateLimited, get_rate_limiter
 from core.settings import get_settings
 from publisher import attempts, campaigns, deliveries
 from publisher.attempts import ClaimedDelivery
@@ -70,7 +72,7 @@ def send_batch(campaign_id: int, first_id: int, last_id: int) -> None:
             return
         messages = _render(session, campaign, claimed)
     _pace(provider, attempt_id, len(messages), replay=False)
-    _send(campaign_id, attempt_id, messages, provider, replay=False)
+    _send(campaign_id, attempt_id, _dispatch(attempt_id, messages), provider, replay=False)
 
 
 def replay_attempt(campaign_id: int, attempt_id: str) -> None:
@@ -90,7 +92,7 @@ def replay_attempt(campaign_id: int, attempt_id: str) -> None:
             return
         messages = _render(session, campaign, claimed)
     _pace(provider, attempt_id, len(messages), replay=True)
-    _send(campaign_id, attempt_id, messages, provider, replay=True)
+    _send(campaign_id, attempt_id, _dispatch(attempt_id, messages), provider, replay=True)
 
 
 def _lease() -> timedelta:
@@ -105,16 +107,30 @@ def _render(
 
 
 def _pace(provider: Provider, attempt_id: str, count: int, *, replay: bool) -> None:
-    """Take ``count`` tokens of the provider's shared rate; a long wait goes back to the broker."""
+    """Take ``count`` tokens of the provider's shared rate; a long wait goes back to the broker.
+
+    So does a limiter that cannot be reached (:class:`~core.ratelimit.LimiterUnavailable`):
+    the batch is put back and retried with backoff, never failed and never sent unpaced.
+    """
     try:
         get_rate_limiter(get_settings()).wait_and_acquire(
             provider.name, count, max_wait=PACE_MAX_WAIT_SECONDS
         )
     except RateLimited as limited:
-        if replay or provider.idempotent:
-            raise ReplayLater(attempt_id, limited.wait_seconds) from limited
+        delay = limited.wait_seconds or None
+        if replay:
+            raise ReplayLater(attempt_id, delay) from limited
+        # Nothing of this attempt was dispatched yet, whatever the provider: back to the queue.
+        # Should this commit fail too, the sweeper does the same once the lease ends.
         _end_attempt(attempt_id, "queued", "")
-        raise RetryLater(limited.wait_seconds) from limited
+        raise RetryLater(delay) from limited
+
+
+def _dispatch(attempt_id: str, messages: list[OutgoingMessage]) -> list[OutgoingMessage]:
+    """Commit the dispatched checkpoint; the messages whose rows are still this attempt's."""
+    with unit_of_work() as session:
+        marked = attempts.mark_dispatched(session, attempt_id, lease=_lease())
+    return [message for message in messages if int(message.key) in marked]
 
 
 def _send(
@@ -126,6 +142,8 @@ def _send(
     replay: bool,
 ) -> None:
     """One provider call for the attempt, and what its outcome means for the rows."""
+    if not messages:
+        return  # the sweeper took the rows back before the checkpoint: nothing left to send
     started = time.perf_counter()
     try:
         results = provider.send_batch(messages, attempt_key=attempt_id)
@@ -140,6 +158,8 @@ def _send(
     latency_ms = _ms_since(started)
     with unit_of_work() as session:
         outcome = attempts.record_results(session, attempt_id, results)
+        if outcome.get("unknown") and can_reconcile(provider):
+            attempts.hold_for_reconcile(session, attempt_id)
         health.record_call(
             session,
             health.ProviderCall(provider.name, len(messages), outcome.get("sent", 0), latency_ms),
@@ -171,7 +191,7 @@ def _after_refusal(
 ) -> None:
     """The call failed as a whole: slow everyone on a 429, retry what may succeed later."""
     if error.throttled:
-        get_rate_limiter(get_settings()).block(provider.name, error.retry_after or 1.0)
+        _block(provider, error.retry_after or 1.0)
     elif error.retry_after is None:  # a provider's "come back in a second" is no failure
         _count_failure(campaign_id, str(error))
     if error.retryable and (replay or provider.idempotent):
@@ -189,7 +209,19 @@ def _after_silence(
     _count_failure(campaign_id, str(error))
     if provider.idempotent and error.resendable:
         raise ReplayLater(attempt_id, None)
+    if can_reconcile(provider):
+        with unit_of_work() as session:  # the sweeper asks the provider once it settled
+            attempts.hold_for_reconcile(session, attempt_id, error=str(error))
+        return
     _end_attempt(attempt_id, "unknown", str(error))
+
+
+def _block(provider: Provider, seconds: float) -> None:
+    """Slow every worker after a 429; a limiter that cannot be reached only loses the hint."""
+    try:
+        get_rate_limiter(get_settings()).block(provider.name, seconds)
+    except STORE_ERRORS as error:
+        log.warning("could not share %s's 429 with other workers: %r", provider.name, error)
 
 
 def _count_failure(campaign_id: int, reason: str) -> None:

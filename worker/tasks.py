@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import random
 
 from celery import Task
 
 from core.celery_app import celery_app
+from core.ratelimit import STORE_ERRORS
 from worker import campaign_mail as campaign_mail
 from worker import imports as imports
 from worker import pipeline, scheduled, sending
@@ -14,6 +16,7 @@ from worker import stats_tasks as stats_tasks
 from worker import transactional as transactional
 
 MAX_BATCH_RETRIES = 8
+log = logging.getLogger(__name__)
 
 
 @celery_app.task(name="herald.campaigns.plan")
@@ -39,6 +42,11 @@ def send_batch(self: Task, campaign_id: int, first_id: int, last_id: int) -> Non
         )
     except sending.RetryLater as later:
         raise self.retry(countdown=later.delay or backoff(self.request.retries)) from later
+    except STORE_ERRORS as error:
+        # The database or Redis failed mid-batch: whatever was claimed and not dispatched
+        # goes back to the queue by the sweeper; this range is tried again meanwhile.
+        log.warning("batch %s-%s of campaign %s: %r", first_id, last_id, campaign_id, error)
+        raise self.retry(countdown=backoff(self.request.retries)) from error
 
 
 @celery_app.task(name=sending.REPLAY_TASK)

@@ -21,7 +21,7 @@ from core.celery_app import celery_app
 from core.database import unit_of_work
 from core.message import OutgoingMessage
 from core.providers.base import OutcomeUnknown, ProviderError
-from core.ratelimit import RateLimited, get_rate_limiter
+from core.ratelimit import STORE_ERRORS, RateLimited, RateLimiter, get_rate_limiter
 from core.settings import Settings, get_settings
 from publisher.subscriber_emails import confirmation_message, welcome_message
 from subscribers import consent
@@ -84,7 +84,7 @@ def _send(notices: list[Notice], build: Build) -> tuple[list[int], SendLater | N
             return sent, SendLater(rest, limited.wait_seconds)
         except ProviderError as error:
             if error.throttled:
-                limiter.block(provider.name, error.retry_after or 1.0)
+                _block(limiter, provider.name, error.retry_after or 1.0)
             if error.retryable:
                 return sent, SendLater(rest, error.retry_after)
             log.error("transactional batch refused for good: %s", error)
@@ -100,6 +100,14 @@ def _send(notices: list[Notice], build: Build) -> tuple[list[int], SendLater | N
         if retry:
             return sent, SendLater(retry + rest[len(batch) :], None)
     return sent, None
+
+
+def _block(limiter: RateLimiter, provider: str, seconds: float) -> None:
+    """Share a 429 with every worker; a limiter that cannot be reached only loses the hint."""
+    try:
+        limiter.block(provider, seconds)
+    except STORE_ERRORS as error:
+        log.warning("could not share %s's 429 with other workers: %r", provider, error)
 
 
 def _retry(task: Task, list_id: int, later: SendLater) -> Exception:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from datetime import datetime
+from typing import Protocol, runtime_checkable
 
 from core.message import OutgoingMessage
 
@@ -84,3 +85,43 @@ class Provider(Protocol):
     def close(self) -> None:
         """Release connections."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class Dispatched:
+    """A message whose request left but whose answer never came: what we know of it."""
+
+    key: str
+    """Our key for the message (the delivery id), sent as its ``delivery_id`` metadata."""
+    campaign_id: str
+    recipient: str
+    dispatched_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Sighting:
+    """What the provider's records say about one dispatched message."""
+
+    key: str
+    seen: bool
+    """True: the provider accepted it (``provider_message_id`` names it); False: it never did."""
+    provider_message_id: str | None = None
+
+
+@runtime_checkable
+class Reconciling(Protocol):
+    """The optional capability of a provider whose API can say what it accepted.
+
+    Only providers that can tell "never got it" apart from "cannot say" implement it.
+    """
+
+    def reconcile(self, messages: Sequence[Dispatched]) -> list[Sighting]:
+        """What the provider knows of each message; one sighting per message it can answer
+        for (a message left out stays in doubt). Raises :class:`ProviderError` when the
+        look-up itself fails."""
+        ...
+
+
+def can_reconcile(provider: object) -> bool:
+    """Whether ``provider`` can be asked what became of a dispatched message."""
+    return isinstance(provider, Reconciling)

@@ -36,12 +36,20 @@ attempted (hammering on after a 429 or an outage would only make it worse).
 
 Calls are sequential, so the batch is sized by time, not by Mailgun's limits: 50 requests
 finish well within a delivery's lease.
+
+What became of a message whose answer never came, Mailgun's events can tell
+(:meth:`MailgunProvider.reconcile`): ``GET /v3/<domain>/events`` with ``event=accepted``
+and a ``user-variables`` filter on the ``delivery_id`` and ``campaign_id`` we sent as ``v:``
+variables, from a little before the dispatch. Mailgun keeps events for days, well beyond
+the sweeper's window.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping, Sequence
+from datetime import timedelta
 from email import policy
 from typing import Any
 from urllib.parse import quote
@@ -49,7 +57,7 @@ from urllib.parse import quote
 import httpx
 
 from core.message import OutgoingMessage, to_mime
-from core.providers.base import OutcomeUnknown, ProviderError, SendResult
+from core.providers.base import Dispatched, OutcomeUnknown, ProviderError, SendResult, Sighting
 from core.providers.http import NEVER_SENT, refused, retry_after, send_one_by_one
 
 DEFAULT_BASE_URL = "https://api.mailgun.net"
@@ -79,6 +87,7 @@ class MailgunProvider:
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self._path = messages_mime_path(domain)
+        self._events_path = self._path.removesuffix("/messages.mime") + "/events"
         self._client = httpx.Client(
             base_url=api_root(base_url),
             timeout=timeout,
@@ -101,6 +110,22 @@ class MailgunProvider:
     def close(self) -> None:
         """Close the connection pool."""
         self._client.close()
+
+    def reconcile(self, messages: Sequence[Dispatched]) -> list[Sighting]:
+        """Ask Mailgun's events whether each dispatched message was accepted, one query each.
+
+        Stops at the first query that fails: the sightings so far are returned (the rest
+        stay in doubt), or :class:`ProviderError` is raised when not even one answered.
+        """
+        sightings: list[Sighting] = []
+        for message in messages:
+            try:
+                sightings.append(accepted_event(self._client, self._events_path, message))
+            except ProviderError:
+                if not sightings:
+                    raise
+                break
+        return sightings
 
     def _send(self, message: OutgoingMessage) -> SendResult:
         try:
@@ -186,3 +211,45 @@ def _json(response: httpx.Response) -> Any:
         return response.json()
     except ValueError:
         return None
+
+
+EVENTS_LOOKBACK = timedelta(minutes=5)
+"""How long before the dispatch the events query starts (clocks differ between machines)."""
+
+
+def accepted_event(client: httpx.Client, path: str, message: Dispatched) -> Sighting:
+    """Whether Mailgun accepted ``message``: its ``accepted`` events by our variables."""
+    variables = {"delivery_id": message.key, "campaign_id": message.campaign_id}
+    query = {
+        "event": "accepted",
+        "user-variables": json.dumps(variables, separators=(",", ":")),
+        "begin": str(int((message.dispatched_at - EVENTS_LOOKBACK).timestamp())),
+        "ascending": "yes",
+        "limit": "1",
+    }
+    try:
+        response = client.get(path, params=query)
+    except httpx.TransportError as error:
+        raise ProviderError(f"Mailgun events failed: {error!r}", retryable=True) from error
+    if response.status_code != httpx.codes.OK:
+        failed = _call_failed(response)
+        raise (
+            failed
+            if isinstance(failed, ProviderError)
+            else ProviderError(str(failed), retryable=True)
+        )
+    items = _json(response)
+    items = items.get("items") if isinstance(items, dict) else None
+    if not isinstance(items, list):
+        raise ProviderError(f"Mailgun events answered {response.text[:200]!r}", retryable=True)
+    if not items:
+        return Sighting(key=message.key, seen=False)
+    return Sighting(key=message.key, seen=True, provider_message_id=_event_message_id(items[0]))
+
+
+def _event_message_id(event: Any) -> str | None:
+    """The message id as the send call answered it (``<...>``); events leave out the brackets."""
+    message = event.get("message") if isinstance(event, dict) else None
+    headers = message.get("headers") if isinstance(message, dict) else None
+    found = headers.get("message-id") if isinstance(headers, dict) else None
+    return f"<{found.strip('<>')}>" if isinstance(found, str) and found else None

@@ -7,6 +7,10 @@ a ``{"ErrorCode", "Message"}`` body. Postmark has no idempotency key, so a call 
 never arrived is reported as :class:`OutcomeUnknown`, never retried here.
 
 Herald tracks opens and clicks itself, so Postmark's tracking is turned off on every message.
+
+What became of a message whose answer never came, Postmark's outbound message search can
+tell (:meth:`PostmarkProvider.reconcile`): ``GET /messages/outbound`` filtered by the
+``delivery_id`` and ``campaign_id`` metadata every campaign message carries.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import httpx
 import orjson
 
 from core.message import OutgoingMessage
-from core.providers.base import OutcomeUnknown, ProviderError, SendResult
+from core.providers.base import Dispatched, OutcomeUnknown, ProviderError, SendResult, Sighting
 from core.providers.http import NEVER_SENT, json_client, not_accepted, refused, retry_after
 
 DEFAULT_BASE_URL = "https://api.postmarkapp.com"
@@ -76,6 +80,22 @@ class PostmarkProvider:
     def close(self) -> None:
         """Close the connection pool."""
         self._client.close()
+
+    def reconcile(self, messages: Sequence[Dispatched]) -> list[Sighting]:
+        """Ask Postmark's message search about each dispatched message, one search each.
+
+        Stops at the first search that fails: the sightings so far are returned (the rest
+        stay in doubt), or :class:`ProviderError` is raised when not even one answered.
+        """
+        sightings: list[Sighting] = []
+        for message in messages:
+            try:
+                sightings.append(search_outbound(self._client, message))
+            except ProviderError:
+                if not sightings:
+                    raise
+                break
+        return sightings
 
     def message_json(self, message: OutgoingMessage) -> dict[str, Any]:
         """The message in Postmark's JSON shape."""
@@ -185,3 +205,34 @@ def _error_detail(response: httpx.Response) -> str:
     if isinstance(body, dict) and "ErrorCode" in body:
         return f"{body['ErrorCode']}: {body.get('Message', '')}"
     return json.dumps(body, ensure_ascii=False)[:500]
+
+
+def search_outbound(client: httpx.Client, message: Dispatched) -> Sighting:
+    """Whether Postmark holds ``message``: its outbound search by our metadata."""
+    query = {
+        "count": "1",
+        "offset": "0",
+        "metadata_delivery_id": message.key,
+        "metadata_campaign_id": message.campaign_id,
+    }
+    try:
+        response = client.get("/messages/outbound", params=query)
+    except httpx.TransportError as error:
+        raise ProviderError(f"Postmark search failed: {error!r}", retryable=True) from error
+    if response.status_code != httpx.codes.OK:
+        raise _call_failed(response)
+    try:
+        body = response.json()
+        total, found = int(body["TotalCount"]), body["Messages"]
+    except (ValueError, KeyError, TypeError) as error:
+        raise ProviderError(
+            f"Postmark search answered {response.text[:200]!r}", retryable=True
+        ) from error
+    if total == 0 or not found:
+        return Sighting(key=message.key, seen=False)
+    message_id = found[0].get("MessageID") if isinstance(found[0], dict) else None
+    return Sighting(key=message.key, seen=True, provider_message_id=_text(message_id))
+
+
+def _text(value: Any) -> str | None:
+    return str(value) if value else None

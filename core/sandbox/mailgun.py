@@ -1,4 +1,5 @@
-"""Mailgun's send endpoints: ``POST /v3/<domain>/messages`` and ``/v3/<domain>/messages.mime``.
+"""Mailgun's send endpoints: ``POST /v3/<domain>/messages`` and ``/v3/<domain>/messages.mime``,
+and its events (``GET /v3/<domain>/events``) filtered by ``user-variables``.
 
 Answers as Mailgun documents them: HTTP basic auth with user ``api`` and the API key as the
 password (here the key the Resend routes accept); a form (urlencoded or multipart) with ``to``
@@ -11,12 +12,17 @@ key for it come from its ``v:campaign_id`` and ``v:herald_key``.
 
 Faults are drawn once per request, as for the other providers: 429 with ``Retry-After``, a
 500, or an answer held back after the message was recorded.
+
+The events endpoint answers ``accepted`` events only, found by the ``delivery_id`` (and
+``campaign_id``) of the ``user-variables`` filter, a JSON object as Mailgun takes it, in
+Mailgun's shape: ``{"items": [...], "paging": {...}}``, one page. It is never faulted.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import json
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -24,7 +30,7 @@ from fastapi.responses import Response
 from starlette.datastructures import FormData, UploadFile
 
 from core.sandbox.faults import Fault
-from core.sandbox.mailroom import Envelope, Json, addresses
+from core.sandbox.mailroom import Envelope, Found, Json, addresses
 from core.sandbox.state import Sandbox, json_response, now_iso
 
 API_USER = "api"
@@ -57,7 +63,56 @@ def mailgun_routes(sandbox: Sandbox) -> APIRouter:
     async def send_mime(domain: str, request: Request) -> Response:
         return await _send(request, sandbox, domain, mime=True)
 
+    @router.get("/v3/{domain}/events")
+    async def events(domain: str, request: Request) -> Response:
+        try:
+            _authorise(request, sandbox.config.resend_api_key)
+            found = _find(sandbox, dict(request.query_params))
+        except Refusal as refusal:
+            return json_response({"message": refusal.message}, refusal.status)
+        items = [_accepted_event(message, domain) for message in found]
+        page = str(request.url)
+        return json_response({"items": items, "paging": dict.fromkeys(PAGES, page)})
+
     return router
+
+
+PAGES = ("first", "last", "next", "previous")
+
+
+def _find(sandbox: Sandbox, query: dict[str, str]) -> list[Found]:
+    """The accepted messages the query's ``user-variables`` filter names."""
+    if query.get("event", "accepted") != "accepted":
+        return []
+    try:
+        variables = json.loads(query["user-variables"])
+    except (KeyError, ValueError) as error:
+        raise Refusal(400, "this sandbox filters events by user-variables only") from error
+    if not isinstance(variables, dict) or "delivery_id" not in variables:
+        raise Refusal(400, "user-variables must be a JSON object with a delivery_id")
+    campaign = variables.get("campaign_id")
+    limit = min(int(query.get("limit", "300") or 300), 300)
+    found = sandbox.mailroom.find(str(variables["delivery_id"]), _text(campaign))
+    return found[:limit]
+
+
+def _accepted_event(message: Found, domain: str) -> Json:
+    """An ``accepted`` event as Mailgun shapes it (what the sandbox kept of the message)."""
+    variables = {"delivery_id": message.delivery_id}
+    if message.campaign_id is not None:
+        variables["campaign_id"] = message.campaign_id
+    return {
+        "id": f"sandbox-{message.message_id}",
+        "event": "accepted",
+        "timestamp": message.accepted_at,
+        "recipient": message.recipient,
+        "message": {"headers": {"message-id": f"{message.message_id}@{domain}"}},
+        "user-variables": variables,
+    }
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
 
 
 async def _send(request: Request, sandbox: Sandbox, domain: str, *, mime: bool) -> Response:
@@ -141,7 +196,10 @@ def _check_options(fields: dict[str, str]) -> None:
 
 def _accept(sandbox: Sandbox, message: Json, domain: str) -> str:
     envelope = Envelope(
-        message.get("v:campaign_id"), addresses(message["to"]), message.get("v:herald_key")
+        message.get("v:campaign_id"),
+        addresses(message["to"]),
+        message.get("v:herald_key"),
+        message.get("v:delivery_id"),
     )
     [stored_id] = sandbox.mailroom.accept([envelope])
     message_id = f"<{stored_id}@{domain}>"

@@ -2,14 +2,17 @@
 
 A million accepted messages must not cost gigabytes, so the full message is kept only for the
 most recent few (``keep_messages``); every message leaves a compact record (message id,
-campaign, recipient, our ``herald_key``) in a private SQLite database on disk, which also
-answers "was this recipient seen before, in this campaign?" in one statement per batch. The
-counts are kept as they change, so reading them costs nothing.
+campaign, recipient, our ``herald_key``, its ``delivery_id`` metadata, when) in a private
+SQLite database on disk, which also answers "was this recipient seen before, in this
+campaign?" in one statement per batch, and the providers' message look-ups (Postmark's
+message search, Mailgun's events). The counts are kept as they change, so reading them costs
+nothing.
 """
 
 from __future__ import annotations
 
 import sqlite3
+import time
 import uuid
 from collections import deque
 from collections.abc import Iterable, Sequence
@@ -31,7 +34,11 @@ COUNTS = (
 )
 
 _SCHEMA = """
-CREATE TABLE messages (message_id TEXT, campaign_id TEXT, recipient TEXT, herald_key TEXT);
+CREATE TABLE messages (
+    message_id TEXT, campaign_id TEXT, recipient TEXT, herald_key TEXT, delivery_id TEXT,
+    accepted_at REAL
+);
+CREATE INDEX messages_by_delivery ON messages (delivery_id);
 CREATE TABLE recipients (recipient TEXT PRIMARY KEY) WITHOUT ROWID;
 CREATE TABLE deliveries (
     campaign_id TEXT, recipient TEXT, PRIMARY KEY (campaign_id, recipient)
@@ -45,6 +52,19 @@ class Envelope(NamedTuple):
     campaign_id: str | None
     recipients: list[str]
     herald_key: str | None
+    delivery_id: str | None = None
+    """The ``delivery_id`` the message carried as metadata (what look-ups search by)."""
+
+
+class Found(NamedTuple):
+    """One accepted message as a look-up finds it."""
+
+    message_id: str
+    campaign_id: str | None
+    recipient: str
+    delivery_id: str
+    accepted_at: float
+    """Unix time."""
 
 
 class Mailroom:
@@ -60,14 +80,22 @@ class Mailroom:
     def accept(self, envelopes: Sequence[Envelope]) -> list[str]:
         """Record ``envelopes`` as accepted; returns a new message id for each, in order."""
         ids = self._new_ids(len(envelopes))
+        now = time.time()
         rows = [
-            (message_id, envelope.campaign_id, recipient, envelope.herald_key)
+            (
+                message_id,
+                envelope.campaign_id,
+                recipient,
+                envelope.herald_key,
+                envelope.delivery_id,
+                now,
+            )
             for message_id, envelope in zip(ids, envelopes, strict=True)
             for recipient in envelope.recipients
         ]
-        pairs = [(campaign, recipient) for _, campaign, recipient, _ in rows if campaign]
+        pairs = [(row[1], row[2]) for row in rows if row[1]]
         with self._ledger:
-            self._ledger.executemany("INSERT INTO messages VALUES (?, ?, ?, ?)", rows)
+            self._ledger.executemany("INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?)", rows)
             new_recipients = _inserted(self._ledger, "recipients", [(row[2],) for row in rows])
             new_deliveries = _inserted(self._ledger, "deliveries", pairs)
         self._counts["messages"] += len(envelopes)
@@ -98,6 +126,17 @@ class Mailroom:
             (campaign_id,),
         )
         return dict(found)
+
+    def find(self, delivery_id: str, campaign_id: str | None = None) -> list[Found]:
+        """The accepted messages whose ``delivery_id`` metadata is ``delivery_id`` (and whose
+        campaign is ``campaign_id``, when given), newest first."""
+        found = self._ledger.execute(
+            "SELECT message_id, campaign_id, recipient, delivery_id, accepted_at FROM messages"
+            " WHERE delivery_id = ? AND (? IS NULL OR campaign_id = ?)"
+            " ORDER BY accepted_at DESC",
+            (delivery_id, campaign_id, campaign_id),
+        )
+        return [Found(*row) for row in found]
 
     def reset(self) -> None:
         """Forget every message and zero every count."""

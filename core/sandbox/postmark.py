@@ -1,4 +1,5 @@
-"""Postmark's send endpoints: ``POST /email/batch`` (up to 500 messages) and ``POST /email``.
+"""Postmark's send endpoints: ``POST /email/batch`` (up to 500 messages) and ``POST /email``,
+and its outbound message search (``GET /messages/outbound``) by ``metadata_<field>``.
 
 Answers as Postmark documents them: the server token in ``X-Postmark-Server-Token``, one result
 per message in request order with its own ``ErrorCode`` (0: accepted), and a
@@ -7,10 +8,13 @@ for it come from its ``Metadata`` (``campaign_id``, ``herald_key``).
 
 Injected faults look like Postmark's: a throttled call gets HTTP 429 with Postmark's error code
 429 and a ``Retry-After`` header; an injected error is a bare 500, as from a failing server.
+The search is never faulted: it answers from the records of what was accepted, and only by
+the ``delivery_id`` and ``campaign_id`` metadata (what Herald searches by).
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -18,10 +22,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, Response
 
 from core.sandbox.faults import Fault
-from core.sandbox.mailroom import Envelope, Json, addresses
+from core.sandbox.mailroom import Envelope, Found, Json, addresses
 from core.sandbox.state import Sandbox, json_response, now_iso
 
 MAX_BATCH_MESSAGES = 500
+MAX_SEARCH_COUNT = 500
+MAX_SEARCH_WINDOW = 10_000
 TOKEN_HEADER = "X-Postmark-Server-Token"  # noqa: S105 - a header name
 
 
@@ -52,7 +58,56 @@ def postmark_routes(sandbox: Sandbox) -> APIRouter:
         await sandbox.linger(fault)
         return response
 
+    @router.get("/messages/outbound")
+    async def search_outbound(request: Request) -> Response:
+        if request.headers.get(TOKEN_HEADER) != sandbox.config.server_token:
+            return _api_error(401, 10, "Bad or missing Server API token.")
+        return _search(sandbox, dict(request.query_params))
+
     return router
+
+
+def _search(sandbox: Sandbox, query: dict[str, str]) -> Response:
+    """Postmark's outbound message search, filtered by ``metadata_delivery_id`` (required
+    here) and ``metadata_campaign_id``; ``count`` and ``offset`` as Postmark checks them."""
+    try:
+        count, offset = int(query["count"]), int(query["offset"])
+    except (KeyError, ValueError):
+        return _api_error(422, 1301, "The 'count' and 'offset' parameters are required.")
+    if not 0 < count <= MAX_SEARCH_COUNT or offset < 0 or count + offset > MAX_SEARCH_WINDOW:
+        return _api_error(422, 1301, "count must be 1-500 and count + offset at most 10,000.")
+    delivery_id = query.get("metadata_delivery_id")
+    if delivery_id is None:
+        return _api_error(422, 1301, "This sandbox searches by metadata_delivery_id only.")
+    found = sandbox.mailroom.find(delivery_id, query.get("metadata_campaign_id"))
+    page = [_summary(message) for message in found[offset : offset + count]]
+    return json_response({"TotalCount": len(found), "Messages": page})
+
+
+def _summary(message: Found) -> Json:
+    """A search result as Postmark shapes it (the fields the sandbox kept; others empty)."""
+    metadata = {"delivery_id": message.delivery_id}
+    if message.campaign_id is not None:
+        metadata["campaign_id"] = message.campaign_id
+    at = datetime.fromtimestamp(message.accepted_at, UTC).isoformat()
+    return {
+        "Tag": "",
+        "MessageID": message.message_id,
+        "MessageStream": "broadcast",
+        "To": [{"Email": message.recipient, "Name": None}],
+        "Cc": [],
+        "Bcc": [],
+        "Recipients": [message.recipient],
+        "ReceivedAt": at,
+        "From": "",
+        "Subject": "",
+        "Attachments": [],
+        "Status": "Sent",
+        "TrackOpens": False,
+        "TrackLinks": "None",
+        "Metadata": metadata,
+        "Sandboxed": False,
+    }
 
 
 async def _admit(request: Request, sandbox: Sandbox) -> tuple[Response | None, Fault | None, Any]:
@@ -112,7 +167,10 @@ def _check(message: Any) -> Envelope | str:
     if not isinstance(metadata, dict):
         return Envelope(None, recipients, None)
     return Envelope(
-        _text(metadata.get("campaign_id")), recipients, _text(metadata.get("herald_key"))
+        _text(metadata.get("campaign_id")),
+        recipients,
+        _text(metadata.get("herald_key")),
+        _text(metadata.get("delivery_id")),
     )
 
 
