@@ -74,8 +74,7 @@ def add_long_report(
         slug=f"{slug}-{language}",
         summary=SUMMARY[language],
         body=long_report_body(language, words),
-        takeaways=[sentence.rstrip(".") for sentence in SENTENCES[language]][:8]
-        + [TITLE[language], SUMMARY[language][:60]],
+        takeaways=[sentence.rstrip(".") for sentence in SENTENCES[language][:6]],
         author="Herald Policy Centre",
         url=f"http://testserver/posts/{slug}-{language}",
         status="published",
