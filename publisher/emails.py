@@ -63,7 +63,7 @@ def compile_campaign(
         content = EmailContent(
             template=campaign.template,
             language=language,
-            subject=_subject(campaign, chosen, settings),
+            subject=_subject(campaign, posts, chosen, settings),
             preheader=_preheader(campaign, chosen),
             posts=[post_view(post, teaser_words=words) for post in chosen],
             organisation_name=settings.organisation_name,
@@ -112,14 +112,19 @@ def language_subjects(
     subjects = {}
     for language in sorted({campaign.language, *languages}):
         chosen = [versions.get((post.id, language), post) for post in posts]
-        subjects[language] = _subject(campaign, chosen, settings)
+        subjects[language] = _subject(campaign, posts, chosen, settings)
     return subjects
 
 
-def _subject(campaign: Campaign, chosen: list[Post], settings: Settings) -> str:
+def _subject(
+    campaign: Campaign, originals: list[Post], chosen: list[Post], settings: Settings
+) -> str:
     # What the editor typed goes to every language: a translated title must never replace
-    # it silently (per-language subjects would be an explicit, separate field).
-    if campaign.subject.strip():
+    # it silently (per-language subjects would be an explicit, separate field). A subject
+    # that is just the post's own title (as auto-announcements set it) is the title, and
+    # so follows the translation.
+    is_title = campaign.kind == "announcement" and originals[:1] != chosen[:1]
+    if campaign.subject.strip() and not (is_title and campaign.subject == originals[0].title):
         return campaign.subject
     if campaign.kind == "announcement" and chosen:
         return chosen[0].title

@@ -32,7 +32,7 @@ from publisher.campaigns import CampaignError, campaign_posts, get_campaign
 from publisher.checks import CampaignBlocked, run_checks
 from publisher.launch import schedule_for, send_now
 from publisher.models import Campaign
-from publisher.preview import preview_campaign
+from publisher.preview import campaign_subjects, preview_campaign
 from publisher.proofs import request_test_send
 from publisher.scheduling import parse_moment, zone_distribution
 from publisher.users import Identity
@@ -161,6 +161,7 @@ def _campaign_context(session: Session, campaign: Campaign, user: Identity) -> d
         "campaign": campaign,
         "fields": fields,
         "chosen_posts": campaign_posts(session, campaign.id),
+        "subjects": campaign_subjects(session, campaign),
         "findings": run_checks(session, campaign) if campaign.status == "draft" else [],
         "zones": zone_distribution(session, campaign, at=_suggested(campaign, zone)),
         "editor_zone": zone.key,
