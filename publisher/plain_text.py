@@ -61,7 +61,7 @@ def _wrap_line(line: str, width: int) -> str:
             if len(current) > start:
                 current, used = current + " ", used + 1
             continue
-        if used + size > width and len(current.rstrip()) > len(following.rstrip()):
+        if used + size > width and len(current) > start:  # never a line of only its lead
             lines.append(current.rstrip())
             current, used = following, columns(following)
             start = len(current)
