@@ -102,6 +102,10 @@ def test_planning_holds_a_scheduled_campaign_whose_post_went_back_to_review(
         schedule(session, campaign, utcnow() + timedelta(minutes=5))
         campaign_id = campaign.id
     _send_back_to_review(post_id)
+    client = TestClient(create_app())
+    log_in(client)
+    page = client.get(f"/admin/campaigns/{campaign_id}").text
+    assert "Will be held when due, not sent" in page and "is in review" in page
     scheduled.start_due(utcnow() + timedelta(minutes=10))
     tasks.run_all()
     with unit_of_work() as session:
@@ -110,8 +114,6 @@ def test_planning_holds_a_scheduled_campaign_whose_post_went_back_to_review(
         assert campaign.status == "paused" and "in review" in campaign.error
         assert campaign.compiled is None
         assert session.scalar(select(func.count()).select_from(Delivery)) == 0
-    client = TestClient(create_app())
-    log_in(client)
     api = client.get(f"/api/campaigns/{campaign_id}").json()
     assert api["status"] == "paused" and "in review" in api["error"]
     assert "in review" in client.get(f"/admin/campaigns/{campaign_id}").text
