@@ -35,6 +35,7 @@ CONTROL_FROM = {
 """The statuses from which each control action is allowed."""
 REVIEWED_STATUSES = ("approved", "published")
 """Only posts in these statuses may leave in a campaign (review cannot be bypassed)."""
+_UNREVIEWED = {"draft": "a draft", "in_review": "in review"}
 CONTROL_TO = {"pause": "paused", "resume": "sending", "cancel": "cancelled"}
 CONTROL_DONE = {"pause": "paused", "resume": "resumed", "cancel": "cancelled"}
 
@@ -148,9 +149,11 @@ def review_problem(session: Session, post_ids: Sequence[int]) -> str:
     if not pending:
         return ""
     named = "; ".join(
-        f"post #{id_} “{title}” is {status.replace('_', ' ')}" for id_, title, status in pending
+        f"post #{id_} “{title}” is {_UNREVIEWED.get(status, status)}"
+        for id_, title, status in pending
     )
-    return f"Only reviewed posts go out: {named}. Approve or publish it first."
+    which = "it" if len(pending) == 1 else "them"
+    return f"Only reviewed posts go out: {named}. Approve or publish {which} first."
 
 
 def campaign_review_problem(session: Session, campaign_id: int) -> str:

@@ -50,7 +50,7 @@ def test_the_page_the_api_and_the_cli_refuse_a_draft_post_alike(db: str) -> None
         data={"kind": "announcement", "list": "news", "post": str(post_id)},
     )
     assert page.status_code == 400
-    assert "Only reviewed posts go out" in page.text and "is draft" in page.text
+    assert "Only reviewed posts go out" in page.text and "is a draft" in page.text
     answer = client.post(
         "/api/campaigns", json={"kind": "announcement", "lists": ["news"], "post_ids": [post_id]}
     )
