@@ -159,6 +159,7 @@ def post_view(post: Post, *, teaser_words: int = 0) -> PostView:
     body = drop_repeated_lede(post.body, post.summary)
     teaser = bool(teaser_words and post.url and word_count(body) > teaser_words)
     body_html = "" if teaser else fit_images(markdown_to_html(body))
+    in_body = links_in(body_html)  # recordings the body already lists are not listed twice
     return PostView(
         kind=post.kind,
         title=post.title,
@@ -167,7 +168,7 @@ def post_view(post: Post, *, teaser_words: int = 0) -> PostView:
         url=post.url,
         takeaways=list(post.takeaways),
         speakers=list(post.speakers),
-        media=[item for item in post.media if item.get("url", "") not in links_in(body_html)],
+        media=[item for item in post.media if item.get("url", "") not in in_body],
         author=post.author,
         image_url=post.image_url,
         image_alt=post.image_alt,

@@ -103,9 +103,8 @@ def campaign_subjects(
     if campaign.compiled is not None:
         versions = campaign.compiled["languages"]
         return {language: str(data["subject"]) for language, data in sorted(versions.items())}
-    languages = set(recipient_languages(session, campaign.id))
-    for post in campaign_posts(session, campaign.id):
-        languages |= {language for _, language in post_versions(session, [post])}
+    versions = post_versions(session, campaign_posts(session, campaign.id))
+    languages = {*recipient_languages(session, campaign.id), *(code for _, code in versions)}
     return language_subjects(session, campaign, languages, settings)
 
 

@@ -307,7 +307,6 @@ def _template_helpers(labels: Mapping[str, Any]) -> dict[str, Any]:
         "affiliation": affiliation,
         "media_label": media_label,
         "read_full": read_full,
-        "text_direction": text_direction,
     }
 
 
