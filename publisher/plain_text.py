@@ -17,6 +17,7 @@ import unicodedata
 WIDTH = 78
 
 _LEAD = re.compile(r"^((?:> ?)*)([ \t]*(?:(?:[•\-*]|\d{1,3}[.)]|\[\d{1,3}\]) )?)")
+_NO_BREAK_AFTER = frozenset("「『（【〔〈《“‘")
 _TOKEN = re.compile(
     r"\{\{.*?\}\}|\{%.*?%\}"  # stage-2 placeholders, whole
     r"|[\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]"  # one CJK char
@@ -82,8 +83,11 @@ def _pieces(text: str) -> list[str]:
 
 
 def _closing(previous: str, token: str) -> bool:
-    """Closing punctuation never starts a line (kinsoku): it stays with what it closes."""
-    return token in _NO_BREAK_BEFORE and not previous.isspace()
+    """Closing punctuation never starts a line, opening punctuation never ends one
+    (kinsoku): each stays with the character it belongs to."""
+    if previous.isspace() or token.isspace():
+        return False
+    return token in _NO_BREAK_BEFORE or previous[-1] in _NO_BREAK_AFTER
 
 
 def _glued(previous: str, token: str) -> bool:

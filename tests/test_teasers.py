@@ -155,12 +155,14 @@ def test_labels_and_recordings_are_not_repeated(session: Session) -> None:
 
 
 def test_wrapping_keeps_placeholders_whole_and_breaks_japanese_between_characters() -> None:
-    japanese = "東京とキーウの専門家が、エネルギー、安全保障、復興の資金調達を議論した。" * 3
+    japanese = "東京とキーウの専門家が、「エネルギー」、安全保障、復興の資金調達を議論した。" * 3
     line = "• {% if name %}{{ name }}{% endif %} " + "word " * 30 + japanese
     wrapped = wrap_text(line)
     assert wrapped.replace("\n  ", "").replace(" ", "") == line.replace(" ", "")
     assert "{% if name %}{{ name }}{% endif %}" in wrapped
     for part in wrapped.splitlines():
         assert columns(part) <= 78
-        assert not part.lstrip().startswith(("、", "。"))  # no closing mark starts a line
+        assert not part.lstrip().startswith(("、", "。", "」"))  # no closing mark starts a line
+        assert not part.endswith("「")  # and no opening one ends it
     assert wrapped.splitlines()[1].startswith("  ")  # continues under the bullet
+    assert wrap_text("a" * 76 + "「テスト」です").splitlines()[1].startswith("「テ")
