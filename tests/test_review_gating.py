@@ -83,6 +83,12 @@ def test_a_draft_whose_post_went_back_to_review_cannot_be_sent(db: str) -> None:
     _send_back_to_review(post_id)
     result = CliRunner().invoke(cli_app, ["campaigns", "send", str(campaign_id)])
     assert result.exit_code != 0 and "in review" in result.output
+    client = TestClient(create_app())
+    client.headers["X-CSRF-Token"] = log_in(client)
+    answer = client.post(f"/api/campaigns/{campaign_id}/send")
+    assert answer.status_code == 409 and "in review" in " ".join(answer.json()["detail"]["reasons"])
+    page = client.post(f"/admin/campaigns/{campaign_id}/send")
+    assert "Not sent" in page.text and "in review" in page.text
     with unit_of_work() as session:
         campaign = session.get(Campaign, campaign_id)
         assert campaign is not None and campaign.status == "draft"
