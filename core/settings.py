@@ -104,6 +104,9 @@ class Settings(BaseSettings):
     """On publishing a post: draft an announcement to the lists following its topics and
     hold it for an admin ("hold"), also start sending it when an admin published ("send"),
     or do nothing ("off")."""
+    teaser_words: int = Field(default=600, ge=0)
+    """An announcement of a post whose body is longer than this many words carries its lede,
+    key takeaways and a "Read the full report" button instead of the whole body (0: never)."""
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from publisher.campaigns import (
+    REVIEWED_STATUSES,
     CampaignError,
     campaign_list_ids,
     campaign_posts,
@@ -27,7 +28,7 @@ from publisher.models import Campaign, Post
 from publisher.segments import Segment
 from subscribers.models import MailingList
 
-PICKABLE_STATUSES = ("approved", "published")
+PICKABLE_STATUSES = REVIEWED_STATUSES
 
 
 @dataclass

@@ -33,6 +33,9 @@ CONTROL_FROM = {
     "cancel": ("draft", "scheduled", "sending", "paused"),
 }
 """The statuses from which each control action is allowed."""
+REVIEWED_STATUSES = ("approved", "published")
+"""Only posts in these statuses may leave in a campaign (review cannot be bypassed)."""
+_UNREVIEWED = {"draft": "a draft", "in_review": "in review"}
 CONTROL_TO = {"pause": "paused", "resume": "sending", "cancel": "cancelled"}
 CONTROL_DONE = {"pause": "paused", "resume": "resumed", "cancel": "cancelled"}
 
@@ -95,6 +98,9 @@ def set_posts(session: Session, campaign: Campaign, post_ids: Sequence[int]) -> 
     if len(set(post_ids)) != len(post_ids):
         raise CampaignError("a post appears twice")
     _check_posts_exist(session, post_ids)
+    problem = review_problem(session, post_ids)
+    if problem:
+        raise CampaignError(problem)
     session.execute(delete(CampaignPost).where(CampaignPost.campaign_id == campaign.id))
     session.add_all(
         CampaignPost(campaign_id=campaign.id, post_id=post_id, position=position)
@@ -131,6 +137,37 @@ def _check_posts_exist(session: Session, post_ids: Sequence[int]) -> None:
     missing = [str(post_id) for post_id in post_ids if post_id not in found]
     if missing:
         raise CampaignError(f"unknown post(s): {', '.join(missing)}")
+
+
+def review_problem(session: Session, post_ids: Sequence[int]) -> str:
+    """Why these posts may not go out yet (some are not approved or published), or ""."""
+    pending = session.execute(
+        select(Post.id, Post.title, Post.status)
+        .where(Post.id.in_(post_ids), Post.status.not_in(REVIEWED_STATUSES))
+        .order_by(Post.id)
+    ).all()
+    if not pending:
+        return ""
+    named = "; ".join(
+        f"post #{id_} “{title}” is {_UNREVIEWED.get(status, status)}"
+        for id_, title, status in pending
+    )
+    which = "it" if len(pending) == 1 else "them"
+    return f"Only reviewed posts go out: {named}. Approve or publish {which} first."
+
+
+def campaign_review_problem(session: Session, campaign_id: int) -> str:
+    """Why the campaign's posts may not go out now (one was sent back to review), or ""."""
+    post_ids = session.scalars(
+        select(CampaignPost.post_id).where(CampaignPost.campaign_id == campaign_id)
+    ).all()
+    return review_problem(session, post_ids)
+
+
+def hold_for_review(session: Session, campaign_id: int, reason: str) -> bool:
+    """Pause a sending campaign whose posts are no longer reviewed, with ``reason`` as its
+    error for the admin; resuming it after approval plans it again."""
+    return pause_for_failures(session, campaign_id, reason)
 
 
 def get_campaign(session: Session, campaign_id: int) -> Campaign:

@@ -1,6 +1,7 @@
 """Checks before sending, on the compiled email: what blocks a send and what only warns.
 
-Blocks: no posts (an empty digest), an empty subject, no unsubscribe link. Warns: a subject
+Blocks: no posts (an empty digest), a post that is not approved or published (sent back to
+review), an empty subject, no unsubscribe link. Warns: a subject
 longer than 78 characters (cut off by most mailboxes), images without alt text, links to this
 site's posts that do not lead to a published post. The send and schedule paths (web, API,
 CLI) refuse a campaign with a blocking finding.
@@ -17,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.settings import Settings, get_settings
-from publisher.campaigns import CampaignError, campaign_posts
+from publisher.campaigns import CampaignError, campaign_posts, campaign_review_problem
 from publisher.deliveries import recipient_languages
 from publisher.emails import compile_campaign
 from publisher.models import Campaign, Post
@@ -70,7 +71,7 @@ def run_checks(
         return [Finding("block", "empty", f"{what}: choose at least one post.")]
     languages = recipient_languages(session, campaign.id)
     snapshot = compile_campaign(session, campaign, languages, settings, tracked=False)
-    findings: list[Finding] = []
+    findings = review_findings(session, campaign)
     for language, data in sorted(snapshot["languages"].items()):
         findings += _check_email(session, language, CompiledEmail.from_json(data), settings)
     unique = list(dict.fromkeys(findings))
@@ -155,3 +156,9 @@ class _Page(HTMLParser):
             self.links.append((values["href"] or "").strip())
         if tag == "img" and not (values.get("alt") or "").strip():
             self.images_without_alt.append(values.get("src") or "")
+
+
+def review_findings(session: Session, campaign: Campaign) -> list[Finding]:
+    """A blocking finding when one of the campaign's posts is not approved or published."""
+    problem = campaign_review_problem(session, campaign.id)
+    return [Finding("block", "review", problem)] if problem else []

@@ -9,6 +9,7 @@ plain-text part of an email a readable version of the same sanitised HTML.
 from __future__ import annotations
 
 import re
+from html import unescape
 from html.parser import HTMLParser
 
 import nh3
@@ -75,8 +76,10 @@ def _has_text(line: str) -> bool:
 class _TextWriter(HTMLParser):
     """Walks sanitised HTML and writes its plain-text reading."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, list_links: bool = False) -> None:
         super().__init__(convert_charrefs=True)
+        self.list_links = list_links
+        self.listed: list[str] = []
         self.lines: list[str] = [""]
         self.quote_depth = 0
         self.in_pre = False
@@ -132,12 +135,20 @@ class _TextWriter(HTMLParser):
         if number:
             self.lists[-1] += 1
 
+    def reference(self, href: str) -> str:
+        """How a link's target follows its text: `` (url)``, or `` [n]`` when listed."""
+        if not self.list_links:
+            return f" ({href})"
+        if href not in self.listed:
+            self.listed.append(href)
+        return f" [{self.listed.index(href) + 1}]"
+
     def handle_endtag(self, tag: str) -> None:
         if tag == "a" and self.link_href is not None:
             href, text = self.link_href, self.link_text.strip()
             self.link_href = None
             if href and href not in (text, f"mailto:{text}"):
-                self.write(f" ({href})")
+                self.write(self.reference(href))
         elif tag == "blockquote":
             self.quote_depth = max(0, self.quote_depth - 1)
         elif tag in ("ul", "ol") and self.lists:
@@ -162,12 +173,16 @@ class _TextWriter(HTMLParser):
     def text(self) -> str:
         lines = [line.rstrip(" ") for line in self.lines]
         joined = "\n".join(line if _has_text(line) else "" for line in lines)
-        return re.sub(r"\n{3,}", "\n\n", joined).strip("\n")
+        text = re.sub(r"\n{3,}", "\n\n", joined).strip("\n")
+        if self.listed:
+            text += "\n\n" + "\n".join(f"[{n}] {url}" for n, url in enumerate(self.listed, 1))
+        return text
 
 
-def html_to_text(html: str) -> str:
-    """Return a plain-text reading of sanitised HTML: paragraphs, bullets, links written out."""
-    writer = _TextWriter()
+def html_to_text(html: str, *, list_links: bool = False) -> str:
+    """Return a plain-text reading of sanitised HTML: paragraphs, bullets, links written out
+    after their text, or (``list_links``) numbered there and listed at the end."""
+    writer = _TextWriter(list_links=list_links)
     writer.feed(html)
     writer.close()
     return writer.text()
@@ -189,3 +204,67 @@ def html_to_markdown(html: str) -> str:
     """
     marked = _HEADING_START.sub(_mark_heading, html)
     return _BULLET.sub(r"\1- ", html_to_text(sanitize_html(marked)))
+
+
+# Teasers, ledes and images -------------------------------------------------------------------
+
+EMAIL_CONTENT_WIDTH = 576
+"""Pixels inside the 32px side padding of the 640px email body (MJML's own rule)."""
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f]")
+_PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
+_IMG = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
+_WIDTH = re.compile(r'\swidth="(\d*)"', re.IGNORECASE)
+_HEIGHT = re.compile(r'\sheight="\d*"', re.IGNORECASE)
+_HREF = re.compile(r'<a\b[^>]*\bhref="([^"]*)"', re.IGNORECASE)
+
+
+def word_count(text: str) -> int:
+    """Words in editor text; Japanese and Chinese, written without spaces, count a word per
+    two characters."""
+    cjk = len(_CJK.findall(text))
+    return len(_CJK.sub(" ", text).split()) + cjk // 2
+
+
+def _comparable(text: str) -> str:
+    plain = html_to_text(markdown_to_html(text))
+    return " ".join(plain.split()).casefold().rstrip(" .!?…。")
+
+
+def drop_repeated_lede(body: str, summary: str) -> str:
+    """The Markdown body without its first paragraph when that paragraph repeats the summary
+    (the same words, or the summary followed by nothing new)."""
+    parts = _PARAGRAPH_BREAK.split(body.strip("\n"), maxsplit=1)
+    first, rest = parts[0], parts[1] if len(parts) > 1 else ""
+    lede = _comparable(summary)
+    if lede and _comparable(first) == lede:
+        return rest.lstrip("\n")
+    return body
+
+
+def first_paragraph(body: str) -> str:
+    """The plain text of a Markdown body's first paragraph that is not a heading."""
+    for block in _PARAGRAPH_BREAK.split(body.strip("\n")):
+        if block.strip() and not block.lstrip().startswith("#"):
+            return html_to_text(markdown_to_html(block))
+    return ""
+
+
+def _fit_image(match: re.Match[str]) -> str:
+    tag = match[0]
+    given = _WIDTH.search(tag)
+    if given and given[1] and int(given[1]) <= EMAIL_CONTENT_WIDTH:
+        return tag
+    # A height given for a wider picture would distort it at the narrower width.
+    tag = _HEIGHT.sub("", _WIDTH.sub("", tag))
+    return tag[:4] + f' width="{EMAIL_CONTENT_WIDTH}"' + tag[4:]
+
+
+def fit_images(html: str) -> str:
+    """Sanitised HTML whose images say how wide they may be: no wider than the email's
+    content column (Outlook's Word engine ignores CSS max-width and overflows)."""
+    return _IMG.sub(_fit_image, html)
+
+
+def links_in(html: str) -> set[str]:
+    """The link targets in sanitised HTML."""
+    return {unescape(href) for href in _HREF.findall(html)}

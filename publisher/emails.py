@@ -18,7 +18,14 @@ from core.message import Mailbox, OutgoingMessage
 from core.settings import Settings
 from publisher.attempts import ClaimedDelivery
 from publisher.campaigns import campaign_posts
-from publisher.content import markdown_to_html
+from publisher.content import (
+    drop_repeated_lede,
+    first_paragraph,
+    fit_images,
+    links_in,
+    markdown_to_html,
+    word_count,
+)
 from publisher.models import Campaign, Post
 from publisher.rendering import (
     CompiledEmail,
@@ -49,15 +56,16 @@ def compile_campaign(
     posts = campaign_posts(session, campaign.id)
     versions = post_versions(session, posts)
     links = CampaignLinks.for_site(settings.base_url)
+    words = settings.teaser_words if campaign.kind == "announcement" else 0
     compiled: dict[str, dict[str, Any]] = {}
     for language in sorted({campaign.language, *languages}):
         chosen = [versions.get((post.id, language), post) for post in posts]
         content = EmailContent(
             template=campaign.template,
             language=language,
-            subject=_subject(campaign, posts, chosen, language, settings),
+            subject=_subject(campaign, posts, chosen, settings),
             preheader=_preheader(campaign, chosen),
-            posts=[post_view(post) for post in chosen],
+            posts=[post_view(post, teaser_words=words) for post in chosen],
             organisation_name=settings.organisation_name,
             organisation_address=settings.organisation_address,
             base_url=settings.base_url,
@@ -94,11 +102,29 @@ def post_versions(session: Session, posts: list[Post]) -> dict[tuple[int, str], 
     return versions
 
 
+def language_subjects(
+    session: Session, campaign: Campaign, languages: Iterable[str], settings: Settings
+) -> dict[str, str]:
+    """The subject each language's recipients get (the campaign's language and each given
+    one), as the campaign page and the preview show it."""
+    posts = campaign_posts(session, campaign.id)
+    versions = post_versions(session, posts)
+    subjects = {}
+    for language in sorted({campaign.language, *languages}):
+        chosen = [versions.get((post.id, language), post) for post in posts]
+        subjects[language] = _subject(campaign, posts, chosen, settings)
+    return subjects
+
+
 def _subject(
-    campaign: Campaign, originals: list[Post], chosen: list[Post], language: str, settings: Settings
+    campaign: Campaign, originals: list[Post], chosen: list[Post], settings: Settings
 ) -> str:
-    translated = any(a is not b for a, b in zip(originals, chosen, strict=True))
-    if campaign.subject and (language == campaign.language or not translated):
+    # What the editor typed goes to every language: a translated title must never replace
+    # it silently (per-language subjects would be an explicit, separate field). A subject
+    # that is just the post's own title (as auto-announcements set it) is the title, and
+    # so follows the translation.
+    is_title = campaign.kind == "announcement" and originals[:1] != chosen[:1]
+    if campaign.subject.strip() and not (is_title and campaign.subject == originals[0].title):
         return campaign.subject
     if campaign.kind == "announcement" and chosen:
         return chosen[0].title
@@ -106,25 +132,43 @@ def _subject(
 
 
 def _preheader(campaign: Campaign, posts: list[Post]) -> str:
-    text = (
-        posts[0].summary
-        if campaign.kind == "announcement" and posts
-        else " · ".join(p.title for p in posts)
-    )
+    """The inbox's preview line, never the lede word for word.
+
+    The rule: an announcement's lede (its summary) is the first thing the email shows, so
+    the preheader says what comes after it instead: the key takeaways, else the body's first
+    paragraph that is not the lede, else nothing (the inbox then shows the lede itself, once).
+    A digest shows no lede: its preheader names the posts.
+    """
+    if campaign.kind != "announcement" or not posts:
+        text = " · ".join(p.title for p in posts)
+    elif posts[0].takeaways:
+        text = " · ".join(posts[0].takeaways)
+    else:
+        text = first_paragraph(drop_repeated_lede(posts[0].body, posts[0].summary))
+    text = " ".join(text.split())
     return text if len(text) <= PREHEADER_LENGTH else text[: PREHEADER_LENGTH - 1] + "…"
 
 
-def post_view(post: Post) -> PostView:
-    """What the email templates see of a post (its Markdown body rendered and sanitised)."""
+def post_view(post: Post, *, teaser_words: int = 0) -> PostView:
+    """What the email templates see of a post (its Markdown body rendered and sanitised,
+    without a first paragraph that repeats the summary).
+
+    A post with a public page and a body of more than ``teaser_words`` words (when not 0)
+    is shown as a teaser: no body, a "Read the full report" button near the top instead.
+    """
+    body = drop_repeated_lede(post.body, post.summary)
+    teaser = bool(teaser_words and post.url and word_count(body) > teaser_words)
+    body_html = "" if teaser else fit_images(markdown_to_html(body))
+    in_body = links_in(body_html)  # recordings the body already lists are not listed twice
     return PostView(
         kind=post.kind,
         title=post.title,
         summary=post.summary,
-        body_html=markdown_to_html(post.body),
+        body_html=body_html,
         url=post.url,
         takeaways=list(post.takeaways),
         speakers=list(post.speakers),
-        media=list(post.media),
+        media=[item for item in post.media if item.get("url", "") not in in_body],
         author=post.author,
         image_url=post.image_url,
         image_alt=post.image_alt,
@@ -133,6 +177,8 @@ def post_view(post: Post) -> PostView:
         timezone=post.timezone,
         published_at=post.published_at,
         topics=list(post.topics),
+        language=post.language,
+        teaser=teaser,
     )
 
 

@@ -1,4 +1,5 @@
-"""Importing posts: Markdown files with YAML front matter, and RSS or Atom feeds.
+"""Importing posts: Markdown files with YAML front matter (bodies: publisher.import_body), and
+RSS or Atom feeds.
 
 Every source is read on its own: a file that cannot be read (bad YAML, no title, an
 unknown kind, a date that is no date, not a feed) is reported with its reason and the
@@ -29,6 +30,7 @@ from sqlalchemy.orm import Session
 from core.audit import record_audit
 from core.database import utcnow
 from publisher.content import html_to_markdown, html_to_text
+from publisher.import_body import read_body
 from publisher.models import POST_KINDS, POST_STATUSES, Post
 from publisher.posts import (
     Actor,
@@ -208,11 +210,12 @@ def _item_from_front_matter(origin: str, meta: dict[str, Any], body: str) -> Imp
     status = (_text(meta, "status") or "draft").lower()
     if status not in POST_STATUSES:
         raise ImportRejected(f"unknown status {status!r}")
-    slug = _text(meta, "slug")
+    slug, takeaways = _text(meta, "slug"), _strings(meta, "takeaways")
+    read = read_body(body, lift_takeaways=not takeaways)
     data = PostInput(
         kind=kind, title=title, language=_text(meta, "language") or "en", slug=slug,
-        summary=_text(meta, "summary"), body=body.strip("\n"), author=_text(meta, "author"),
-        takeaways=_strings(meta, "takeaways"), topics=_strings(meta, "topics"),
+        summary=_text(meta, "summary"), body=read.markdown, author=_text(meta, "author"),
+        takeaways=takeaways or read.takeaways, topics=_strings(meta, "topics"),
         speakers=_rows(meta, "speakers"), media=_rows(meta, "media"),
         images=_rows(meta, "images"), url=_text(meta, "url"),
         image_url=_text(meta, "image_url"), image_alt=_text(meta, "image_alt"),

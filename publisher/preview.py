@@ -2,8 +2,10 @@
 nobody in particular (the public archive).
 
 Previews are never tracked: links lead where they say and there is no open pixel. A preview
-as a chosen subscriber carries their name, language and real unsubscribe and preferences
-links; the archive's neutral rendering carries no token of anyone.
+as a chosen subscriber carries their name and language but never their tokens: its
+unsubscribe and preferences links are inert (an editor forwarding a preview, or a test send
+to a colleague, must not hand over that person's permanent preference link). The archive's
+neutral rendering carries no token of anyone either.
 """
 
 from __future__ import annotations
@@ -16,15 +18,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.settings import Settings, get_settings
-from publisher.campaigns import CampaignError, campaign_list_ids
-from publisher.emails import compile_campaign
+from publisher.campaigns import CampaignError, campaign_posts
+from publisher.deliveries import recipient_languages
+from publisher.emails import compile_campaign, language_subjects, post_versions
 from publisher.models import Campaign
 from publisher.rendering import CompiledEmail, Recipient, RecipientRenderer, RenderedEmail
 from subscribers.models import Subscriber
-from subscribers.unsubscribe import unsubscribe_token
 
 _PIXEL = re.compile(r'<img src="\{\{ open_url \}\}"[^>]*>')
 SAMPLE_NAME = "Alex Reader"
+INERT_PATH = "preview"
+"""Stands where a recipient's token goes: no token verifies as it, so the links lead to the
+"invalid link" page."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,34 +75,37 @@ def preview_campaign(
     language: str | None = None,
     settings: Settings | None = None,
 ) -> Preview:
-    """The campaign as the subscriber with ``email`` would see it (name, language, real
-    links), or as a sample reader in ``language`` (default: the campaign's)."""
+    """The campaign as the subscriber with ``email`` would see it (their name and language,
+    inert unsubscribe and preferences links), or as a sample reader in ``language`` (default:
+    the campaign's)."""
     settings = settings or get_settings()
     base = settings.base_url.rstrip("/")
     subscriber = find_subscriber(session, email) if email else None
     wanted = subscriber.language if subscriber else (language or campaign.language)
     snapshot = campaign_snapshot(session, campaign, [wanted], settings)
     renderer, chosen = untracked_renderer(snapshot, wanted)
-    if subscriber is not None:
-        token = unsubscribe_token(
-            subscriber.id, campaign_list_ids(session, campaign.id), campaign.id
-        )
-        recipient = Recipient(
-            email=subscriber.email,
-            name=subscriber.name,
-            unsubscribe_url=f"{base}/unsubscribe/{token}",
-            preferences_url=f"{base}/preferences/{token}",
-            click_urls=_original_links(snapshot, renderer),
-        )
-    else:
-        recipient = Recipient(
-            email=email or "reader@example.com",
-            name=SAMPLE_NAME,
-            unsubscribe_url=f"{base}/unsubscribe/preview",
-            preferences_url=f"{base}/preferences/preview",
-            click_urls=_original_links(snapshot, renderer),
-        )
+    recipient = Recipient(
+        email=subscriber.email if subscriber else (email or "reader@example.com"),
+        name=subscriber.name if subscriber else SAMPLE_NAME,
+        unsubscribe_url=f"{base}/unsubscribe/{INERT_PATH}",
+        preferences_url=f"{base}/preferences/{INERT_PATH}",
+        click_urls=_original_links(snapshot, renderer),
+    )
     return _preview(renderer.render(recipient), chosen, recipient.email)
+
+
+def campaign_subjects(
+    session: Session, campaign: Campaign, settings: Settings | None = None
+) -> dict[str, str]:
+    """The subject each language will get: the campaign's language, its recipients' and its
+    posts' translations' (the stored snapshot's, once the campaign went out)."""
+    settings = settings or get_settings()
+    if campaign.compiled is not None:
+        versions = campaign.compiled["languages"]
+        return {language: str(data["subject"]) for language, data in sorted(versions.items())}
+    versions = post_versions(session, campaign_posts(session, campaign.id))
+    languages = {*recipient_languages(session, campaign.id), *(code for _, code in versions)}
+    return language_subjects(session, campaign, languages, settings)
 
 
 def neutral_rendering(

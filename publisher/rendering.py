@@ -40,6 +40,7 @@ from markupsafe import Markup, escape
 
 from core.settings import project_root
 from publisher.content import html_to_text
+from publisher.plain_text import wrap_text
 
 TEMPLATES_DIR = project_root() / "templates" / "email"
 DEFAULT_LANGUAGE = "en"
@@ -70,6 +71,9 @@ class PostView:
     timezone: str = "UTC"
     published_at: datetime | None = None
     topics: list[str] = field(default_factory=list)
+    language: str = DEFAULT_LANGUAGE
+    teaser: bool = False
+    """Shown as its lede, key takeaways and a link to the full text instead of the body."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,6 +250,22 @@ def post_date(post: PostView, labels: Mapping[str, Any]) -> str:
     return ""
 
 
+RTL_LANGUAGES = frozenset({"ar", "fa", "he", "ur", "yi", "ps", "sd", "ug", "dv", "ku"})
+
+
+def text_direction(language: str) -> str:
+    """``rtl`` for languages written right to left, else ``ltr``."""
+    return "rtl" if language.split("-")[0].lower() in RTL_LANGUAGES else "ltr"
+
+
+def _names_language(label: str, code: str) -> bool:
+    """Whether ``label`` already names the language ``code`` in any of our languages
+    ("Video recording (English)", "Відеозапис англійською", "録画（英語）")."""
+    folded = label.casefold()
+    names = (labels.get("languages", {}).get(code, "") for labels in _all_labels().values())
+    return any(name and name.casefold() in folded for name in names)
+
+
 def _template_helpers(labels: Mapping[str, Any]) -> dict[str, Any]:
     """Functions and values every stage-1 template may use, bound to one language."""
 
@@ -264,6 +284,17 @@ def _template_helpers(labels: Mapping[str, Any]) -> dict[str, Any]:
         parts = (speaker.get("role", ""), speaker.get("organisation", ""))
         return ", ".join(part for part in parts if part)
 
+    def media_label(item: Mapping[str, str]) -> str:
+        label = item.get("label") or item.get("url", "")
+        code = item.get("language", "")
+        if not code or _names_language(label, code):
+            return label
+        return f"{label} ({language_name(code)})"
+
+    def read_full(post: PostView) -> str:
+        wording: dict[str, str] = labels["read_full"]
+        return wording.get(post.kind, wording["default"])
+
     return {
         "labels": labels,
         "recipient": {key: _Stage2Code("{{ " + key + " }}") for key in RECIPIENT_FIELDS},
@@ -274,6 +305,8 @@ def _template_helpers(labels: Mapping[str, Any]) -> dict[str, Any]:
         "meta_line": meta_line,
         "language_name": language_name,
         "affiliation": affiliation,
+        "media_label": media_label,
+        "read_full": read_full,
     }
 
 
@@ -295,6 +328,22 @@ def _one_line(subject: str) -> str:
     return re.sub(r"[ \t]*[\r\n]+[ \t]*", " ", subject).strip(" \t")
 
 
+_LANGUAGE_BLOCK = re.compile(
+    r'<div class="([^"]*\blang-([a-z]{2,3}(?:-[A-Za-z0-9]{2,8})?))\b([^"]*)"'
+)
+
+
+def _mark_languages(html: str) -> str:
+    """Give each content block its ``lang`` and ``dir``: a ``lang-xx`` class in the MJML
+    (MJML passes no other attribute through) becomes the attributes on its block."""
+
+    def mark(match: re.Match[str]) -> str:
+        language = match[2]
+        return f'{match[0]} lang="{language}" dir="{text_direction(language)}"'
+
+    return _LANGUAGE_BLOCK.sub(mark, html)
+
+
 def compile_email(content: EmailContent) -> CompiledEmail:
     """Stage 1, once per campaign and language: fill and compile the MJML and text templates.
 
@@ -303,8 +352,8 @@ def compile_email(content: EmailContent) -> CompiledEmail:
     environment = _stage1_environment()
     context = {"content": content, **_template_helpers(labels_for(content.language))}
     source = environment.get_template(f"{content.template}.mjml").render(context)
-    text = environment.get_template(f"{content.template}.txt").render(context)
-    html = mjml.mjml2html(source, disable_comments=True, fonts={})
+    text = wrap_text(environment.get_template(f"{content.template}.txt").render(context))
+    html = _mark_languages(mjml.mjml2html(source, disable_comments=True, fonts={}))
     return CompiledEmail(subject=_neutralise_text(_one_line(content.subject)), html=html, text=text)
 
 

@@ -243,3 +243,65 @@ def test_the_cli_prints_a_line_per_post_and_the_rejections(db: str) -> None:
     assert listed.exit_code == 0 and "«Відбудова»" in listed.stdout  # not \u-escaped
     with unit_of_work() as session:
         assert session.scalar(select(func.count()).select_from(Post)) == 5
+
+
+PLAIN_REPORT = """---
+title: "Financing Recovery: an analytical report"
+kind: report
+language: {language}
+---
+How cities pay for what the war broke, from a survey of 1 240 households.
+
+{heading}
+
+• Budgets were rebuilt three times in one year
+• Spare parts matter more than plans,
+  and they arrive late
+• Trust is infrastructure, too
+
+Method
+
+We asked 60 councils the same twelve questions. Most answered twice.
+
+Key takeaways of this section
+
+- A section's own takeaways stay where they are
+"""
+
+
+@pytest.mark.parametrize(
+    ("language", "heading"),
+    [("en", "Top 3 takeaways"), ("uk", "Ключові висновки:"), ("ja", "主なポイント")],
+)
+def test_a_plain_text_takeaways_section_becomes_the_posts_takeaways(
+    language: str, heading: str
+) -> None:
+    text = PLAIN_REPORT.format(language=language, heading=heading)
+    item = parse_markdown(ImportSource("plain.md", text.encode()))
+    assert item.data.takeaways == [
+        "Budgets were rebuilt three times in one year",
+        "Spare parts matter more than plans, and they arrive late",
+        "Trust is infrastructure, too",
+    ]
+    body = item.data.body
+    assert heading.rstrip(":") not in body and "Budgets were rebuilt" not in body
+    assert "## Method" in body  # a plain-text heading stays a heading
+    assert "We asked 60 councils" in body and "## We asked" not in body
+    assert "- A section's own takeaways stay where they are" in body
+
+
+def test_takeaways_in_the_front_matter_win_and_the_body_stays_whole() -> None:
+    text = PLAIN_REPORT.format(language="en", heading="Key takeaways").replace(
+        "kind: report\n", "kind: report\ntakeaways: [Written by the editor]\n"
+    )
+    item = parse_markdown(ImportSource("plain.md", text.encode()))
+    assert item.data.takeaways == ["Written by the editor"]
+    assert (
+        "## Key takeaways" in item.data.body and "- Trust is infrastructure, too" in item.data.body
+    )
+
+
+def test_a_markdown_body_keeps_its_own_headings_and_paragraphs() -> None:
+    text = "---\ntitle: Panel\n---\nShort line\n\n## Agenda\n\nOne more short line\n"
+    body = parse_markdown(ImportSource("panel.md", text.encode())).data.body
+    assert body == "Short line\n\n## Agenda\n\nOne more short line"

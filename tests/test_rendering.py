@@ -257,8 +257,8 @@ def test_announcement_carries_the_whole_post() -> None:
         assert "Centre for Open Horizons" in part
     assert "<blockquote" in rendered.html
     assert "• Trust is infrastructure, too" in rendered.text
-    assert "Повний запис (Ukrainian): https://video.example/ohf-uk" in rendered.text
-    assert "Read more: https://herald.example/posts/open-horizons-2026" in rendered.text
+    assert "• Повний запис (Ukrainian):\n  https://video.example/ohf-uk" in rendered.text
+    assert "Read more:\nhttps://herald.example/posts/open-horizons-2026" in rendered.text
     assert "• Decentralised generation" in rendered.text
 
 
@@ -267,7 +267,7 @@ def test_digest_shows_three_takeaways_per_post() -> None:
     assert "Spare parts matter more than plans" in rendered.html
     assert "Third" in rendered.html and "4th" not in rendered.html
     assert "By Centre for Urban Resilience" in rendered.text
-    assert rendered.text.count("Read more: ") == 2
+    assert rendered.text.count("Read more:\n") == 2
 
 
 def test_unsafe_links_are_dropped() -> None:

@@ -16,7 +16,12 @@ from core.providers import get_provider
 from core.providers.base import Provider
 from core.settings import get_settings
 from publisher import deliveries
-from publisher.campaigns import campaign_list_ids, finish_if_done
+from publisher.campaigns import (
+    campaign_list_ids,
+    campaign_review_problem,
+    finish_if_done,
+    hold_for_review,
+)
 from publisher.emails import CampaignEmails, compile_campaign
 from publisher.models import Campaign
 from publisher.scheduling import local_hour
@@ -53,6 +58,11 @@ def _plan(campaign_id: int) -> None:
     with unit_of_work() as session:
         campaign = _sending(session, campaign_id)
         if campaign is None:
+            return
+        held = campaign_review_problem(session, campaign_id)
+        if held:
+            # A post sent back to review (or edited since approval) must not go out.
+            hold_for_review(session, campaign_id, held)
             return
         if campaign.compiled is None:
             languages = deliveries.recipient_languages(session, campaign_id)

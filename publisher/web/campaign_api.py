@@ -1,4 +1,4 @@
-"""The campaign editor's JSON API: create drafts, run checks, test, send and schedule.
+"""The campaign editor's JSON API: create drafts, run checks, preview, test, send and schedule.
 
 Send and schedule are for admins and answer 409 with the blocking reasons when the checks
 refuse; editors may create drafts, run checks and send tests.
@@ -17,6 +17,7 @@ from publisher.campaigns import CampaignError, CampaignNotFound, get_campaign
 from publisher.checks import CampaignBlocked, Finding, run_checks
 from publisher.launch import schedule_for, send_now
 from publisher.models import Campaign
+from publisher.preview import campaign_subjects, preview_campaign
 from publisher.progress import CampaignProgress, campaign_progress
 from publisher.proofs import request_test_send
 from publisher.scheduling import parse_moment
@@ -106,6 +107,37 @@ def create_campaign_json(
 def checks_json(campaign_id: int, session: DbSession, _user: CurrentUser) -> list[FindingOut]:
     """The checks' findings (level "block" or "warn")."""
     return _findings(run_checks(session, _campaign(session, campaign_id)))
+
+
+class PreviewOut(BaseModel):
+    """A rendering of the campaign for one reader: never tracked, never their tokens."""
+
+    subject: str
+    html: str
+    text: str
+    language: str
+    recipient: str
+    subjects: dict[str, str]
+    """The subject each language's recipients get."""
+
+
+@router.get("/api/campaigns/{campaign_id}/preview", responses=REFUSED)
+def preview_json(
+    campaign_id: int, session: DbSession, _user: CurrentUser, email: str = "", lang: str = ""
+) -> PreviewOut:
+    """The email as the subscriber with ``email`` (their name and language, inert links) or
+    a sample reader in ``lang`` would see it."""
+    campaign = _campaign(session, campaign_id)
+    try:
+        shown = preview_campaign(
+            session, campaign, email=email.strip() or None, language=lang or None
+        )
+    except CampaignError as error:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(error)) from error
+    return PreviewOut(
+        subject=shown.subject, html=shown.html, text=shown.text, language=shown.language,
+        recipient=shown.recipient, subjects=campaign_subjects(session, campaign),
+    )  # fmt: skip
 
 
 @router.post("/api/campaigns/{campaign_id}/test", status_code=202, responses=REFUSED)

@@ -28,11 +28,16 @@ from publisher.campaign_editing import (
     post_ids_of,
     update_draft,
 )
-from publisher.campaigns import CampaignError, campaign_posts, get_campaign
+from publisher.campaigns import (
+    CampaignError,
+    campaign_posts,
+    campaign_review_problem,
+    get_campaign,
+)
 from publisher.checks import CampaignBlocked, run_checks
 from publisher.launch import schedule_for, send_now
 from publisher.models import Campaign
-from publisher.preview import preview_campaign
+from publisher.preview import campaign_subjects, preview_campaign
 from publisher.proofs import request_test_send
 from publisher.scheduling import parse_moment, zone_distribution
 from publisher.users import Identity
@@ -160,6 +165,10 @@ def _campaign_context(session: Session, campaign: Campaign, user: Identity) -> d
         "campaign": campaign,
         "fields": fields,
         "chosen_posts": campaign_posts(session, campaign.id),
+        "subjects": campaign_subjects(session, campaign),
+        "review_hold": (
+            campaign_review_problem(session, campaign.id) if campaign.status == "scheduled" else ""
+        ),
         "findings": run_checks(session, campaign) if campaign.status == "draft" else [],
         "zones": zone_distribution(session, campaign, at=_suggested(campaign, zone)),
         "editor_zone": zone.key,
