@@ -132,8 +132,7 @@ def header_block(
         structured_header("Message-ID", message.message_id, utf8=utf8_headers),
     ]
     lines += [
-        structured_header(name, value, utf8=utf8_headers)
-        for name, value in message.headers.items()
+        structured_header(name, value, utf8=utf8_headers) for name, value in message.headers.items()
     ]
     return b"".join(lines)
 
