@@ -10,7 +10,9 @@ structured headers and lost spaces between encoded-words):
 - **Subjects and display names** stay as typed when ASCII (folded at whitespace past 78
   columns); otherwise they become RFC 2047 ``B`` encoded-words of at most 75 characters, split
   on character boundaries, so every space is *inside* a word and every decoder gives back the
-  text exactly. With SMTPUTF8 (RFC 6532) they are written as UTF-8 instead.
+  text exactly. With SMTPUTF8 (RFC 6532) they are written as UTF-8 instead. A display name
+  that fits one encoded-word (45 bytes) is one: Python's address parser, unlike RFC 2047 and
+  mail clients, keeps the space between two encoded-words of a phrase.
 - **Body parts** get the transfer encoding their content needs: ``7bit`` for ASCII with lines
   of at most 998 bytes, else the smaller of quoted-printable and base64 (binascii's C codecs).
   Every line ends in CRLF; base64 lines are 76 characters.
@@ -43,11 +45,13 @@ MAX_LINE = 998
 ENCODED_WORD_LIMIT = 75
 """RFC 2047's limit on one encoded-word."""
 BASE64_LINE = 76
+QP_LINE = 76
 
 _WORD_START = "=?utf-8?b?"
 _WORD_END = "?="
 # Characters that force a display name into a quoted-string (RFC 5322 "specials").
 _SPECIALS = re.compile(r'[()<>\[\]:;@\\,."]')
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
 _ATEXT = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~ -]*")
 
 
@@ -182,7 +186,9 @@ def mailbox_words(mailbox: Mailbox, *, utf8: bool = False) -> list[str]:
     if not name:
         return [mailbox.email]
     if utf8 or (name.isascii() and name.isprintable() and "=?" not in name):
-        phrase = name if _ATEXT.fullmatch(name) and not _SPECIALS.search(name) else _quoted(name)
+        # RFC 6532 lets any non-ASCII character be atext: only ASCII decides the quoting.
+        atoms = _ATEXT.fullmatch(_NON_ASCII.sub("a", name)) and not _SPECIALS.search(name)
+        phrase = name if atoms else _quoted(name)
         return [*phrase.split(" "), address]
     return [*encoded_words(name), address]
 
@@ -227,8 +233,20 @@ def quoted_printable(raw: bytes) -> bytes:
     """``raw`` (CRLF lines) as quoted-printable with CRLF line ends and soft breaks."""
     encoded = binascii.b2a_qp(raw, istext=True)
     # b2a_qp takes its line end from the first line: a single line gets LF soft breaks.
-    encoded = encoded.replace(CRLF, b"\n").replace(b"\n", CRLF)
-    return encoded if encoded.endswith(CRLF) else encoded + CRLF
+    lines = encoded.replace(CRLF, b"\n").removesuffix(b"\n").split(b"\n")
+    return b"".join(piece + CRLF for line in lines for piece in _within_76(line))
+
+
+def _within_76(line: bytes) -> list[bytes]:
+    """``line`` cut by soft breaks into lines of at most 76 (b2a_qp can leave 77)."""
+    pieces = []
+    while len(line) > QP_LINE:
+        cut = QP_LINE - 1
+        escape = line.rfind(b"=", cut - 2, cut)
+        cut = escape if escape != -1 else cut  # never inside an =XX escape
+        pieces.append(line[:cut] + b"=")
+        line = line[cut:]
+    return [*pieces, line]
 
 
 def base64_lines(raw: bytes) -> bytes:
