@@ -29,7 +29,7 @@ from publisher.campaign_editing import (
     update_draft,
 )
 from publisher.campaigns import CampaignError, campaign_posts, get_campaign
-from publisher.checks import CampaignBlocked, run_checks
+from publisher.checks import CampaignBlocked, CheckReport, check_campaign
 from publisher.launch import schedule_for, send_now
 from publisher.models import Campaign
 from publisher.preview import preview_campaign
@@ -155,13 +155,16 @@ def _campaign_context(session: Session, campaign: Campaign, user: Identity) -> d
         segment_id=campaign.segment_id,
     )
     scheduled_local = campaign.scheduled_at.astimezone(zone) if campaign.scheduled_at else None
+    drafted = campaign.status == "draft"
+    report = check_campaign(session, campaign) if drafted else CheckReport([], [])
     return {
         "title": f"Campaign #{campaign.id}",
         "section": "campaigns",
         "campaign": campaign,
         "fields": fields,
         "chosen_posts": campaign_posts(session, campaign.id),
-        "findings": run_checks(session, campaign) if campaign.status == "draft" else [],
+        "findings": report.findings,
+        "sizes": report.sizes,
         "zones": zone_distribution(session, campaign, at=_suggested(campaign, zone)),
         "editor_zone": zone.key,
         "scheduled_local": scheduled_local,
