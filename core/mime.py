@@ -47,6 +47,7 @@ ENCODED_WORD_LIMIT = 75
 BASE64_LINE = 76
 QP_LINE = 76
 
+_EIGHT_BIT = bytes(range(128, 256))
 _WORD_START = "=?utf-8?b?"
 _WORD_END = "?="
 # Characters that force a display name into a quoted-string (RFC 5322 "specials").
@@ -222,10 +223,14 @@ def encode_part(text: str, subtype: str) -> BodyPart:
     content_type = f'text/{subtype}; charset="utf-8"'
     if raw.isascii() and all(len(line) <= MAX_LINE for line in lines):
         return BodyPart(content_type, "7bit", raw, len(raw))
-    quoted = quoted_printable(raw)
     based = base64_lines(raw)
-    if len(quoted) <= len(based):
-        return BodyPart(content_type, "quoted-printable", quoted, len(raw))
+    # Each 8-bit byte takes three characters in quoted-printable: when that alone outgrows
+    # base64 (Cyrillic, Japanese), quoted-printable need not be computed at all.
+    eight_bit = len(raw) - len(raw.translate(None, _EIGHT_BIT))
+    if len(raw) + 2 * eight_bit < len(based):
+        quoted = quoted_printable(raw)
+        if len(quoted) <= len(based):
+            return BodyPart(content_type, "quoted-printable", quoted, len(raw))
     return BodyPart(content_type, "base64", based, len(raw))
 
 
