@@ -178,6 +178,8 @@ def test_sizes_show_in_the_api_and_cli_and_a_large_html_blocks_sending(
     checked = CliRunner().invoke(app, ["campaigns", "check", str(campaign_id)])
     assert checked.exit_code == 1
     assert "html en:" in checked.output and "KB as sent (base64)" in checked.output
+    previewed = CliRunner().invoke(app, ["campaigns", "preview", str(campaign_id)])
+    assert previewed.exit_code == 0 and "html en: " in previewed.output
     scheduled = CliRunner().invoke(
         app, ["campaigns", "schedule", str(campaign_id), "--at", "2030-01-01T09:00+02:00"]
     )
