@@ -10,9 +10,7 @@ local tests only, scores every message.
 
 from __future__ import annotations
 
-import base64
 import os
-import quopri
 import re
 import sqlite3
 import subprocess
@@ -39,6 +37,7 @@ from publisher.posts import Actor
 from publisher.processes import migrate
 from tests.factories import add_announcement, add_list, add_subscribers
 from tests.processes import herald, herald_env
+from tests.raw_mail import Verdict, header, headers, html_part, judge
 from worker import pipeline, sending
 
 DATA = Path(__file__).parent / "data"
@@ -62,30 +61,6 @@ STRUCTURED = (
 )
 UNSUBSCRIBE = re.compile(rf"<{re.escape(BASE_URL)}/unsubscribe/[\w.\-]+>")
 
-JUDGE = r"""
-use strict; use warnings;
-use Encode qw(decode encode);
-use Mail::SpamAssassin;
-my $sa = Mail::SpamAssassin->new({local_tests_only => 1, dont_copy_prefs => 1,
-    userstate_dir => $ENV{HOME}, home_dir_for_helpers => $ENV{HOME}});
-$sa->init(1);
-sub hexed { my ($s) = @_; $s = encode("UTF-8", $s) if utf8::is_utf8($s); unpack("H*", $s) }
-for my $path (@ARGV) {
-    open(my $fh, "<:raw", $path) or die "$path: $!";
-    my $raw = do { local $/; <$fh> }; close $fh;
-    my ($head) = split /\r\n\r\n/, $raw, 2;
-    $head =~ s/\r\n([ \t])/$1/g;
-    $head =~ s/\r\n/\n/g;
-    my ($subject) = $head =~ /^Subject: (.*)$/mi;
-    my $message = $sa->parse($raw);
-    my $status = $sa->check($message);
-    my $by_sa = $message->get_header("Subject"); chomp $by_sa;
-    print join("\t", $path, $status->get_score(), scalar $status->get_names_of_tests_hit(),
-               hexed(decode("MIME-Header", $subject)), hexed($by_sa)), "\n";
-    $status->finish(); $message->finish();
-}
-"""
-
 
 @dataclass(frozen=True)
 class Sent:
@@ -93,16 +68,6 @@ class Sent:
 
     files: list[Path]
     typed: frozenset[str]
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """SpamAssassin's score and rules for one message, and its subject as Perl decoded it."""
-
-    score: float
-    rules: str
-    subject_by_encode: str
-    subject_by_spamassassin: str
 
 
 @pytest.fixture(scope="module")
@@ -201,21 +166,6 @@ def _all(demo: Sent, long_report: tuple[Sent, Sent]) -> list[Path]:
     return [*demo.files, *long_report[0].files]
 
 
-def _headers(path: Path) -> list[tuple[str, str]]:
-    """(lower-case name, unfolded value) of each top-level header, as bytes on disk say."""
-    head = path.read_bytes().split(b"\r\n\r\n", 1)[0]
-    unfolded = re.sub(rb"\r\n[ \t]", b" ", head).decode("utf-8")
-    return [
-        (name.lower(), value)
-        for name, _, value in (line.partition(": ") for line in unfolded.split("\r\n"))
-    ]
-
-
-def _header(path: Path, name: str) -> str:
-    (value,) = [value for found, value in _headers(path) if found == name]
-    return value
-
-
 def _campaign_messages(files: list[Path]) -> list[Path]:
     return [path for path in files if path.parent.name.startswith("campaign-")]
 
@@ -224,22 +174,22 @@ def test_both_sources_sent_every_language(demo: Sent, long_report: tuple[Sent, S
     for sent in (demo, *long_report):
         messages = _campaign_messages(sent.files)
         assert len(messages) >= DEMO_READERS
-        assert {_header(path, "content-language") for path in messages} == {"en", "uk", "ja"}
+        assert {header(path, "content-language") for path in messages} == {"en", "uk", "ja"}
 
 
 def test_list_unsubscribe_is_a_literal_https_link(
     demo: Sent, long_report: tuple[Sent, Sent]
 ) -> None:
     for path in _campaign_messages(_all(demo, long_report)):
-        assert UNSUBSCRIBE.fullmatch(_header(path, "list-unsubscribe")), path
-        assert _header(path, "list-unsubscribe-post") == "List-Unsubscribe=One-Click"
+        assert UNSUBSCRIBE.fullmatch(header(path, "list-unsubscribe")), path
+        assert header(path, "list-unsubscribe-post") == "List-Unsubscribe=One-Click"
 
 
 def test_no_structured_header_holds_an_encoded_word(
     demo: Sent, long_report: tuple[Sent, Sent]
 ) -> None:
     for path in _all(demo, long_report):
-        for name, value in _headers(path):
+        for name, value in headers(path):
             if name in STRUCTURED:
                 assert "=?" not in value, f"{path.name}: {name}: {value}"
 
@@ -248,15 +198,13 @@ def test_campaign_messages_name_their_list_sender_and_language(
     demo: Sent, long_report: tuple[Sent, Sent]
 ) -> None:
     for path in _campaign_messages(_all(demo, long_report)):
-        list_id = _header(path, "list-id")
+        list_id = header(path, "list-id")
         assert re.fullmatch(r"(\S.* )?<[a-z0-9-]+\.lists\.[a-z0-9.-]+>", list_id), list_id
         assert list_id.isascii()
-        feedback = _header(path, "feedback-id")
+        feedback = header(path, "feedback-id")
         assert re.fullmatch(r"\d+:[a-z0-9-]+:(announcement|digest):herald", feedback), feedback
-        assert _header(path, "from").startswith(f"{ORGANISATION} <")
-        assert re.fullmatch(
-            r"<herald\.\d+\.\d+\.[0-9a-f]{32}@[\w.-]+>", _header(path, "message-id")
-        )
+        assert header(path, "from").startswith(f"{ORGANISATION} <")
+        assert re.fullmatch(r"<herald\.\d+\.\d+\.[0-9a-f]{32}@[\w.-]+>", header(path, "message-id"))
 
 
 def test_every_line_is_7_bit_crlf_and_at_most_998_bytes(
@@ -275,7 +223,7 @@ def test_message_ids_are_unique_across_two_fresh_databases(
     first, second = long_report
     # The same delivery ids in both databases: ids made of them alone would collide.
     assert {p.name for p in first.files} & {p.name for p in second.files}
-    ids = [_header(path, "message-id") for path in [*demo.files, *first.files, *second.files]]
+    ids = [header(path, "message-id") for path in [*demo.files, *first.files, *second.files]]
     assert len(ids) == len(set(ids))
 
 
@@ -284,23 +232,8 @@ def verdicts(
     demo: Sent, long_report: tuple[Sent, Sent], tmp_path_factory: pytest.TempPathFactory
 ) -> dict[Path, Verdict]:
     """SpamAssassin's verdict on every message, in one Perl process (rules load once)."""
-    home = tmp_path_factory.mktemp("spamassassin")
     files = _all(demo, long_report)
-    result = subprocess.run(
-        ["perl", "-e", JUDGE, *map(str, files)],
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**os.environ, "HOME": str(home)},
-        timeout=240,
-    )
-    assert result.returncode == 0, result.stderr
-    found = {}
-    for line in result.stdout.splitlines():
-        path, score, rules, by_encode, by_sa = line.split("\t")
-        found[Path(path)] = Verdict(
-            float(score), rules, bytes.fromhex(by_encode).decode(), bytes.fromhex(by_sa).decode()
-        )
+    found = judge(files, tmp_path_factory.mktemp("spamassassin"))
     assert set(found) == set(files)
     return found
 
@@ -316,7 +249,7 @@ def test_subjects_decode_to_what_the_editor_typed_in_perl_and_spamassassin(
     ukrainian = [
         path
         for path in _campaign_messages(long_report[0].files)
-        if _header(path, "content-language") == "uk"
+        if header(path, "content-language") == "uk"
     ]
     assert ukrainian
     for path in ukrainian:
@@ -359,10 +292,10 @@ def test_html_parts_travel_in_their_smallest_encoding_under_100_kb(
     for source, sent in (("demo", demo), ("long report", long_report[0])):
         by_language: dict[tuple[str, str], Path] = {}
         for path in _campaign_messages(sent.files):
-            key = (path.parent.name, _header(path, "content-language"))
+            key = (path.parent.name, header(path, "content-language"))
             by_language.setdefault(key, path)
         for (campaign, language), path in sorted(by_language.items()):
-            encoding, encoded, html = _html_part(path)
+            encoding, encoded, html = html_part(path)
             assert len(encoded) <= 100_000, (path, len(encoded))
             assert encoding == encode_part(html, "html").encoding
             rows.append((source, campaign, language, len(html.encode()), len(encoded), encoding))
@@ -370,27 +303,6 @@ def test_html_parts_travel_in_their_smallest_encoding_under_100_kb(
         print("\nHTML part per campaign and language (bytes decoded / as sent):")
         for source, campaign, language, decoded, encoded, encoding in rows:
             print(f"  {source:12} {campaign:12} {language}  {decoded:7} / {encoded:7} {encoding}")
-
-
-def _html_part(path: Path) -> tuple[str, bytes, str]:
-    """The HTML part's encoding, its payload as on disk, and its decoded text."""
-    raw = path.read_bytes()
-    boundary = re.search(rb'boundary="([^"]+)"', raw)
-    assert boundary
-    for part in raw.split(b"--" + boundary[1]):
-        head, _, payload = part.partition(b"\r\n\r\n")
-        if b"Content-Type: text/html" in head:
-            encoding = re.search(rb"Content-Transfer-Encoding: (\S+)", head)
-            assert encoding
-            payload = payload.removesuffix(b"\r\n")
-            return encoding[1].decode(), payload, _decoded(encoding[1].decode(), payload)
-    raise AssertionError(f"{path}: no HTML part")
-
-
-def _decoded(encoding: str, payload: bytes) -> str:
-    if encoding == "base64":
-        return base64.b64decode(payload).decode()
-    return (quopri.decodestring(payload) if encoding == "quoted-printable" else payload).decode()
 
 
 class _SilentOnce:
