@@ -47,6 +47,9 @@ TYPED_SUBJECT = "Звіт про стан відбудови та безпеки
 LONG_READERS = 6  # two per language
 DEMO_READERS = 6
 SCORE_LIMIT = 1.0
+"""Measured: -0.001 in English and Japanese; 0.999 in Ukrainian (MIXED_ES, +1.0: a rule for
+Latin look-alike letters that counts Cyrillic "е" when a few Latin words are near); plus
+HTML_FONT_LOW_CONTRAST (+0.713) while the preheader is white on white."""
 STRUCTURED = (
     "message-id",
     "list-unsubscribe",
