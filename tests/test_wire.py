@@ -25,16 +25,18 @@ from sqlalchemy import select
 import core.celery_app
 from core.database import dispose_engines, unit_of_work
 from core.message import OutgoingMessage
-from core.mime import encode_part
+from core.mime import encode_part, to_wire
 from core.providers.base import OutcomeUnknown, SendResult
 from core.providers.outbox import OutboxProvider
-from core.settings import get_settings
+from core.settings import Settings, get_settings
 from publisher.campaigns import create_campaign
 from publisher.launch import send_now
 from publisher.models import Campaign, Post
 from publisher.post_import import ImportSource, import_sources
 from publisher.posts import Actor
 from publisher.processes import migrate
+from publisher.subscriber_emails import confirmation_message, welcome_message
+from subscribers.consent import Notice
 from tests.factories import add_announcement, add_list, add_subscribers
 from tests.processes import herald, herald_env
 from tests.raw_mail import Verdict, header, headers, html_part, judge
@@ -357,3 +359,41 @@ def test_a_replayed_attempt_keeps_its_message_ids(silent_once: _SilentOnce) -> N
     assert all(later.value.attempt_id in message_id for message_id in first)
     with unit_of_work() as session:
         assert session.get(Campaign, campaign_id).status == "sent"  # type: ignore[union-attr]
+
+
+def _notice() -> Notice:
+    return Notice(
+        subscriber_id=5,
+        email="reader@example.org",
+        name="Мар'яна Коваленко",
+        language="uk",
+        list_id=2,
+        list_name="Новини",
+        list_description="",
+        unsubscribe_token="Wz5d.tok",
+    )
+
+
+def test_notices_carry_the_configured_reply_to_and_mailto(tmp_path: Path) -> None:
+    settings = Settings(
+        base_url=BASE_URL,
+        from_email="news@policy.example.org",
+        reply_to="desk@example.org",
+        reply_to_name="Редакція",
+        unsubscribe_mailto="unsubscribe@example.org",
+    )
+    path = tmp_path / "welcome.eml"
+    path.write_bytes(to_wire(welcome_message(_notice(), settings)))
+
+    assert header(path, "list-unsubscribe") == (
+        f"<{BASE_URL}/unsubscribe/Wz5d.tok>, "
+        "<mailto:unsubscribe@example.org?subject=unsubscribe%20Wz5d.tok>"
+    )
+    assert header(path, "from") == f"{ORGANISATION} <news@policy.example.org>"
+    assert header(path, "reply-to").endswith("?= <desk@example.org>")
+    assert header(path, "content-language") == "uk"
+    assert header(path, "feedback-id") == "notice:list-2:welcome:herald"
+    assert header(path, "message-id").endswith("@policy.example.org>")
+    confirmation = tmp_path / "confirm.eml"
+    confirmation.write_bytes(to_wire(confirmation_message(_notice(), settings)))
+    assert not any(name == "list-unsubscribe" for name, _ in headers(confirmation))
