@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench bench-stats demo migrate chromium clean
+.PHONY: run test lint bench bench-stats demo migrate chromium spamassassin clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,8 +25,8 @@ demo: $(STAMP)
 migrate: $(STAMP)
 	$(BIN)/herald migrate
 
-## test: the whole suite (PostgreSQL, Redis and a real browser included)
-test: $(STAMP) chromium
+## test: the whole suite (PostgreSQL, Redis, a real browser and SpamAssassin included)
+test: $(STAMP) chromium spamassassin
 	$(BIN)/pytest
 
 ## chromium: the browser the web tests drive (Debian's package; never a downloaded one)
@@ -39,6 +39,13 @@ chromium:
 	@dpkg -s fonts-ipafont-gothic >/dev/null 2>&1 || \
 		apt-get install -y -q fonts-ipafont-gothic >/dev/null 2>&1 || \
 		echo "no Japanese font: screenshots show boxes for Japanese text"
+
+## spamassassin: the judge the wire tests score every message with (Debian's package)
+spamassassin:
+	@command -v spamassassin >/dev/null || { \
+		echo "installing Debian's spamassassin for the wire tests"; \
+		(apt-get install -y -q spamassassin >/dev/null 2>&1 || \
+		 (apt-get update -q >/dev/null && apt-get install -y -q spamassassin >/dev/null)); }
 
 ## lint: ruff and mypy (strict on our packages)
 lint: $(STAMP)

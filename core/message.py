@@ -1,18 +1,15 @@
-"""The email message Herald sends, and its MIME form (multipart/alternative, UTF-8).
+"""The email message Herald sends: one rendered message to one recipient.
 
-Providers receive :class:`OutgoingMessage`; those that take raw MIME (outbox, SMTP) call
-:func:`to_mime`, the HTTP APIs map the fields to their JSON.
+Providers receive :class:`OutgoingMessage`; those that take raw MIME (outbox, SMTP, SES,
+Mailgun) write it with :func:`core.mime.to_wire`, the HTTP APIs map the fields to their JSON.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from email.headerregistry import Address
-from email.message import EmailMessage
-from email.utils import format_datetime, formataddr
 
-from core.database import utcnow
+from core.mime import mailbox_words
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,8 +20,8 @@ class Mailbox:
     name: str = ""
 
     def formatted(self) -> str:
-        """RFC 5322 form, with a non-ASCII name encoded per RFC 2047."""
-        return formataddr((self.name, self.email), charset="utf-8")
+        """RFC 5322 form, the name quoted where needed and RFC 2047-encoded outside ASCII."""
+        return " ".join(mailbox_words(self))
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +30,8 @@ class OutgoingMessage:
 
     ``key`` is our own id for the message (a delivery id): providers send it as metadata so
     events come back to it, and use it as the idempotency key where the API has one.
+    ``headers`` are structured headers (List-Unsubscribe, List-Id, Feedback-ID …), written
+    literally; ``reply_to`` is its own field because every HTTP API has one for it.
     """
 
     key: str
@@ -45,23 +44,4 @@ class OutgoingMessage:
     headers: Mapping[str, str] = field(default_factory=dict)
     metadata: Mapping[str, str] = field(default_factory=dict)
     transactional: bool = False
-
-
-def to_mime(message: OutgoingMessage) -> EmailMessage:
-    """The message as MIME: headers encoded per RFC 2047, a text part and an HTML part."""
-    mime = EmailMessage()
-    mime["From"] = _address(message.sender)
-    mime["To"] = _address(message.to)
-    mime["Subject"] = message.subject
-    mime["Date"] = format_datetime(utcnow())
-    mime["Message-ID"] = message.message_id
-    for name, value in message.headers.items():
-        mime[name] = value
-    mime.set_content(message.text, subtype="plain", charset="utf-8")
-    mime.add_alternative(message.html, subtype="html", charset="utf-8")
-    return mime
-
-
-def _address(mailbox: Mailbox) -> Address:
-    username, _, domain = mailbox.email.rpartition("@")
-    return Address(display_name=mailbox.name, username=username, domain=domain)
+    reply_to: tuple[Mailbox, ...] = ()

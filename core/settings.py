@@ -73,9 +73,21 @@ class Settings(BaseSettings):
     base_url: str = "http://127.0.0.1:8000"
     secret_key: str = DEVELOPMENT_SECRET_KEY
     from_email: str = "newsletter@herald.localhost"
-    from_name: str = "Herald"
+    from_name: str = ""
+    """The From display name; empty means the organisation's name, as the masthead says."""
     organisation_name: str = "Herald Policy Centre"
     organisation_address: str = "1 Example Square, Kyiv, Ukraine"
+    # Headers of every message (README: "Message headers").
+    unsubscribe_mailto: str = ""
+    """A mailbox the organisation reads and acts on, offered in List-Unsubscribe as mailto:
+    next to the one-click link. Empty offers only the link: Herald itself reads no mail, and a
+    mailto nobody processes is a promise broken."""
+    reply_to: str = ""
+    """Where replies go (``desk@example.org``); empty: no Reply-To, replies go to From."""
+    reply_to_name: str = ""
+    """The display name of ``reply_to``."""
+    feedback_id_sender: str = "herald"
+    """The sender id that ends Gmail's Feedback-ID (``campaign:list:kind:sender``)."""
     admin_email: str = ""
     """The first admin's email: ``herald migrate`` creates the account while none exists."""
     admin_password: str = ""

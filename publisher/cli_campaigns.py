@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from dataclasses import asdict
 from datetime import datetime
 from typing import NoReturn
 
@@ -13,6 +14,7 @@ import typer
 from sqlalchemy.orm import Session
 
 from core.database import unit_of_work
+from core.mime import encode_part
 from publisher.campaigns import (
     CampaignError,
     cancel_campaign,
@@ -22,7 +24,7 @@ from publisher.campaigns import (
     recent_campaigns,
     resume_campaign,
 )
-from publisher.checks import CampaignBlocked, Finding, run_checks
+from publisher.checks import CampaignBlocked, Finding, HtmlSize, check_campaign
 from publisher.digests import create_digest
 from publisher.launch import schedule_for, send_now
 from publisher.models import Campaign
@@ -165,18 +167,26 @@ def schedule(
 
 @campaigns_app.command("check")
 def check(campaign_id: int, as_json: bool = JSON_OUT) -> None:
-    """Run the checks; exits 1 when one blocks sending."""
+    """Run the checks and show each language's HTML size; exits 1 when one blocks sending."""
     try:
         with unit_of_work() as session:
-            findings = run_checks(session, get_campaign(session, campaign_id))
+            report = check_campaign(session, get_campaign(session, campaign_id))
     except CampaignError as error:
         _refuse(error)
+    findings = report.findings
     if as_json:
-        typer.echo(json.dumps([vars_of(finding) for finding in findings], indent=2))
-    elif findings:
-        _print_findings(findings)
+        shown = {
+            "findings": [vars_of(finding) for finding in findings],
+            "sizes": [asdict(size) for size in report.sizes],
+        }
+        typer.echo(json.dumps(shown, indent=2))
     else:
-        typer.echo("all checks pass")
+        for size in report.sizes:
+            typer.echo(size_line(size))
+        if findings:
+            _print_findings(findings)
+        else:
+            typer.echo("all checks pass")
     raise typer.Exit(1 if any(finding.level == "block" for finding in findings) else 0)
 
 
@@ -193,6 +203,10 @@ def preview(
     except CampaignError as error:
         _refuse(error)
     typer.echo(f"Subject: {shown.subject}\n\n{shown.text}" if text else shown.html)
+    # On stderr, so the HTML on stdout stays a page one can save.
+    part = encode_part(shown.html, "html")
+    size = HtmlSize(shown.language, part.decoded_size, part.size, part.encoding)
+    typer.echo(size_line(size), err=True)
 
 
 @campaigns_app.command("test")
@@ -214,6 +228,14 @@ def test(
 def vars_of(finding: Finding) -> dict[str, str]:
     """A finding as JSON-ready values."""
     return {"level": finding.level, "code": finding.code, "message": finding.message}
+
+
+def size_line(size: HtmlSize) -> str:
+    """``html uk: 35.1 KB, 48.2 KB as sent (base64)``."""
+    return (
+        f"html {size.language}: {size.decoded_bytes / 1000:.1f} KB, "
+        f"{size.encoded_bytes / 1000:.1f} KB as sent ({size.encoding})"
+    )
 
 
 def _print_findings(findings: list[Finding]) -> None:

@@ -16,8 +16,9 @@ from sqlalchemy.orm import Session
 
 from core.message import Mailbox, OutgoingMessage
 from core.settings import Settings
+from publisher import mail_headers
 from publisher.attempts import ClaimedDelivery
-from publisher.campaigns import campaign_posts
+from publisher.campaigns import campaign_list_ids, campaign_posts
 from publisher.content import (
     drop_repeated_lede,
     first_paragraph,
@@ -36,6 +37,7 @@ from publisher.rendering import (
     compile_email,
 )
 from publisher.tracking import CampaignLinks, click_urls, open_url, track_email
+from subscribers.models import MailingList
 from subscribers.unsubscribe import unsubscribe_token
 
 PREHEADER_LENGTH = 140
@@ -183,7 +185,11 @@ def post_view(post: Post, *, teaser_words: int = 0) -> PostView:
 
 
 class CampaignEmails:
-    """Stage two for one campaign: its snapshot parsed once, a message per recipient."""
+    """Stage two for one campaign: its snapshot parsed once, a message per recipient.
+
+    ``list_slug`` and ``list_name`` name the campaign's first list in ``List-Id`` and
+    ``Feedback-ID`` (a message carries one ``List-Id``).
+    """
 
     def __init__(
         self,
@@ -191,6 +197,10 @@ class CampaignEmails:
         snapshot: dict[str, Any],
         list_ids: tuple[int, ...],
         settings: Settings,
+        *,
+        kind: str = "announcement",
+        list_slug: str = "",
+        list_name: str = "",
     ) -> None:
         self.campaign_id = campaign_id
         self.list_ids = list_ids
@@ -199,13 +209,43 @@ class CampaignEmails:
             language: RecipientRenderer(CompiledEmail.from_json(data))
             for language, data in snapshot["languages"].items()
         }
-        self.sender = Mailbox(settings.from_email, settings.from_name)
+        self.settings = settings
+        self.sender = mail_headers.sender(settings)
+        self.reply_to = mail_headers.reply_to(settings)
         self.base_url = settings.base_url.rstrip("/")
-        self.domain = settings.from_email.rpartition("@")[2] or "herald.localhost"
+        slug = list_slug or f"list-{list_ids[0] if list_ids else 0}"
+        self.campaign_headers = {
+            "List-Id": mail_headers.list_id(slug, list_name, settings),
+            "Feedback-ID": mail_headers.feedback_id(str(campaign_id), slug, kind, settings),
+        }
 
-    def message_for(self, delivery: ClaimedDelivery) -> OutgoingMessage:
-        """The message for one claimed delivery, in the recipient's language when compiled."""
-        renderer = self.renderers.get(delivery.language) or self.renderers[self.default_language]
+    @classmethod
+    def for_campaign(
+        cls, session: Session, campaign: Campaign, settings: Settings
+    ) -> CampaignEmails:
+        """Stage two for a compiled campaign, with its kind and first list for the headers."""
+        assert campaign.compiled is not None
+        list_ids = campaign_list_ids(session, campaign.id)
+        first = session.get(MailingList, list_ids[0]) if list_ids else None
+        return cls(
+            campaign.id,
+            campaign.compiled,
+            list_ids,
+            settings,
+            kind=campaign.kind,
+            list_slug=first.slug if first else "",
+            list_name=first.name if first else "",
+        )
+
+    def message_for(self, delivery: ClaimedDelivery, *, attempt_id: str) -> OutgoingMessage:
+        """The message for one claimed delivery, in the recipient's language when compiled.
+
+        Its Message-ID is made of the attempt id (random per claim, kept by a replay) and the
+        delivery id: unique across installs, and the same every time the attempt is re-sent.
+        """
+        language = delivery.language if delivery.language in self.renderers else None
+        language = language or self.default_language
+        renderer = self.renderers[language]
         token = unsubscribe_token(delivery.subscriber_id, self.list_ids, self.campaign_id)
         unsubscribe_url = f"{self.base_url}/unsubscribe/{token}"
         rendered = renderer.render(
@@ -225,11 +265,14 @@ class CampaignEmails:
             subject=rendered.subject,
             html=rendered.html,
             text=rendered.text,
-            # Deterministic, so a re-sent message keeps its identity.
-            message_id=f"<herald.{self.campaign_id}.{delivery.id}@{self.domain}>",
+            message_id=mail_headers.message_id(
+                (self.campaign_id, delivery.id, attempt_id), self.settings
+            ),
             headers={
-                "List-Unsubscribe": f"<{unsubscribe_url}>",
-                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+                **mail_headers.unsubscribe_headers(unsubscribe_url, token, self.settings),
+                **self.campaign_headers,
+                "Content-Language": language,
             },
             metadata={"campaign_id": str(self.campaign_id), "delivery_id": str(delivery.id)},
+            reply_to=self.reply_to,
         )

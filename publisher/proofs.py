@@ -16,6 +16,7 @@ from core.audit import record_audit
 from core.celery_app import enqueue_after_commit
 from core.message import Mailbox, OutgoingMessage
 from core.settings import Settings
+from publisher import mail_headers
 from publisher.campaigns import CampaignError
 from publisher.models import Campaign
 from publisher.preview import find_subscriber, preview_campaign
@@ -61,8 +62,7 @@ def proof_messages(
     session: Session, campaign: Campaign, addresses: Sequence[str], settings: Settings
 ) -> list[OutgoingMessage]:
     """One "[Test]" message per address, rendered as that address would see the campaign."""
-    sender = Mailbox(settings.from_email, settings.from_name)
-    domain = settings.from_email.rpartition("@")[2] or "herald.localhost"
+    sender = mail_headers.sender(settings)
     messages = []
     for address in addresses:
         try:
@@ -79,9 +79,17 @@ def proof_messages(
                 subject=f"[Test] {preview.subject}",
                 html=preview.html,
                 text=preview.text,
-                message_id=f"<{key}@{domain}>",
+                message_id=mail_headers.message_id((key,), settings),
+                # No List-Unsubscribe: a test goes to an editor, not to a subscriber.
+                headers={
+                    "Feedback-ID": mail_headers.feedback_id(
+                        str(campaign.id), "test", "test", settings
+                    ),
+                    "Content-Language": preview.language,
+                },
                 metadata={"campaign_id": str(campaign.id), "test": "1"},
                 transactional=True,
+                reply_to=mail_headers.reply_to(settings),
             )
         )
     return messages

@@ -3,8 +3,9 @@
 Rendered like campaigns, in two stages: the MJML template is compiled once per list and
 language with :func:`publisher.rendering.compile_email` (and kept), then filled per person
 with their name and signed links, which is cheap: a million-row double opt-in import
-compiles each language once. Both go out as transactional messages; the welcome carries the
-one-click ``List-Unsubscribe`` headers like every campaign email.
+compiles each language once. Both go out as transactional messages with the headers of
+:mod:`publisher.mail_headers` (From, Reply-To, Content-Language, a unique Message-ID); the
+welcome also carries the one-click ``List-Unsubscribe`` headers like every campaign email.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from core.message import Mailbox, OutgoingMessage
 from core.settings import Settings
+from publisher import mail_headers
 from publisher.rendering import EmailContent, compile_email, labels_for
 from subscribers.consent import Notice
 
@@ -41,11 +43,9 @@ def confirmation_message(notice: Notice, settings: Settings) -> OutgoingMessage:
 
 def welcome_message(notice: Notice, settings: Settings) -> OutgoingMessage:
     """The email welcoming ``notice``'s subscriber to the list they confirmed."""
-    unsubscribe_url = f"{settings.base_url.rstrip('/')}/unsubscribe/{notice.unsubscribe_token}"
-    headers = {
-        "List-Unsubscribe": f"<{unsubscribe_url}>",
-        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-    }
+    token = notice.unsubscribe_token
+    unsubscribe_url = f"{settings.base_url.rstrip('/')}/unsubscribe/{token}"
+    headers = mail_headers.unsubscribe_headers(unsubscribe_url, token, settings)
     return _message("welcome", notice, settings, headers=headers)
 
 
@@ -69,19 +69,26 @@ def _message(
         "preferences_url": f"{base_url}/preferences/{notice.unsubscribe_token}",
         "confirm_url": f"{base_url}/confirm/{notice.confirm_token}",
     }
-    domain = settings.from_email.rpartition("@")[2] or "herald.localhost"
+    unique = (kind, notice.list_id, notice.subscriber_id, uuid4().hex)
     return OutgoingMessage(
         # One file per subscription and kind in the outbox: a resend replaces the last one.
         key=f"{kind}-{notice.list_id}-{notice.subscriber_id}",
-        sender=Mailbox(settings.from_email, settings.from_name),
+        sender=mail_headers.sender(settings),
         to=Mailbox(notice.email, notice.name),
         subject=parsed.subject.render(values),
         html=parsed.html.render(values),
         text=parsed.text.render(values),
-        message_id=f"<herald.{kind}.{notice.list_id}.{notice.subscriber_id}.{uuid4().hex}@{domain}>",
-        headers=headers,
+        message_id=mail_headers.message_id(unique, settings),
+        headers={
+            **headers,
+            "Feedback-ID": mail_headers.feedback_id(
+                "notice", f"list-{notice.list_id}", kind, settings
+            ),
+            "Content-Language": notice.language,
+        },
         metadata={"kind": kind, "list_id": str(notice.list_id)},
         transactional=True,
+        reply_to=mail_headers.reply_to(settings),
     )
 
 

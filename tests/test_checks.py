@@ -15,6 +15,7 @@ from publisher.app import app as web_app
 from publisher.campaigns import create_campaign
 from publisher.checks import run_checks
 from publisher.cli import app
+from publisher.emails import compile_campaign
 from publisher.models import Campaign, Post
 from tests.factories import add_announcement, add_list, add_subscribers, log_in
 
@@ -121,3 +122,67 @@ def test_a_warning_does_not_block_sending(db: str) -> None:
     assert "warn" in result.output
     with unit_of_work() as session:
         assert session.get(Campaign, campaign_id).status == "sending"  # type: ignore[union-attr]
+
+
+def _inflated(monkeypatch: pytest.MonkeyPatch, cyrillic_bytes: int) -> None:
+    """Every compiled HTML grows by a Ukrainian paragraph of about ``cyrillic_bytes``."""
+    real = compile_campaign
+    paragraph = "<p>" + "Відбудова та безпека. " * (cyrillic_bytes // 40) + "</p>"
+
+    def inflated(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        snapshot = real(*args, **kwargs)
+        for version in snapshot["languages"].values():
+            version["html"] = version["html"].replace("</body>", paragraph + "</body>", 1)
+        return snapshot
+
+    monkeypatch.setattr(checks, "compile_campaign", inflated)
+
+
+def _sized_campaign() -> int:
+    with unit_of_work() as session:
+        add_subscribers(session, add_list(session), 1)
+        return add_announcement(session, "news").id
+
+
+def test_html_is_judged_by_its_size_as_sent(db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    campaign_id = _sized_campaign()
+    _inflated(monkeypatch, 55_000)
+    assert _findings(campaign_id) == {"size": "warn"}
+    # Under 100 KB as written, over it once base64-encoded: what travels is what counts.
+    _inflated(monkeypatch, 70_000)
+    with unit_of_work() as session:
+        report = checks.check_campaign(session, session.get(Campaign, campaign_id))  # type: ignore[arg-type]
+    (size,) = report.sizes
+    assert size.decoded_bytes < 100_000 < size.encoded_bytes
+    assert size.encoding == "base64"
+    assert {finding.code: finding.level for finding in report.findings} == {"size": "block"}
+
+
+def test_sizes_show_in_the_api_and_cli_and_a_large_html_blocks_sending(
+    db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    campaign_id = _sized_campaign()
+    client = TestClient(web_app)
+    headers = {"X-CSRF-Token": log_in(client)}
+    plain = client.get(f"/api/campaigns/{campaign_id}/checks").json()
+    assert plain["findings"] == []
+    (size,) = plain["sizes"]
+    assert size["language"] == "en" and 0 < size["decoded_bytes"] <= size["encoded_bytes"]
+    page = client.get(f"/admin/campaigns/{campaign_id}")
+    assert 'data-language="en"' in page.text and "as sent" in page.text
+
+    _inflated(monkeypatch, 120_000)
+    answer = client.post(f"/api/campaigns/{campaign_id}/send", headers=headers)
+    assert answer.status_code == 409
+    assert "Gmail clips it" in " ".join(answer.json()["detail"]["reasons"])
+    checked = CliRunner().invoke(app, ["campaigns", "check", str(campaign_id)])
+    assert checked.exit_code == 1
+    assert "html en:" in checked.output and "KB as sent (base64)" in checked.output
+    previewed = CliRunner().invoke(app, ["campaigns", "preview", str(campaign_id)])
+    assert previewed.exit_code == 0 and "html en: " in previewed.output
+    scheduled = CliRunner().invoke(
+        app, ["campaigns", "schedule", str(campaign_id), "--at", "2030-01-01T09:00+02:00"]
+    )
+    assert scheduled.exit_code == 2 and "blocked" in scheduled.output
+    with unit_of_work() as session:
+        assert session.get(Campaign, campaign_id).status == "draft"  # type: ignore[union-attr]

@@ -150,6 +150,8 @@ def test_the_mime_keeps_our_message_id_headers_and_scripts() -> None:
 
     raw = _form(seen[0])["message"]
     assert b"\r\n" in raw and b"\n" not in raw.replace(b"\r\n", b"")
+    # On the wire, not only once decoded: structured headers are never encoded-words.
+    assert b"\r\nList-Unsubscribe: <https://x/u/7>," in raw
     mime = _mime(seen[0])
     assert mime["Message-ID"] == "<7@herald.test>"
     assert mime["Date"]

@@ -117,3 +117,14 @@ def test_get_provider_builds_the_outbox_from_settings(tmp_path: Path) -> None:
 
     assert isinstance(provider, OutboxProvider)
     assert provider.idempotent and provider.max_batch_size == 500
+
+
+def test_structured_headers_are_written_literally(tmp_path: Path) -> None:
+    provider = OutboxProvider(tmp_path)
+    message = _message("1")
+    provider.send_batch([message])
+    raw = provider.path_for(message).read_bytes()
+
+    head = raw.split(b"\r\n\r\n", 1)[0].replace(b"\r\n ", b" ")
+    assert b"List-Unsubscribe: <https://x/u/1>, <mailto:u@x?subject=unsubscribe>\r\n" in head
+    assert b"Message-ID: <1@herald.test>\r\n" in head

@@ -306,3 +306,17 @@ def test_get_provider_builds_postmark_from_settings() -> None:
     provider.close()
     with pytest.raises(ValueError, match="TOKEN"):
         get_provider(Settings(provider="postmark", postmark_server_token=""))
+
+
+def test_reply_to_and_list_headers_travel_once_each() -> None:
+    message = replace(
+        _message("1"),
+        headers={**_message("1").headers, "List-Id": "<news.lists.herald.test>"},
+        reply_to=(Mailbox("desk@herald.test", "Desk"),),
+    )
+    body = _provider(lambda request: httpx.Response(200)).message_json(message)
+
+    names = [header["Name"].lower() for header in body["Headers"]]
+    assert len(names) == len(set(names))
+    assert "reply-to" not in names and "message-id" in names and "list-id" in names
+    assert body["ReplyTo"] == "Desk <desk@herald.test>"

@@ -22,6 +22,7 @@ from core.providers.resend import (
     ResendProvider,
     idempotency_key,
     mailbox_text,
+    message_json,
 )
 from core.settings import Settings
 
@@ -452,3 +453,12 @@ def test_get_provider_keeps_an_explicit_provider_url(monkeypatch: pytest.MonkeyP
 def test_get_provider_refuses_resend_without_an_api_key() -> None:
     with pytest.raises(ValueError, match="HERALD_RESEND_API_KEY"):
         get_provider(Settings(provider="resend", resend_api_key=""))
+
+
+def test_reply_to_goes_in_its_own_field_not_among_headers() -> None:
+    message = replace(_message("1"), reply_to=(Mailbox("desk@herald.test", "Деск"),))
+    body = message_json(message)
+
+    assert body["reply_to"] == ["Деск <desk@herald.test>"]
+    assert not any(name.lower() == "reply-to" for name in body["headers"])
+    assert body["headers"]["List-Unsubscribe"] == message.headers["List-Unsubscribe"]

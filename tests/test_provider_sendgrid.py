@@ -26,7 +26,7 @@ from fastapi import FastAPI
 from core.message import Mailbox, OutgoingMessage
 from core.providers.base import OutcomeUnknown, ProviderError
 from core.providers.events import WebhookRefused
-from core.providers.sendgrid import SendGridProvider, display_name
+from core.providers.sendgrid import SendGridProvider, display_name, mail_json
 from core.providers.sendgrid_webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, SendGridWebhooks
 from core.sandbox import SANDBOX_TOKEN, SandboxConfig, create_sandbox_app, serve_in_thread
 from core.sandbox.sendgrid import sendgrid_routes
@@ -740,3 +740,16 @@ def test_a_slow_sandbox_answer_is_an_unknown_outcome_yet_recorded(
         _sandbox_provider(base_url, timeout=0.2).send_batch([_message("1")])
 
     assert app.state.sandbox.mailroom.stats()["messages"] == 1
+
+
+def test_reply_to_uses_sendgrids_field_which_refuses_it_among_headers() -> None:
+    one = mail_json(replace(_message("1"), reply_to=(Mailbox("desk@herald.test", "Desk"),)))
+    two = mail_json(
+        replace(_message("1"), reply_to=(Mailbox("a@herald.test"), Mailbox("b@herald.test")))
+    )
+
+    assert one["reply_to"] == {"email": "desk@herald.test", "name": "Desk"}
+    assert two["reply_to_list"] == [{"email": "a@herald.test"}, {"email": "b@herald.test"}]
+    for body in (one, two):
+        headers = body["personalizations"][0]["headers"]
+        assert not any(name.lower() == "reply-to" for name in headers)

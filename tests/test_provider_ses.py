@@ -152,6 +152,7 @@ def test_raw_content_is_our_mime_in_seven_bits_with_per_recipient_headers() -> N
     for key, request in zip(("1", "2"), seen, strict=True):
         raw, mime = _mime(request)
         assert raw.isascii()
+        assert f"\r\nList-Unsubscribe: <https://x/u/{key}>,".encode() in raw
         assert max(len(line) for line in raw.split(b"\r\n")) <= 1000
         assert mime["To"] == "山田 太郎 <reader" + key + "@example.org>"
         assert mime["Subject"] == "Форум: 東京 — підсумки"

@@ -16,12 +16,7 @@ from core.providers import get_provider
 from core.providers.base import Provider
 from core.settings import get_settings
 from publisher import deliveries
-from publisher.campaigns import (
-    campaign_list_ids,
-    campaign_review_problem,
-    finish_if_done,
-    hold_for_review,
-)
+from publisher.campaigns import campaign_review_problem, finish_if_done, hold_for_review
 from publisher.emails import CampaignEmails, compile_campaign
 from publisher.models import Campaign
 from publisher.scheduling import local_hour
@@ -150,12 +145,6 @@ def campaign_emails(session: Session, campaign: Campaign) -> CampaignEmails:
     if emails is None:
         if len(_emails_cache) > 16:
             _emails_cache.clear()
-        assert campaign.compiled is not None
-        emails = CampaignEmails(
-            campaign.id,
-            campaign.compiled,
-            campaign_list_ids(session, campaign.id),
-            get_settings(),
-        )
+        emails = CampaignEmails.for_campaign(session, campaign, get_settings())
         _emails_cache[campaign.id] = emails
     return emails

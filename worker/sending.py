@@ -70,7 +70,7 @@ def send_batch(campaign_id: int, first_id: int, last_id: int) -> None:
         if not claimed:
             campaigns.finish_if_done(session, campaign_id)
             return
-        messages = _render(session, campaign, claimed)
+        messages = _render(session, campaign, claimed, attempt_id)
     _pace(provider, attempt_id, len(messages), replay=False)
     _send(campaign_id, attempt_id, _dispatch(attempt_id, messages), provider, replay=False)
 
@@ -90,7 +90,8 @@ def replay_attempt(campaign_id: int, attempt_id: str) -> None:
         claimed = attempts.reclaim_attempt(session, attempt_id, lease=_lease())
         if not claimed:
             return
-        messages = _render(session, campaign, claimed)
+        # The same attempt id as the first try: the replay carries the same Message-IDs.
+        messages = _render(session, campaign, claimed, attempt_id)
     _pace(provider, attempt_id, len(messages), replay=True)
     _send(campaign_id, attempt_id, _dispatch(attempt_id, messages), provider, replay=True)
 
@@ -100,10 +101,10 @@ def _lease() -> timedelta:
 
 
 def _render(
-    session: Session, campaign: Campaign, claimed: list[ClaimedDelivery]
+    session: Session, campaign: Campaign, claimed: list[ClaimedDelivery], attempt_id: str
 ) -> list[OutgoingMessage]:
     emails = pipeline.campaign_emails(session, campaign)
-    return [emails.message_for(delivery) for delivery in claimed]
+    return [emails.message_for(delivery, attempt_id=attempt_id) for delivery in claimed]
 
 
 def _pace(provider: Provider, attempt_id: str, count: int, *, replay: bool) -> None:

@@ -10,7 +10,7 @@ text as variables: a template the pipeline does not produce. A batch call would 
 with one message id for every recipient, so ours could not be told apart in its answer. So
 each message is its own request, over one pooled keep-alive connection.
 
-The message goes as MIME, built by :func:`~core.message.to_mime`: the same bytes the outbox
+The message goes as MIME, written by :func:`~core.mime.to_wire`: the same bytes the outbox
 writes, with our Message-ID and Date, RFC 2047 subject and names, the plain-text part, and the
 ``List-Unsubscribe`` / ``List-Unsubscribe-Post`` headers exactly as rendered. The component
 endpoint (``/messages``) would have Mailgun build the MIME and documents no way to keep our
@@ -50,13 +50,13 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
-from email import policy
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 
-from core.message import OutgoingMessage, to_mime
+from core.message import OutgoingMessage
+from core.mime import to_wire
 from core.providers.base import Dispatched, OutcomeUnknown, ProviderError, SendResult, Sighting
 from core.providers.http import NEVER_SENT, refused, retry_after, send_one_by_one
 
@@ -156,7 +156,7 @@ def custom_variables(message: OutgoingMessage) -> dict[str, str]:
 
 def mime_file(message: OutgoingMessage) -> tuple[str, bytes, str]:
     """The ``message`` upload: the MIME with CRLF line endings, as on the wire."""
-    return ("message.mime", to_mime(message).as_bytes(policy=policy.SMTP), "message/rfc822")
+    return ("message.mime", to_wire(message), "message/rfc822")
 
 
 def messages_mime_path(domain: str) -> str:

@@ -12,10 +12,10 @@ import os
 import re
 import tempfile
 from collections.abc import Sequence
-from email import policy
 from pathlib import Path
 
-from core.message import OutgoingMessage, to_mime
+from core.message import OutgoingMessage
+from core.mime import to_wire
 from core.providers.base import SendResult
 
 # Keys and campaign ids become path parts: anything else could escape the outbox directory.
@@ -52,7 +52,7 @@ class OutboxProvider:
         problem = _unsafe_name_in(message)
         if problem:
             return SendResult(key=message.key, accepted=False, error=problem)
-        data = to_mime(message).as_bytes(policy=policy.SMTP)
+        data = to_wire(message)
         _write_atomically(self.path_for(message), data)
         return SendResult(key=message.key, accepted=True, provider_message_id=message.message_id)
 

@@ -101,7 +101,7 @@ class PostmarkProvider:
         """The message in Postmark's JSON shape."""
         headers = [{"Name": name, "Value": value} for name, value in message.headers.items()]
         headers.append({"Name": "Message-ID", "Value": message.message_id})
-        return {
+        found: dict[str, Any] = {
             "From": message.sender.formatted(),
             "To": message.to.formatted(),
             "Subject": message.subject,
@@ -115,6 +115,9 @@ class PostmarkProvider:
             "TrackOpens": False,
             "TrackLinks": "None",
         }
+        if message.reply_to:  # its own field: a Reply-To in Headers would be a second one
+            found["ReplyTo"] = ", ".join(mailbox.formatted() for mailbox in message.reply_to)
+        return found
 
     def _encode(self, message: OutgoingMessage) -> bytes:
         # orjson's buffer outgrows its output several times over; a batch keeps 500 of them,

@@ -124,7 +124,7 @@ class ResendProvider:
 
 def message_json(message: OutgoingMessage) -> dict[str, Any]:
     """The message in Resend's JSON shape."""
-    return {
+    found: dict[str, Any] = {
         "from": mailbox_text(message.sender),
         "to": [mailbox_text(message.to)],
         "subject": message.subject,
@@ -133,6 +133,9 @@ def message_json(message: OutgoingMessage) -> dict[str, Any]:
         "headers": dict(message.headers),
         "tags": tags({**message.metadata, "herald_key": message.key}),
     }
+    if message.reply_to:  # its own field: a Reply-To in headers would be a second one
+        found["reply_to"] = [mailbox_text(mailbox) for mailbox in message.reply_to]
+    return found
 
 
 def mailbox_text(mailbox: Mailbox) -> str:

@@ -118,12 +118,18 @@ class SendGridProvider:
 
 def mail_json(message: OutgoingMessage) -> dict[str, Any]:
     """The Mail Send request for ``message``: one personalization, tracking off."""
-    return {
+    found: dict[str, Any] = {
         "personalizations": [personalization(message)],
         "from": address_json(message.sender),
         "content": content_json(message),
         "tracking_settings": TRACKING_OFF,
     }
+    # SendGrid refuses Reply-To among headers: it has fields for it.
+    if len(message.reply_to) == 1:
+        found["reply_to"] = address_json(message.reply_to[0])
+    elif message.reply_to:
+        found["reply_to_list"] = [address_json(mailbox) for mailbox in message.reply_to]
+    return found
 
 
 def personalization(message: OutgoingMessage) -> dict[str, Any]:

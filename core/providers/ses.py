@@ -2,11 +2,10 @@
 
 Every Herald message differs per recipient (name, unsubscribe token, tracked links, and the
 ``List-Unsubscribe`` headers), so each one goes as its own ``SendEmail`` call with
-``Content.Raw``: the base64 of the message as :func:`core.message.to_mime` builds it, every text
-part re-encoded as quoted-printable because SES wants 7-bit content and lines of at most 1,000
-characters. ``SendBulkEmail`` is not used: it only sends SES templates, rendered by SES from
-template data, which would mean moving Herald's rendering into SES's template language and
-giving up the raw MIME our headers live in.
+``Content.Raw``: the base64 of the message as :func:`core.mime.to_wire` writes it, whose parts
+are always 7-bit with lines of at most 1,000 characters, as SES wants. ``SendBulkEmail`` is not
+used: it only sends SES templates, rendered by SES from template data, which would mean moving
+Herald's rendering into SES's template language and giving up the raw MIME our headers live in.
 
 A batch is therefore a loop of calls, each signed with Signature Version 4 (service ``ses``).
 A call answers 200 ``{"MessageId"}``; an error is named by the ``x-amzn-ErrorType`` header (or
@@ -27,14 +26,13 @@ from __future__ import annotations
 import base64
 import re
 from collections.abc import Mapping, Sequence
-from email import policy
-from email.message import EmailMessage
 from typing import Any
 
 import httpx
 import orjson
 
-from core.message import OutgoingMessage, to_mime
+from core.message import OutgoingMessage
+from core.mime import to_wire
 from core.providers.base import OutcomeUnknown, ProviderError, SendResult
 from core.providers.http import NEVER_SENT, refused, retry_after, send_one_by_one
 from core.providers.sigv4 import Credentials, SigV4Auth
@@ -127,23 +125,7 @@ class SesProvider:
 
 def raw_data(message: OutgoingMessage) -> str:
     """The message as 7-bit MIME with CRLF line ends, base64-encoded for ``Content.Raw``."""
-    return base64.b64encode(seven_bit(to_mime(message)).as_bytes(policy=policy.SMTP)).decode()
-
-
-def seven_bit(mime: EmailMessage) -> EmailMessage:
-    """``mime`` with every leaf part re-encoded as quoted-printable (7-bit, short lines)."""
-    for part in mime.walk():
-        if part.is_multipart():
-            continue
-        part.set_content(
-            part.get_content(),
-            subtype=part.get_content_subtype(),
-            charset="utf-8",
-            cte="quoted-printable",
-        )
-        if part is not mime:
-            del part["MIME-Version"]
-    return mime
+    return base64.b64encode(to_wire(message)).decode()
 
 
 def email_tags(values: Mapping[str, str]) -> list[dict[str, str]]:

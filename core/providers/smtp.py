@@ -22,9 +22,9 @@ only that message may have gone out. Otherwise the batch stops at the failure: t
 is reported with the reason and the rest as ``not sent (retryable)``, the split-batch
 convention of the HTTP providers.
 
-Messages are sent in 7-bit form (quoted-printable or base64 bodies): servers without
-8BITMIME can take them, and a relay converting 8-bit bodies would break the DKIM signature
-(RFC 6376 section 5.3).
+Messages are sent in 7-bit form (7bit, quoted-printable or base64 bodies, as
+:func:`core.mime.to_wire` chooses): servers without 8BITMIME can take them, and a relay
+converting 8-bit bodies would break the DKIM signature (RFC 6376 section 5.3).
 """
 
 from __future__ import annotations
@@ -34,14 +34,13 @@ import ssl
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from email import policy
-from email.message import EmailMessage
 from pathlib import Path
 
 import dkim
 import dkim.crypto
 
-from core.message import OutgoingMessage, to_mime
+from core.message import OutgoingMessage
+from core.mime import to_wire
 from core.providers.base import OutcomeUnknown, ProviderError, SendResult
 from core.providers.http import not_accepted, refused, stopped_batch
 
@@ -56,14 +55,13 @@ DKIM_SIGNED_HEADERS = (
     "Subject",
     "Date",
     "Message-ID",
+    "Reply-To",
     "List-Unsubscribe",
     "List-Unsubscribe-Post",
     "MIME-Version",
     "Content-Type",
 )
 """Headers every signature covers; RFC 8058 requires both List-Unsubscribe headers."""
-
-_SEVEN_BIT = policy.default.clone(cte_type="7bit")
 
 _Command = Callable[[], tuple[int, bytes]]
 
@@ -120,10 +118,7 @@ def wire_bytes(message: OutgoingMessage, dkim_key: DkimKey | None = None) -> byt
 
     An address outside ASCII needs SMTPUTF8, whose headers are UTF-8 rather than RFC 2047.
     """
-    mime = to_mime(message)
-    _seven_bit(mime)
-    wire_policy = policy.SMTPUTF8 if needs_smtputf8(message) else policy.SMTP
-    data = mime.as_bytes(policy=wire_policy)
+    data = to_wire(message, utf8_headers=needs_smtputf8(message))
     if dkim_key is None:
         return data
     return dkim_signature(data, dkim_key, list(message.headers)) + data
@@ -132,16 +127,6 @@ def wire_bytes(message: OutgoingMessage, dkim_key: DkimKey | None = None) -> byt
 def needs_smtputf8(message: OutgoingMessage) -> bool:
     """Whether an envelope address is outside ASCII (RFC 6531)."""
     return not (message.sender.email + message.to.email).isascii()
-
-
-def _seven_bit(mime: EmailMessage) -> None:
-    """Re-encode 8-bit text parts as quoted-printable or base64, whichever is shorter."""
-    for part in mime.walk():
-        if part.is_multipart() or part.get("Content-Transfer-Encoding") != "8bit":
-            continue
-        part.policy = _SEVEN_BIT
-        charset = part.get_content_charset() or "utf-8"
-        part.set_content(part.get_content(), subtype=part.get_content_subtype(), charset=charset)
 
 
 class _Dropped(Exception):

@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from core.database import utcnow
 from publisher.campaign_editing import DraftFields, create_draft
 from publisher.campaigns import CampaignError, CampaignNotFound, get_campaign
-from publisher.checks import CampaignBlocked, Finding, run_checks
+from publisher.checks import CampaignBlocked, Finding, HtmlSize, check_campaign
 from publisher.launch import schedule_for, send_now
 from publisher.models import Campaign
 from publisher.preview import campaign_subjects, preview_campaign
@@ -66,8 +66,36 @@ class FindingOut(BaseModel):
     message: str
 
 
+class HtmlSizeOut(BaseModel):
+    """One language's HTML part: bytes as written and as sent (transfer-encoded)."""
+
+    language: str
+    decoded_bytes: int
+    encoded_bytes: int
+    encoding: str
+
+
+class ChecksOut(BaseModel):
+    """The checks' findings (level "block" or "warn") and each language's HTML size."""
+
+    findings: list[FindingOut]
+    sizes: list[HtmlSizeOut]
+
+
 def _findings(findings: list[Finding]) -> list[FindingOut]:
     return [FindingOut(level=f.level, code=f.code, message=f.message) for f in findings]
+
+
+def _sizes(sizes: list[HtmlSize]) -> list[HtmlSizeOut]:
+    return [
+        HtmlSizeOut(
+            language=s.language,
+            decoded_bytes=s.decoded_bytes,
+            encoded_bytes=s.encoded_bytes,
+            encoding=s.encoding,
+        )
+        for s in sizes
+    ]
 
 
 def _campaign(session: Any, campaign_id: int) -> Campaign:
@@ -104,9 +132,10 @@ def create_campaign_json(
 
 
 @router.get("/api/campaigns/{campaign_id}/checks", responses=REFUSED)
-def checks_json(campaign_id: int, session: DbSession, _user: CurrentUser) -> list[FindingOut]:
-    """The checks' findings (level "block" or "warn")."""
-    return _findings(run_checks(session, _campaign(session, campaign_id)))
+def checks_json(campaign_id: int, session: DbSession, _user: CurrentUser) -> ChecksOut:
+    """The checks' findings (level "block" or "warn") and each language's HTML size."""
+    report = check_campaign(session, _campaign(session, campaign_id))
+    return ChecksOut(findings=_findings(report.findings), sizes=_sizes(report.sizes))
 
 
 class PreviewOut(BaseModel):

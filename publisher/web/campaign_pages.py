@@ -34,7 +34,7 @@ from publisher.campaigns import (
     campaign_review_problem,
     get_campaign,
 )
-from publisher.checks import CampaignBlocked, run_checks
+from publisher.checks import CampaignBlocked, CheckReport, check_campaign
 from publisher.launch import schedule_for, send_now
 from publisher.models import Campaign
 from publisher.preview import campaign_subjects, preview_campaign
@@ -159,6 +159,8 @@ def _campaign_context(session: Session, campaign: Campaign, user: Identity) -> d
         segment_id=campaign.segment_id,
     )
     scheduled_local = campaign.scheduled_at.astimezone(zone) if campaign.scheduled_at else None
+    drafted = campaign.status == "draft"
+    report = check_campaign(session, campaign) if drafted else CheckReport([], [])
     return {
         "title": f"Campaign #{campaign.id}",
         "section": "campaigns",
@@ -169,7 +171,8 @@ def _campaign_context(session: Session, campaign: Campaign, user: Identity) -> d
         "review_hold": (
             campaign_review_problem(session, campaign.id) if campaign.status == "scheduled" else ""
         ),
-        "findings": run_checks(session, campaign) if campaign.status == "draft" else [],
+        "findings": report.findings,
+        "sizes": report.sizes,
         "zones": zone_distribution(session, campaign, at=_suggested(campaign, zone)),
         "editor_zone": zone.key,
         "scheduled_local": scheduled_local,
