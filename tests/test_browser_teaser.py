@@ -29,9 +29,12 @@ def test_read_the_full_report_is_above_the_fold(
         post = add_long_report(session, language, words=6500)
         assert len(post.body.split()) >= 6000
         campaign_id = create_campaign(
-            session, kind="announcement", list_slugs=["news"], post_ids=[post.id],
+            session,
+            kind="announcement",
+            list_slugs=["news"],
+            post_ids=[post.id],
             language=language,
-        ).id  # fmt: skip
+        ).id
     for name, viewport in VIEWPORTS.items():
         admin_page.set_viewport_size(viewport)
         admin_page.goto(f"{live_server}/admin/campaigns/{campaign_id}/preview.html")

@@ -88,9 +88,12 @@ def test_the_editors_subject_reaches_every_language(db: str) -> None:
         translation.language, translation.translation_of_id = "uk", original.id
         translation.slug = "forum-uk"
         campaign = create_campaign(
-            session, kind="announcement", list_slugs=["news"], post_ids=[original.id],
+            session,
+            kind="announcement",
+            list_slugs=["news"],
+            post_ids=[original.id],
             subject="Forum in Kyiv: register now",
-        )  # fmt: skip
+        )
         snapshot = compile_campaign(session, campaign, ["uk", "ja"], get_settings())
         ukrainian = preview_campaign(session, campaign, email=people[1].email)
         campaign_id = campaign.id
@@ -114,9 +117,12 @@ def test_a_subject_that_is_the_title_follows_the_translation(db: str) -> None:
         translation.language, translation.translation_of_id = "uk", original.id
         translation.slug = "forum-uk"
         campaign = create_campaign(
-            session, kind="announcement", list_slugs=["news"], post_ids=[original.id],
+            session,
+            kind="announcement",
+            list_slugs=["news"],
+            post_ids=[original.id],
             subject=original.title,  # as an auto-announcement sets it
-        )  # fmt: skip
+        )
         snapshot = compile_campaign(session, campaign, ["uk"], get_settings())
     assert snapshot["languages"]["uk"]["subject"] == "Форум Україна–Японія"
     assert snapshot["languages"]["en"]["subject"] == "Ukraine–Japan Forum"

@@ -31,9 +31,12 @@ READER = Recipient(
 def _announce(session: Session, post: Post, kind: str = "announcement") -> RenderedEmail:
     add_list(session, f"list-{post.id}")
     campaign = create_campaign(
-        session, kind=kind, list_slugs=[f"list-{post.id}"], post_ids=[post.id],
+        session,
+        kind=kind,
+        list_slugs=[f"list-{post.id}"],
+        post_ids=[post.id],
         language=post.language,
-    )  # fmt: skip
+    )
     snapshot = compile_campaign(session, campaign, [], get_settings(), tracked=False)
     compiled = CompiledEmail.from_json(snapshot["languages"][post.language])
     return RecipientRenderer(compiled).render(READER)

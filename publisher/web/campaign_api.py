@@ -119,11 +119,17 @@ def create_campaign_json(
 ) -> CampaignProgress:
     """Create a draft announcement or digest."""
     fields = DraftFields(
-        kind=body.kind, list_slugs=body.lists, post_ids=body.post_ids, subject=body.subject,
-        language=body.language, track_opens=body.track_opens, track_clicks=body.track_clicks,
-        local_time=body.local_time, segment_id=body.segment_id,
+        kind=body.kind,
+        list_slugs=body.lists,
+        post_ids=body.post_ids,
+        subject=body.subject,
+        language=body.language,
+        track_opens=body.track_opens,
+        track_clicks=body.track_clicks,
+        local_time=body.local_time,
+        segment_id=body.segment_id,
         since_last_digest=body.kind == "digest" and not body.post_ids,
-    )  # fmt: skip
+    )
     try:
         campaign = create_draft(session, fields, now=utcnow())
     except CampaignError as error:
@@ -164,9 +170,13 @@ def preview_json(
     except CampaignError as error:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(error)) from error
     return PreviewOut(
-        subject=shown.subject, html=shown.html, text=shown.text, language=shown.language,
-        recipient=shown.recipient, subjects=campaign_subjects(session, campaign),
-    )  # fmt: skip
+        subject=shown.subject,
+        html=shown.html,
+        text=shown.text,
+        language=shown.language,
+        recipient=shown.recipient,
+        subjects=campaign_subjects(session, campaign),
+    )
 
 
 @router.post("/api/campaigns/{campaign_id}/test", status_code=202, responses=REFUSED)
