@@ -154,7 +154,7 @@ def _campaign_in_flight(
         campaign_row = session.get(Campaign, campaign_id)
         assert campaign_row is not None
         emails = pipeline.campaign_emails(session, campaign_row)
-        messages = [emails.message_for(delivery) for delivery in claimed]
+        messages = [emails.message_for(delivery, attempt_id="dead") for delivery in claimed]
     provider.send_batch(messages[:reached])
     return campaign_id
 
