@@ -337,23 +337,30 @@ def _requeue_undispatched(
     if not found:
         return []
     ids = [row.id for row in found]
-    cancelled = select(Campaign.status).where(Campaign.id == Delivery.campaign_id)
     back = session.execute(
         update(Delivery)
         .where(Delivery.id.in_(ids), undispatched)
-        .values(
-            status=case(
-                (cancelled.scalar_subquery() == "cancelled", literal("cancelled")),
-                else_=literal("queued"),
-            ),
-            attempt_id=None,
-            lease_until=None,
-            error="",
-        )
+        .values(**back_in_queue())
         .returning(Delivery.id)
         .execution_options(synchronize_session=False)
     ).scalars()
     return _attempt_ranges(found, set(back))
+
+
+def back_in_queue() -> dict[str, Any]:
+    """The values that return rows to ``queued`` as if never claimed (``cancelled`` once
+    their campaign is)."""
+    cancelled = select(Campaign.status).where(Campaign.id == Delivery.campaign_id)
+    return {
+        "status": case(
+            (cancelled.scalar_subquery() == "cancelled", literal("cancelled")),
+            else_=literal("queued"),
+        ),
+        "attempt_id": None,
+        "lease_until": None,
+        "dispatched_at": None,
+        "error": "",
+    }
 
 
 def _attempt_ranges(found: Sequence[Any], back: set[int]) -> list[tuple[int, int, int]]:

@@ -15,12 +15,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, case, literal, select, update
+from sqlalchemy import ColumnElement, and_, select, update
 from sqlalchemy.orm import Session
 
 from core.providers.base import Dispatched, Sighting
-from publisher.attempts import RECONCILE_WINDOW
-from publisher.models import Campaign, Delivery
+from publisher.attempts import RECONCILE_WINDOW, back_in_queue
+from publisher.models import Delivery
 from subscribers.models import Subscriber
 
 
@@ -97,20 +97,10 @@ def _mark_sent(
 
 
 def _requeue(session: Session, ids: list[int], doubt: ColumnElement[bool]) -> list[tuple[int, int]]:
-    cancelled = select(Campaign.status).where(Campaign.id == Delivery.campaign_id)
     back = session.execute(
         update(Delivery)
         .where(Delivery.id.in_(ids), doubt)
-        .values(
-            status=case(
-                (cancelled.scalar_subquery() == "cancelled", literal("cancelled")),
-                else_=literal("queued"),
-            ),
-            attempt_id=None,
-            lease_until=None,
-            dispatched_at=None,
-            error="",
-        )
+        .values(**back_in_queue())
         .returning(Delivery.campaign_id, Delivery.id, Delivery.status)
         .execution_options(synchronize_session=False)
     ).all()
