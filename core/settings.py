@@ -92,6 +92,10 @@ class Settings(BaseSettings):
     hold it for an admin ("hold"), also start sending it when an admin published ("send"),
     or do nothing ("off")."""
 
+    allow_private_addresses: bool = False
+    """Let feed URLs typed in the admin and outgoing webhooks reach private, loopback and
+    link-local addresses (a self-hosted network); off, only public addresses are reached."""
+
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:
         if self.env == "production" and (

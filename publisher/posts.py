@@ -107,9 +107,10 @@ def is_web_url(value: str) -> bool:
     """Whether ``value`` is an absolute http(s) URL (never javascript:, data: and the like)."""
     try:
         parts = urlsplit(value.strip())
+        parts.port  # noqa: B018 - raises on a port that is no number
     except ValueError:
         return False
-    return parts.scheme.lower() in _WEB_SCHEMES and bool(parts.netloc)
+    return parts.scheme.lower() in _WEB_SCHEMES and bool(parts.hostname) and "\x00" not in value
 
 
 def check_input(data: PostInput) -> PostInput:

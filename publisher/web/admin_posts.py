@@ -34,6 +34,7 @@ from publisher.posts import (
     create_post,
     create_translation,
     get_post,
+    is_web_url,
     list_posts,
     post_time,
     translation_group,
@@ -163,18 +164,23 @@ def import_from_page(
     sources = [ImportSource(item.filename, item.file.read()) for item in files if item.filename]
     report = ImportReport()
     url = feed_url.strip()
-    if url.startswith(("http://", "https://")):
+    bad_url = bool(url) and not is_web_url(url)
+    if bad_url:
+        reason = "the feed URL must start with http:// or https:// and be a valid address"
+        report.rejected.append(Rejection(url, reason))
+    elif url:
         try:
             sources.append(ImportSource(url, fetch_url(url, public_only=True)))
         except ValueError as error:
             report.rejected.append(Rejection(url, str(error)))
-    elif url:
-        report.rejected.append(Rejection(url, "the feed URL must start with http:// or https://"))
     stored = import_sources(session, sources=sources, actor=Actor.of(user))
     report.imported, report.notes = stored.imported, stored.notes
     report.rejected.extend(stored.rejected)
     context = {"title": "Import posts", "report": report, "tried": bool(sources or url)}
-    return _page(request, "admin_post_import.html", context)
+    # Only a bad URL and nothing else to import: the request itself was unusable.
+    return _page(
+        request, "admin_post_import.html", context, 422 if bad_url and not sources else 200
+    )
 
 
 def _missing_languages(group: list[Post]) -> dict[str, str]:
