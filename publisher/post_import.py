@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from core.audit import record_audit
 from core.database import utcnow
 from publisher.content import html_to_markdown, html_to_text
+from publisher.front_matter import load_front_matter
 from publisher.models import POST_KINDS, POST_STATUSES, Post
 from publisher.netguard import guarded_client, parse_web_url
 from publisher.posts import (
@@ -177,7 +178,7 @@ def parse_markdown(source: ImportSource) -> ImportItem:
     if match is None:
         raise ImportRejected("no YAML front matter (a block between --- lines) at the top")
     try:
-        meta = yaml.safe_load(match[1])
+        meta = load_front_matter(match[1])
     except yaml.YAMLError as error:
         raise ImportRejected(f"bad YAML: {_yaml_problem(error)}") from error
     if not isinstance(meta, dict):
