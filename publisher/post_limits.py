@@ -16,10 +16,19 @@ if TYPE_CHECKING:
     from publisher.posts import PostInput
 
 TEXT_LIMITS = {
-    "kind": 40, "title": 500, "language": 20, "slug": 200, "summary": 5_000,
-    "body": 500_000, "author": 300, "url": 2_000, "image_url": 2_000, "image_alt": 500,
-    "location": 500, "timezone": 64,
-}  # fmt: skip
+    "kind": 40,
+    "title": 500,
+    "language": 20,
+    "slug": 200,
+    "summary": 5_000,
+    "body": 500_000,
+    "author": 300,
+    "url": 2_000,
+    "image_url": 2_000,
+    "image_alt": 500,
+    "location": 500,
+    "timezone": 64,
+}
 """Characters per text field of :class:`publisher.posts.PostInput`."""
 ROW_LIMITS = {
     "speakers": {"name": 200, "role": 300, "organisation": 300, "quote": 10_000},

@@ -73,8 +73,16 @@ def local() -> Iterator[LocalServer]:
     server.close()
 
 
-LOOPBACK_SPELLINGS = ["127.0.0.1", "127.1", "0x7f.1", "2130706433", "[::ffff:127.0.0.1]",
-                      "0.0.0.0", "[::1]", "localhost"]  # fmt: skip
+LOOPBACK_SPELLINGS = [
+    "127.0.0.1",
+    "127.1",
+    "0x7f.1",
+    "2130706433",
+    "[::ffff:127.0.0.1]",
+    "0.0.0.0",
+    "[::1]",
+    "localhost",
+]
 
 
 @pytest.mark.parametrize("host", LOOPBACK_SPELLINGS)

@@ -41,7 +41,7 @@ from publisher.posts import (
     update_post,
 )
 from publisher.web import posts_api
-from publisher.web.common import CurrentUser, DbSession, templates
+from publisher.web.common import CurrentUser, DbSession, RowId, templates
 from publisher.web.post_forms import (
     COMMON_LANGUAGES,
     COMMON_TIMEZONES,
@@ -190,7 +190,7 @@ def _missing_languages(group: list[Post]) -> dict[str, str]:
 
 @router.get("/admin/posts/{post_id}", response_class=HTMLResponse, tags=["admin"])
 def post_page(
-    request: Request, post_id: int, session: DbSession, user: CurrentUser
+    request: Request, post_id: RowId, session: DbSession, user: CurrentUser
 ) -> HTMLResponse:
     """The post as readers will see it, its workflow, comments, audit trail and translations."""
     post = _post_or_404(session, post_id)
@@ -215,7 +215,7 @@ def post_page(
 
 @router.get("/admin/posts/{post_id}/edit", response_class=HTMLResponse, tags=["admin"])
 def edit_page(
-    request: Request, post_id: int, session: DbSession, user: CurrentUser
+    request: Request, post_id: RowId, session: DbSession, user: CurrentUser
 ) -> HTMLResponse:
     """The editor, filled with the post (only for those who may edit it)."""
     post = _post_or_404(session, post_id)
@@ -227,7 +227,7 @@ def edit_page(
 @router.post("/admin/posts/{post_id}/edit", response_class=HTMLResponse, tags=["admin"])
 def update_from_page(
     request: Request,
-    post_id: int,
+    post_id: RowId,
     form: Annotated[PostForm, Form()],
     session: DbSession,
     user: CurrentUser,
@@ -245,7 +245,7 @@ def update_from_page(
 
 @router.post("/admin/posts/{post_id}/step/{step}", tags=["admin"])
 def step_from_page(
-    post_id: int,
+    post_id: RowId,
     step: str,
     session: DbSession,
     user: CurrentUser,
@@ -269,7 +269,7 @@ def step_from_page(
 
 @router.post("/admin/posts/{post_id}/comments", tags=["admin"])
 def comment_from_page(
-    post_id: int, session: DbSession, user: CurrentUser, comment: Annotated[str, Form()] = ""
+    post_id: RowId, session: DbSession, user: CurrentUser, comment: Annotated[str, Form()] = ""
 ) -> RedirectResponse:
     """Add a comment to the post's review thread."""
     post = _post_or_404(session, post_id)
@@ -282,7 +282,7 @@ def comment_from_page(
 
 @router.post("/admin/posts/{post_id}/translations", tags=["admin"])
 def translate_from_page(
-    post_id: int, session: DbSession, user: CurrentUser, language: Annotated[str, Form()] = ""
+    post_id: RowId, session: DbSession, user: CurrentUser, language: Annotated[str, Form()] = ""
 ) -> RedirectResponse:
     """Start a translation of the post in another language, and open it in the editor."""
     post = _post_or_404(session, post_id)

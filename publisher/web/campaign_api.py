@@ -20,7 +20,7 @@ from publisher.models import Campaign
 from publisher.progress import CampaignProgress, campaign_progress
 from publisher.proofs import request_test_send
 from publisher.scheduling import parse_moment
-from publisher.web.common import Admin, CurrentUser, DbSession
+from publisher.web.common import Admin, CurrentUser, DbSession, RowId
 
 router = APIRouter(tags=["admin"])
 REFUSED: dict[int | str, dict[str, Any]] = {
@@ -103,14 +103,14 @@ def create_campaign_json(
 
 
 @router.get("/api/campaigns/{campaign_id}/checks", responses=REFUSED)
-def checks_json(campaign_id: int, session: DbSession, _user: CurrentUser) -> list[FindingOut]:
+def checks_json(campaign_id: RowId, session: DbSession, _user: CurrentUser) -> list[FindingOut]:
     """The checks' findings (level "block" or "warn")."""
     return _findings(run_checks(session, _campaign(session, campaign_id)))
 
 
 @router.post("/api/campaigns/{campaign_id}/test", status_code=202, responses=REFUSED)
 def test_json(
-    campaign_id: int, body: TestRequest, session: DbSession, user: CurrentUser
+    campaign_id: RowId, body: TestRequest, session: DbSession, user: CurrentUser
 ) -> dict[str, list[str]]:
     """Queue a "[Test]" copy to the addresses (no deliveries are created)."""
     try:
@@ -123,7 +123,7 @@ def test_json(
 
 
 @router.post("/api/campaigns/{campaign_id}/send", responses=REFUSED)
-def send_json(campaign_id: int, session: DbSession, admin: Admin) -> CampaignProgress:
+def send_json(campaign_id: RowId, session: DbSession, admin: Admin) -> CampaignProgress:
     """Start sending now (admins; 409 with the reasons when the checks block)."""
     campaign = _campaign(session, campaign_id)
     try:
@@ -135,7 +135,7 @@ def send_json(campaign_id: int, session: DbSession, admin: Admin) -> CampaignPro
 
 @router.post("/api/campaigns/{campaign_id}/schedule", responses=REFUSED)
 def schedule_json(
-    campaign_id: int, body: ScheduleRequest, session: DbSession, admin: Admin
+    campaign_id: RowId, body: ScheduleRequest, session: DbSession, admin: Admin
 ) -> CampaignProgress:
     """Schedule (admins; a time without offset or zone is refused; 409 when checks block)."""
     campaign = _campaign(session, campaign_id)

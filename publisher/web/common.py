@@ -20,12 +20,15 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
+from pydantic import AfterValidator, WithJsonSchema
 from sqlalchemy.orm import Session
 
 from core.database import unit_of_work
 from core.settings import get_settings, project_root
 from publisher.users import Identity, identity_for_api_token, identity_for_session
 
+MAX_ROW_ID = 2**31 - 1
+"""The largest id a row can have: the ids are PostgreSQL ``integer`` columns."""
 SESSION_COOKIE = "herald_session"
 CSRF_FIELD = "csrf_token"
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -66,6 +69,22 @@ def request_session() -> Iterator[Session]:
 # Scope "function": the commit happens before the response leaves, so no answer (a 200, a
 # redirect) reaches the client before the change it reports is stored, or despite a failure.
 DbSession = Annotated[Session, Depends(request_session, scope="function")]
+
+
+def _row_id_or_404(value: int) -> int:
+    # Raised from validation on purpose: pydantic passes anything but ValueError through,
+    # so an id no row can have is "not found", never a 422 or the database's overflow.
+    if not 1 <= value <= MAX_ROW_ID:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="not found")
+    return value
+
+
+RowId = Annotated[
+    int,
+    AfterValidator(_row_id_or_404),
+    WithJsonSchema({"type": "integer", "minimum": 1, "maximum": MAX_ROW_ID}),
+]
+"""The type of every ``{…_id}`` path parameter: ids outside 1…2³¹−1 answer 404."""
 
 
 class LoginRequired(Exception):
