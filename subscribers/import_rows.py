@@ -19,6 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from core.spreadsheets import unescape_formula
 from subscribers.addresses import InvalidAddress, normalise_address
 
 COLUMN_NAMES = {
@@ -288,6 +289,4 @@ def _domain(domain: str) -> str:
 
 def unescape_cell(value: str) -> str:
     """Undo the export's guard against spreadsheet formulas (a leading apostrophe)."""
-    if value[:1] == "'" and value[1:2] in ("=", "+", "-", "@"):
-        return value[1:]
-    return value
+    return unescape_formula(value)

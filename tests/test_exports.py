@@ -52,3 +52,15 @@ def test_export_to_standard_output_streams_large_lists(pg_db: str) -> None:
     lines = answer.stdout.splitlines()
     assert answer.exit_code == 0 and len(lines) == 5_101 and lines[0].endswith("consent_source")
     assert runner.invoke(app, ["subscribers", "export", "--list", "nope"]).exit_code == 2
+
+
+def test_an_attribute_named_like_a_formula_is_defused_in_the_header(pg_db: str) -> None:
+    with unit_of_work() as session:
+        news = add_list(session, "news")
+        [person] = add_subscribers(session, news, 1)
+        person.attributes = {'=HYPERLINK("https://evil.example")': "@SUM(1)", "city": "Київ"}
+    answer = runner.invoke(app, ["subscribers", "export", "--list", "news"])
+    assert answer.exit_code == 0, answer.output
+    header, row = list(csv.reader(io.StringIO(answer.stdout.removeprefix("\ufeff"))))
+    assert header[-2:] == ['\'=HYPERLINK("https://evil.example")', "city"]
+    assert row[-2:] == ["'@SUM(1)", "Київ"]

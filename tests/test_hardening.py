@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import re
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,6 +22,7 @@ from sqlalchemy.orm import Session
 from core.audit import AuditEntry
 from core.database import unit_of_work
 from core.providers.sendgrid_webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER
+from core.spreadsheets import escape_formula, unescape_formula
 from publisher.app import create_app
 from publisher.models import Post
 from publisher.post_import import ImportRejected, ImportSource, import_sources, parse_markdown
@@ -256,3 +258,36 @@ def test_webhook_timestamps_of_400_digits_answer_400_and_store_nothing(
         {"detail": "Svix timestamp is not a unix time"},
     )
     assert _row_counts() == before
+
+
+@pytest.mark.parametrize(
+    ("value", "cell"),
+    [
+        ('=HYPERLINK("https://evil.example","x")', '\'=HYPERLINK("https://evil.example","x")'),
+        ("+1", "'+1"),
+        ("-2", "'-2"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\t=1", "'\t=1"),
+        ("\r=1", "'\r=1"),
+        ("Київ", "Київ"),
+        ("a=b", "a=b"),
+        (None, ""),
+        (3, 3),
+    ],
+)
+def test_every_formula_start_is_escaped_and_read_back(value: Any, cell: Any) -> None:
+    assert escape_formula(value) == cell
+    if isinstance(value, str):
+        assert unescape_formula(escape_formula(value)) == value
+
+
+def test_every_csv_we_write_goes_through_the_one_guard() -> None:
+    root = Path(__file__).resolve().parents[1]
+    writers = [
+        str(path.relative_to(root))
+        for package in ("core", "subscribers", "publisher", "worker")
+        for path in (root / package).rglob("*.py")
+        if "csv.writer(" in path.read_text(encoding="utf-8")
+        or "csv.DictWriter(" in path.read_text(encoding="utf-8")
+    ]
+    assert writers == ["core/spreadsheets.py"]

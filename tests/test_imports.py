@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import shutil
 import tempfile
@@ -458,4 +460,18 @@ def test_a_nul_in_the_header_refuses_the_file(db: str, tmp_path: Path) -> None:
     path.write_text("email,Ci\x00ty\nolena@example.com,Kyiv\n", encoding="utf-8")
     result = do_import(path)
     assert result["status"] == "failed" and "NUL character" in result["error"]
+    assert members() == {}
+
+
+def test_the_cli_report_of_rejected_rows_never_holds_a_live_formula(
+    db: str, tmp_path: Path
+) -> None:
+    make_list()
+    formula = '=HYPERLINK("https://evil.example/","Open")'
+    path = tmp_path / "evil.csv"
+    path.write_text(f'email\n"{formula.replace(chr(34), chr(34) * 2)}"\n@evil\n', "utf-8")
+    result = do_import(path)
+    written = Path(result["report"]).read_text(encoding="utf-8")
+    rows = list(csv.reader(io.StringIO(written)))
+    assert [row[1] for row in rows[1:]] == ["'" + formula, "'@evil"]
     assert members() == {}

@@ -7,7 +7,6 @@ in bulk) and saving segments are for admins. An uploaded file is imported by a w
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import re
@@ -22,6 +21,7 @@ from sqlalchemy.orm import Session
 from core.audit import record_audit
 from core.celery_app import enqueue_after_commit
 from core.database import new_session
+from core.spreadsheets import safe_writer
 from publisher.segments import (
     SegmentError,
     all_segments,
@@ -195,7 +195,7 @@ def _rejection_lines(job_id: int) -> Iterator[str]:
     # Streamed after the request's unit of work has ended: a session of its own.
     with new_session() as session:
         buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\r\n")
+        writer = safe_writer(buffer, lineterminator="\r\n")
         writer.writerow(["line", "email", "reason"])
         for rejection in rejections(session, job_id):
             writer.writerow([rejection.line, rejection.email, rejection.reason])
