@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import re
+import statistics
 import time
 from pathlib import Path
 from typing import Any
@@ -16,11 +17,12 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from fastapi.testclient import TestClient
-from sqlalchemy import func, inspect, select, text
+from sqlalchemy import event, func, inspect, select, text
 from sqlalchemy.orm import Session
 
+import core.celery_app
 from core.audit import AuditEntry
-from core.database import unit_of_work
+from core.database import get_engine, unit_of_work
 from core.providers.sendgrid_webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER
 from core.spreadsheets import escape_formula, unescape_formula
 from publisher.app import create_app
@@ -28,8 +30,17 @@ from publisher.models import Post
 from publisher.post_import import ImportRejected, ImportSource, import_sources, parse_markdown
 from publisher.posts import CLI
 from publisher.users import create_api_token
+from subscribers import throttle
+from subscribers.models import Subscription
 from tests.conftest import use_settings
-from tests.factories import add_announcement, add_draft, add_list, add_user, log_in
+from tests.factories import (
+    add_announcement,
+    add_draft,
+    add_list,
+    add_subscribers,
+    add_user,
+    log_in,
+)
 
 LAUGHS = "\n".join(
     [
@@ -291,3 +302,60 @@ def test_every_csv_we_write_goes_through_the_one_guard() -> None:
         or "csv.DictWriter(" in path.read_text(encoding="utf-8")
     ]
     assert writers == ["core/spreadsheets.py"]
+
+
+class AnswerClock:
+    """The app, timed to the moment its answer's last byte leaves, with the SQL run before."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.answered = True
+        self.seconds = 0.0
+        self.statements: list[str] = []
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        started = time.perf_counter()
+        self.answered, self.statements = False, []
+
+        async def timed(message: Any) -> None:
+            await send(message)
+            if message["type"] == "http.response.body" and not message.get("more_body"):
+                self.seconds, self.answered = time.perf_counter() - started, True
+
+        await self.app(scope, receive, timed)
+
+    def note(self, _conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        """Record a statement run while the answer is still being made."""
+        if not self.answered:
+            self.statements.append(" ".join(statement.split()))
+
+
+def test_subscribe_answers_known_and_new_addresses_alike(
+    pg_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(throttle, "PER_IP", throttle.Limit("sub-ip", 10_000, 10_000))
+    monkeypatch.setattr(core.celery_app, "_dispatch", lambda name, args: None)
+    rounds = 60
+    with unit_of_work() as session:
+        news = add_list(session, "news")
+        news.public = True
+        known = [person.email for person in add_subscribers(session, news, rounds + 1)]
+    clock = AnswerClock(create_app())
+    event.listen(get_engine(), "before_cursor_execute", clock.note)
+    client = TestClient(clock)
+    timings: dict[str, list[float]] = {"known": [], "new": []}
+    paths: dict[str, set[tuple[str, ...]]] = {"known": set(), "new": set()}
+    for number in range(rounds + 1):
+        for kind, email in (("known", known[number]), ("new", f"new{number}@example.org")):
+            answer = client.post("/api/subscribe/news", json={"email": email})
+            assert answer.status_code == 202
+            paths[kind].add(tuple(clock.statements))
+            if number:  # the first round warms caches up
+                timings[kind].append(clock.seconds)
+    event.remove(get_engine(), "before_cursor_execute", clock.note)
+    assert paths["known"] == paths["new"] and len(paths["new"]) == 1  # the same statements
+    known_median, new_median = (statistics.median(timings[kind]) for kind in ("known", "new"))
+    assert abs(known_median - new_median) < 0.25 * max(known_median, new_median), timings
+    with unit_of_work() as session:  # the work after the answers was done
+        stored = session.scalar(select(func.count()).select_from(Subscription)) or 0
+        assert stored == 2 * (rounds + 1)
