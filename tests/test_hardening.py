@@ -26,7 +26,7 @@ from core.database import get_engine, unit_of_work
 from core.providers.sendgrid_webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER
 from core.spreadsheets import escape_formula, unescape_formula
 from publisher.app import create_app
-from publisher.models import Post
+from publisher.models import Campaign, Post
 from publisher.post_import import ImportRejected, ImportSource, import_sources, parse_markdown
 from publisher.posts import CLI
 from publisher.users import create_api_token
@@ -359,3 +359,24 @@ def test_subscribe_answers_known_and_new_addresses_alike(
     with unit_of_work() as session:  # the work after the answers was done
         stored = session.scalar(select(func.count()).select_from(Subscription)) or 0
         assert stored == 2 * (rounds + 1)
+
+
+@pytest.mark.parametrize(
+    ("at", "zone"),
+    [
+        ("0001-01-01T00:00+14:00", None),
+        ("9999-12-31T23:59-12:00", None),
+        ("0001-01-01T00:00", "Asia/Tokyo"),
+    ],
+)
+def test_scheduling_for_year_1_or_9999_is_422_and_changes_nothing(
+    admin_api: TestClient, at: str, zone: str | None
+) -> None:
+    before = _row_counts()
+    answer = admin_api.post("/api/campaigns/1/schedule", json={"at": at, "zone": zone})
+    assert answer.status_code == 422
+    assert answer.json()["detail"] == "the time must be between the years 1900 and 2999"
+    with unit_of_work() as session:
+        campaign = session.get_one(Campaign, 1)
+        assert (campaign.status, campaign.scheduled_at) == ("draft", None)
+    assert _row_counts() == before

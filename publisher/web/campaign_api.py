@@ -137,10 +137,14 @@ def send_json(campaign_id: RowId, session: DbSession, admin: Admin) -> CampaignP
 def schedule_json(
     campaign_id: RowId, body: ScheduleRequest, session: DbSession, admin: Admin
 ) -> CampaignProgress:
-    """Schedule (admins; a time without offset or zone is refused; 409 when checks block)."""
+    """Schedule (admins; 422 for a time that is none, or lacks an offset or a zone; 409 when
+    checks block)."""
     campaign = _campaign(session, campaign_id)
     try:
         moment = parse_moment(body.at, body.zone)
+    except CampaignError as error:  # the time as written: no time, or no zone
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(error)) from error
+    try:
         zone = body.zone or admin.timezone or "UTC"
         schedule_for(session, campaign, moment, zone=zone, actor=admin.label)
     except CampaignError as error:
