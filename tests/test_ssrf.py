@@ -8,13 +8,20 @@ records where the request would have gone.
 from __future__ import annotations
 
 import logging
+import ssl
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
@@ -236,3 +243,62 @@ def test_an_unparsable_webhook_url_is_422_and_stores_nothing(db: str) -> None:
     assert answer.status_code == 422
     with unit_of_work() as session:
         assert session.scalar(select(func.count()).select_from(WebhookEndpoint)) == 0
+
+
+def _certificate(name: str, folder: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for ``name`` (and no IP address), and its key."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(hours=1))
+        .not_valid_after(now + timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+def test_tls_is_checked_against_the_name_while_connecting_to_the_pinned_address(
+    local: LocalServer, tmp_path: Path
+) -> None:
+    cert, key = _certificate("feeds.example.org", tmp_path)
+    names: list[str | None] = []
+    server_side = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_side.load_cert_chain(cert, key)
+
+    def remember(_socket: Any, name: str | None, _context: Any) -> None:
+        names.append(name)
+
+    server_side.sni_callback = remember
+    local.server.socket = server_side.wrap_socket(local.server.socket, server_side=True)
+    trusted = ssl.create_default_context(cafile=str(cert))
+    url = f"https://feeds.example.org:{local.port}/feed"
+
+    def client(resolve: Any) -> httpx.Client:
+        inner = httpx.HTTPTransport(verify=trusted)
+        return httpx.Client(
+            transport=GuardedTransport(resolve=resolve, allow_private=True, inner=inner)
+        )
+
+    with client(lambda host, port: ["127.0.0.1"]) as http:
+        assert http.get(url).content == FEED  # 127.0.0.1 is not in the certificate: the name is
+    assert names == ["feeds.example.org"] and local.hits == ["GET /feed"]
+    other = url.replace("feeds.example.org", "other.example.org")
+    with client(lambda host, port: ["127.0.0.1"]) as http, pytest.raises(httpx.ConnectError):
+        http.get(other)  # a certificate for another name is refused, pinned address or not
