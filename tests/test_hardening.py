@@ -380,3 +380,13 @@ def test_scheduling_for_year_1_or_9999_is_422_and_changes_nothing(
         campaign = session.get_one(Campaign, 1)
         assert (campaign.status, campaign.scheduled_at) == ("draft", None)
     assert _row_counts() == before
+
+
+def test_a_nul_in_a_provider_webhook_query_is_refused_but_its_body_is_left_to_the_reader(
+    db: str,
+) -> None:
+    client = TestClient(create_app())
+    assert client.post("/webhooks/postmark?x=%00", content=b"{}").status_code == 422
+    # The raw body is the provider's to verify: unsigned, it is refused as forged, not read.
+    unsigned = client.post("/webhooks/postmark", content=b'{"a": "\\u0000"}')
+    assert unsigned.status_code in (401, 403)

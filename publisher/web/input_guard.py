@@ -2,7 +2,8 @@
 
 PostgreSQL text cannot hold U+0000, and no title, name, comment, URL or search has a use
 for it, so a NUL anywhere in the path, the query, a form field or a JSON string is refused
-before any route runs (uploaded files are left to their importers, which reject the row).
+before any route runs (uploaded files are left to their importers, which reject the row;
+provider webhooks read and verify their raw body themselves).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from fastapi import HTTPException, Request, status
 from starlette.datastructures import UploadFile
 
 NUL = "\x00"
+RAW_BODY_PREFIXES = ("/webhooks/",)
+"""Routes that read their body themselves (provider webhooks): only path and query here."""
 _REFUSED = "the request contains a NUL character (U+0000), which Herald cannot store"
 
 
@@ -21,6 +24,8 @@ async def refuse_nul_characters(request: Request) -> None:
     """Answer 422 when the path, query, a form field or a JSON string holds a NUL."""
     if NUL in request.url.path or _in_pairs(request.query_params.multi_items()):
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=_REFUSED)
+    if request.url.path.startswith(RAW_BODY_PREFIXES):
+        return  # read as sent, with a size limit, and verified before anything is parsed
     kind = request.headers.get("content-type", "")
     if kind.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
         form = (await request.form()).multi_items()
