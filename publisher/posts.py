@@ -5,7 +5,8 @@ zones, http(s)-only links, alt text on images, the limits in ``publisher.post_li
 and stored by :func:`create_post` or :func:`update_post`. Who may change what is decided
 here too (:func:`can_edit`): admins anything, editors their own (or imported) posts until
 they are published. Editing an approved post sends it back to review. Status changes live
-in ``publisher.workflow``."""
+in ``publisher.workflow``.
+"""
 
 from __future__ import annotations
 
