@@ -390,3 +390,18 @@ def test_a_nul_in_a_provider_webhook_query_is_refused_but_its_body_is_left_to_th
     # The raw body is the provider's to verify: unsigned, it is refused as forged, not read.
     unsigned = client.post("/webhooks/postmark", content=b'{"a": "\\u0000"}')
     assert unsigned.status_code in (401, 403)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"post_ids": [2**31]}, {"post_ids": [-5]}, {"post_ids": [1], "segment_id": 2**40}],
+)
+def test_ids_out_of_range_in_a_body_are_422_and_change_nothing(
+    admin_api: TestClient, change: dict[str, Any]
+) -> None:
+    before = _row_counts()
+    body = {"kind": "announcement", "lists": ["news"], **change}
+    answer = admin_api.post("/api/campaigns", json=body)
+    assert answer.status_code == 422
+    assert answer.json()["detail"][0]["loc"][:2] == ["body", list(change)[-1]]
+    assert _row_counts() == before

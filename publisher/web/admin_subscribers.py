@@ -29,7 +29,7 @@ from publisher.segments import (
     create_segment,
     get_segment,
 )
-from publisher.web.common import Admin, CurrentUser, DbSession, RowId, templates
+from publisher.web.common import Admin, CurrentUser, DbSession, IdValue, RowId, templates
 from subscribers.exports import export_lines
 from subscribers.imports import (
     ImportJob,
@@ -289,7 +289,7 @@ def create_segment_from_page(
     admin: Admin,
     name: Annotated[str, Form()],
     rules: Annotated[str, Form()],
-    list_ids: Annotated[list[int], Form()] = [],  # noqa: B006 - FastAPI copies defaults
+    list_ids: Annotated[list[IdValue], Form()] = [],  # noqa: B006 - FastAPI copies defaults
 ) -> Any:
     """Save a segment (rules validated), then show it with its live count."""
     form = {"name": name, "rules": rules, "list_ids": list_ids}

@@ -20,7 +20,7 @@ from publisher.models import Campaign
 from publisher.progress import CampaignProgress, campaign_progress
 from publisher.proofs import request_test_send
 from publisher.scheduling import parse_moment
-from publisher.web.common import Admin, CurrentUser, DbSession, RowId
+from publisher.web.common import Admin, CurrentUser, DbSession, IdValue, RowId
 
 router = APIRouter(tags=["admin"])
 REFUSED: dict[int | str, dict[str, Any]] = {
@@ -35,13 +35,13 @@ class NewCampaign(BaseModel):
 
     kind: Literal["announcement", "digest"]
     lists: list[str] = Field(min_length=1)
-    post_ids: list[int] = []
+    post_ids: list[IdValue] = []
     subject: str = ""
     language: str = "en"
     track_opens: bool = True
     track_clicks: bool = True
     local_time: bool = False
-    segment_id: int | None = None
+    segment_id: IdValue | None = None
 
 
 class ScheduleRequest(BaseModel):

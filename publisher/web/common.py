@@ -20,7 +20,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
-from pydantic import AfterValidator, WithJsonSchema
+from pydantic import AfterValidator, Field, WithJsonSchema
 from sqlalchemy.orm import Session
 
 from core.database import unit_of_work
@@ -85,6 +85,8 @@ RowId = Annotated[
     WithJsonSchema({"type": "integer", "minimum": 1, "maximum": MAX_ROW_ID}),
 ]
 """The type of every ``{…_id}`` path parameter: ids outside 1…2³¹−1 answer 404."""
+IdValue = Annotated[int, Field(ge=1, le=MAX_ROW_ID)]
+"""An id given in a JSON body or a form field: outside 1…2³¹−1 it is a 422."""
 
 
 class LoginRequired(Exception):
