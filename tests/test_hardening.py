@@ -7,6 +7,8 @@ absurd webhook timestamps: each answer is checked, and so is the database afterw
 from __future__ import annotations
 
 import base64
+import csv
+import io
 import re
 import statistics
 import time
@@ -29,6 +31,7 @@ from publisher.app import create_app
 from publisher.models import Campaign, Post
 from publisher.post_import import ImportRejected, ImportSource, import_sources, parse_markdown
 from publisher.posts import CLI
+from publisher.stats.export import to_csv
 from publisher.users import create_api_token
 from subscribers import throttle
 from subscribers.models import Subscription
@@ -405,3 +408,13 @@ def test_ids_out_of_range_in_a_body_are_422_and_change_nothing(
     assert answer.status_code == 422
     assert answer.json()["detail"][0]["loc"][:2] == ["body", list(change)[-1]]
     assert _row_counts() == before
+
+
+def test_the_statistics_csvs_defuse_formulas() -> None:
+    text = to_csv(["subject", "url"], [['=HYPERLINK("https://evil.example")', "@x"], ["ok", 1]])
+    rows = list(csv.reader(io.StringIO(text.removeprefix("\ufeff"))))
+    assert rows == [
+        ["subject", "url"],
+        ['\'=HYPERLINK("https://evil.example")', "'@x"],
+        ["ok", "1"],
+    ]

@@ -302,3 +302,17 @@ def test_tls_is_checked_against_the_name_while_connecting_to_the_pinned_address(
     other = url.replace("feeds.example.org", "other.example.org")
     with client(lambda host, port: ["127.0.0.1"]) as http, pytest.raises(httpx.ConnectError):
         http.get(other)  # a certificate for another name is refused, pinned address or not
+
+
+def test_the_import_page_refuses_loopback_spellings_and_stores_nothing(
+    db: str, local: LocalServer
+) -> None:
+    client = TestClient(create_app())
+    csrf = log_in(client)
+    for host in ("127.1", "0x7f.1", "[::ffff:127.0.0.1]", "0.0.0.0", "169.254.169.254"):
+        url = f"http://{host}:{local.port}/feed"
+        answer = client.post("/admin/posts/import", data={"csrf_token": csrf, "feed_url": url})
+        assert answer.status_code == 200 and "is not a public address" in answer.text, host
+    assert local.hits == []
+    with unit_of_work() as session:
+        assert session.scalar(select(func.count()).select_from(Post)) == 0
