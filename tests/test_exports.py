@@ -5,12 +5,16 @@ from __future__ import annotations
 import csv
 import io
 from pathlib import Path
+from typing import Any
 
+import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
 from core.database import unit_of_work
+from core.spreadsheets import escape_formula, unescape_formula
 from publisher.cli import app
+from publisher.stats.export import to_csv
 from subscribers.models import Subscriber
 from tests.factories import add_list, add_subscribers
 
@@ -64,3 +68,46 @@ def test_an_attribute_named_like_a_formula_is_defused_in_the_header(pg_db: str) 
     header, row = list(csv.reader(io.StringIO(answer.stdout.removeprefix("\ufeff"))))
     assert header[-2:] == ['\'=HYPERLINK("https://evil.example")', "city"]
     assert row[-2:] == ["'@SUM(1)", "Київ"]
+
+
+@pytest.mark.parametrize(
+    ("value", "cell"),
+    [
+        ('=HYPERLINK("https://evil.example","x")', '\'=HYPERLINK("https://evil.example","x")'),
+        ("+1", "'+1"),
+        ("-2", "'-2"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\t=1", "'\t=1"),
+        ("\r=1", "'\r=1"),
+        ("Київ", "Київ"),
+        ("a=b", "a=b"),
+        (None, ""),
+        (3, 3),
+    ],
+)
+def test_every_formula_start_is_escaped_and_read_back(value: Any, cell: Any) -> None:
+    assert escape_formula(value) == cell
+    if isinstance(value, str):
+        assert unescape_formula(escape_formula(value)) == value
+
+
+def test_every_csv_we_write_goes_through_the_one_guard() -> None:
+    root = Path(__file__).resolve().parents[1]
+    writers = [
+        str(path.relative_to(root))
+        for package in ("core", "subscribers", "publisher", "worker")
+        for path in (root / package).rglob("*.py")
+        if "csv.writer(" in path.read_text(encoding="utf-8")
+        or "csv.DictWriter(" in path.read_text(encoding="utf-8")
+    ]
+    assert writers == ["core/spreadsheets.py"]
+
+
+def test_the_statistics_csvs_defuse_formulas() -> None:
+    text = to_csv(["subject", "url"], [['=HYPERLINK("https://evil.example")', "@x"], ["ok", 1]])
+    rows = list(csv.reader(io.StringIO(text.removeprefix("\ufeff"))))
+    assert rows == [
+        ["subject", "url"],
+        ['\'=HYPERLINK("https://evil.example")', "'@x"],
+        ["ok", "1"],
+    ]
