@@ -1,4 +1,5 @@
-"""Exporting a list as CSV: every member, text unmangled, formulas defused, re-importable."""
+"""CSV out: list exports (every member, text unmangled, re-importable) and the one formula
+guard every CSV Herald writes goes through."""
 
 from __future__ import annotations
 
