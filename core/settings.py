@@ -120,6 +120,10 @@ class Settings(BaseSettings):
     """An announcement of a post whose body is longer than this many words carries its lede,
     key takeaways and a "Read the full report" button instead of the whole body (0: never)."""
 
+    allow_private_addresses: bool = False
+    """Let feed URLs typed in the admin and outgoing webhooks reach private, loopback and
+    link-local addresses (a self-hosted network); off, only public addresses are reached."""
+
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:
         if self.env == "production" and (

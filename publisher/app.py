@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
@@ -22,6 +22,7 @@ from publisher.web import (
     webhooks,
 )
 from publisher.web.common import LoginRequired, login_redirect
+from publisher.web.input_guard import refuse_nul_characters
 
 RETRY_AFTER_SECONDS = 5
 
@@ -32,6 +33,7 @@ def create_app() -> FastAPI:
         title="Herald",
         summary="Newsletters and publication workflow: posts, announcements, digests.",
         version="0.1.0",
+        dependencies=[Depends(refuse_nul_characters)],
     )
     application.include_router(public.router)
     application.include_router(subscribe.router)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
 from pathlib import Path
@@ -15,6 +14,7 @@ from sqlalchemy import select
 
 from core.audit import record_audit
 from core.database import unit_of_work
+from core.spreadsheets import safe_writer
 from publisher.cli_subscribers import subscribers_app
 from subscribers.exports import export_lines
 from subscribers.imports import (
@@ -87,7 +87,7 @@ def _run_with_progress(session: Any, job_id: int, *, quiet: bool) -> ImportJob:
 
 def _write_report(session: Any, job_id: int, path: Path) -> None:
     with path.open("w", encoding="utf-8", newline="") as file:
-        writer = csv.writer(file)
+        writer = safe_writer(file)
         writer.writerow(["line", "email", "reason"])
         for rejection in rejections(session, job_id):
             writer.writerow([rejection.line, rejection.email, rejection.reason])

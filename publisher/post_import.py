@@ -11,9 +11,7 @@ again updates the post instead of adding a second one.
 from __future__ import annotations
 
 import io
-import ipaddress
 import re
-import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -30,8 +28,10 @@ from sqlalchemy.orm import Session
 from core.audit import record_audit
 from core.database import utcnow
 from publisher.content import html_to_markdown, html_to_text
+from publisher.front_matter import load_front_matter
 from publisher.import_body import read_body
 from publisher.models import POST_KINDS, POST_STATUSES, Post
+from publisher.netguard import guarded_client, parse_web_url
 from publisher.posts import (
     Actor,
     PostInput,
@@ -106,19 +106,21 @@ Fetcher = Callable[[str], bytes]
 def fetch_url(url: str, client: httpx.Client | None = None, *, public_only: bool = False) -> bytes:
     """The body of a feed URL (redirects followed, with a timeout and a size limit).
 
-    ``public_only`` (a URL typed into the admin page): every host on the way, redirects
-    included, must resolve to public internet addresses only, so the form cannot be used to
-    read the server's own network (metadata services, databases, admin ports).
+    ``public_only`` (a URL typed into the admin page): every request on the way, redirects
+    included, connects only to a checked public address (:mod:`publisher.netguard`), so
+    the form cannot be used to read the server's own network (metadata services,
+    databases, admin ports).
     """
+    try:
+        parse_web_url(url)
+    except ValueError as error:
+        raise ImportRejected(f"could not fetch the feed: {error}") from error
     own = client is None
-    hooks = {"request": [_refuse_private_host]} if public_only else {}
-    http = client or httpx.Client(
-        timeout=FETCH_TIMEOUT_SECONDS, follow_redirects=True, event_hooks=hooks
-    )
+    http = client or _feed_client(public_only)
     try:
         answer = http.get(url, headers={"Accept": "application/rss+xml, application/atom+xml"})
         answer.raise_for_status()
-    except httpx.HTTPError as error:
+    except (httpx.HTTPError, httpx.InvalidURL) as error:
         raise ImportRejected(f"could not fetch the feed: {error}") from error
     finally:
         if own:
@@ -128,15 +130,10 @@ def fetch_url(url: str, client: httpx.Client | None = None, *, public_only: bool
     return answer.content
 
 
-def _refuse_private_host(request: httpx.Request) -> None:
-    host = request.url.host
-    try:
-        found = socket.getaddrinfo(host, request.url.port or 443, proto=socket.IPPROTO_TCP)
-    except OSError as error:
-        raise ImportRejected(f"could not fetch the feed: {host} does not resolve") from error
-    for *_, address in found:
-        if not ipaddress.ip_address(address[0]).is_global:
-            raise ImportRejected(f"could not fetch the feed: {host} is not a public address")
+def _feed_client(public_only: bool) -> httpx.Client:
+    if public_only:
+        return guarded_client(timeout=FETCH_TIMEOUT_SECONDS, follow_redirects=True)
+    return httpx.Client(timeout=FETCH_TIMEOUT_SECONDS, follow_redirects=True)
 
 
 def read_paths(
@@ -183,7 +180,7 @@ def parse_markdown(source: ImportSource) -> ImportItem:
     if match is None:
         raise ImportRejected("no YAML front matter (a block between --- lines) at the top")
     try:
-        meta = yaml.safe_load(match[1])
+        meta = load_front_matter(match[1])
     except yaml.YAMLError as error:
         raise ImportRejected(f"bad YAML: {_yaml_problem(error)}") from error
     if not isinstance(meta, dict):

@@ -23,6 +23,7 @@ from publisher.deliveries import LocalHour, recipient_zones
 from publisher.models import Campaign
 
 WALL_FORMAT = "%Y-%m-%dT%H:%M"
+EARLIEST_YEAR, LATEST_YEAR = 1900, 2999
 
 
 def zone_named(name: str) -> ZoneInfo:
@@ -47,6 +48,9 @@ def parse_moment(text: str, zone: str | None = None) -> datetime:
         moment = datetime.fromisoformat(text.strip())
     except ValueError as error:
         raise CampaignError(f"not an ISO 8601 time: {text!r}") from error
+    if not EARLIEST_YEAR <= moment.year <= LATEST_YEAR:
+        # Years 1 and 9999 overflow when moved between zones; no campaign goes out then.
+        raise CampaignError(f"the time must be between the years {EARLIEST_YEAR} and {LATEST_YEAR}")
     if moment.tzinfo is not None:
         return moment
     if not zone:

@@ -1,13 +1,13 @@
 """Exporting a list as CSV: streamed by subscriber id (keyset), in constant memory.
 
 The file opens in spreadsheets without mangling non-Latin text (UTF-8 with a byte-order
-mark) and cannot run formulas there: a cell starting with = + - @ gets a leading apostrophe,
-which the importer removes again, so an export imports back unchanged.
+mark) and cannot run formulas there (``core.spreadsheets``: a cell starting with = + - @
+gets a leading apostrophe, which the importer removes again, so an export imports back
+unchanged).
 """
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Iterator
 from datetime import datetime
@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.spreadsheets import safe_writer
 from subscribers.models import Subscriber, Subscription
 
 COLUMNS = ("email", "name", "language", "timezone", "status", "consent_at", "consent_source")
@@ -51,7 +52,7 @@ def export_lines(session: Session, list_id: int) -> Iterator[str]:
     """The list as CSV text, a chunk at a time: one column per attribute name."""
     extra = attribute_names(session, list_id)
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer = safe_writer(buffer, lineterminator="\r\n")
     writer.writerow([*COLUMNS, *extra])
     yield BOM + _take(buffer)
     columns = (
@@ -74,10 +75,7 @@ def _take(buffer: io.StringIO) -> str:
     return text
 
 
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
+def _cell(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat(timespec="seconds")
-    text = str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+    return value if value is None or isinstance(value, str) else str(value)

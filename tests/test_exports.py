@@ -1,16 +1,21 @@
-"""Exporting a list as CSV: every member, text unmangled, formulas defused, re-importable."""
+"""CSV out: list exports (every member, text unmangled, re-importable) and the one formula
+guard every CSV Herald writes goes through."""
 
 from __future__ import annotations
 
 import csv
 import io
 from pathlib import Path
+from typing import Any
 
+import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
 from core.database import unit_of_work
+from core.spreadsheets import escape_formula, unescape_formula
 from publisher.cli import app
+from publisher.stats.export import to_csv
 from subscribers.models import Subscriber
 from tests.factories import add_list, add_subscribers
 
@@ -52,3 +57,58 @@ def test_export_to_standard_output_streams_large_lists(pg_db: str) -> None:
     lines = answer.stdout.splitlines()
     assert answer.exit_code == 0 and len(lines) == 5_101 and lines[0].endswith("consent_source")
     assert runner.invoke(app, ["subscribers", "export", "--list", "nope"]).exit_code == 2
+
+
+def test_an_attribute_named_like_a_formula_is_defused_in_the_header(pg_db: str) -> None:
+    with unit_of_work() as session:
+        news = add_list(session, "news")
+        [person] = add_subscribers(session, news, 1)
+        person.attributes = {'=HYPERLINK("https://evil.example")': "@SUM(1)", "city": "Київ"}
+    answer = runner.invoke(app, ["subscribers", "export", "--list", "news"])
+    assert answer.exit_code == 0, answer.output
+    header, row = list(csv.reader(io.StringIO(answer.stdout.removeprefix("\ufeff"))))
+    assert header[-2:] == ['\'=HYPERLINK("https://evil.example")', "city"]
+    assert row[-2:] == ["'@SUM(1)", "Київ"]
+
+
+@pytest.mark.parametrize(
+    ("value", "cell"),
+    [
+        ('=HYPERLINK("https://evil.example","x")', '\'=HYPERLINK("https://evil.example","x")'),
+        ("+1", "'+1"),
+        ("-2", "'-2"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\t=1", "'\t=1"),
+        ("\r=1", "'\r=1"),
+        ("Київ", "Київ"),
+        ("a=b", "a=b"),
+        (None, ""),
+        (3, 3),
+    ],
+)
+def test_every_formula_start_is_escaped_and_read_back(value: Any, cell: Any) -> None:
+    assert escape_formula(value) == cell
+    if isinstance(value, str):
+        assert unescape_formula(escape_formula(value)) == value
+
+
+def test_every_csv_we_write_goes_through_the_one_guard() -> None:
+    root = Path(__file__).resolve().parents[1]
+    writers = [
+        str(path.relative_to(root))
+        for package in ("core", "subscribers", "publisher", "worker")
+        for path in (root / package).rglob("*.py")
+        if "csv.writer(" in path.read_text(encoding="utf-8")
+        or "csv.DictWriter(" in path.read_text(encoding="utf-8")
+    ]
+    assert writers == ["core/spreadsheets.py"]
+
+
+def test_the_statistics_csvs_defuse_formulas() -> None:
+    text = to_csv(["subject", "url"], [['=HYPERLINK("https://evil.example")', "@x"], ["ok", 1]])
+    rows = list(csv.reader(io.StringIO(text.removeprefix("\ufeff"))))
+    assert rows == [
+        ["subject", "url"],
+        ['\'=HYPERLINK("https://evil.example")', "'@x"],
+        ["ok", "1"],
+    ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import shutil
 import tempfile
@@ -422,3 +424,54 @@ def test_the_per_domain_shortcut_agrees_with_normalise_address(raw: str) -> None
             return f"invalid: {error}"
 
     assert outcome(quick_normalise) == outcome(normalise_address)
+
+
+def test_a_nul_byte_rejects_its_row_only_and_the_chunk_is_kept(db: str, tmp_path: Path) -> None:
+    make_list()
+    lines = ["email,name,City"] + [f"p{n}@example.com,Person {n},Kyiv" for n in range(1, 2001)]
+    lines[10] = "p10@example.com,Nul\x00Name,Kyiv"  # inside the first 64 KB
+    lines[1990] = "p1990@exam\x00ple.com,Late,Kyiv"  # past them
+    path = tmp_path / "nul.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert path.stat().st_size > 1 << 16
+    result = do_import(path)
+    counts = (result["status"], result["rows"], result["added"], result["rejected"])
+    assert counts == ("done", 2000, 1998, 2)
+    assert report(result) == [
+        (11, "p10@example.com", "the row contains a NUL character"),
+        (1991, "p1990@example.com", "the row contains a NUL character"),
+    ]
+    kept = members()
+    assert len(kept) == 1998 and "p10@example.com" not in kept and "p11@example.com" in kept
+
+
+def test_a_file_full_of_nul_bytes_is_refused_whole(db: str, tmp_path: Path) -> None:
+    make_list()
+    path = tmp_path / "utf16.csv"
+    path.write_bytes("email\nolena@example.com\n".encode("utf-16-le"))  # no byte-order mark
+    result = do_import(path)
+    assert result["status"] == "failed" and "binary data" in result["error"]
+    assert members() == {}
+
+
+def test_a_nul_in_the_header_refuses_the_file(db: str, tmp_path: Path) -> None:
+    make_list()
+    path = tmp_path / "header.csv"
+    path.write_text("email,Ci\x00ty\nolena@example.com,Kyiv\n", encoding="utf-8")
+    result = do_import(path)
+    assert result["status"] == "failed" and "NUL character" in result["error"]
+    assert members() == {}
+
+
+def test_the_cli_report_of_rejected_rows_never_holds_a_live_formula(
+    db: str, tmp_path: Path
+) -> None:
+    make_list()
+    formula = '=HYPERLINK("https://evil.example/","Open")'
+    path = tmp_path / "evil.csv"
+    path.write_text(f'email\n"{formula.replace(chr(34), chr(34) * 2)}"\n@evil\n', "utf-8")
+    result = do_import(path)
+    written = Path(result["report"]).read_text(encoding="utf-8")
+    rows = list(csv.reader(io.StringIO(written)))
+    assert [row[1] for row in rows[1:]] == ["'" + formula, "'@evil"]
+    assert members() == {}

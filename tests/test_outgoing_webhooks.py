@@ -22,6 +22,7 @@ from core.database import unit_of_work, utcnow
 from publisher.app import create_app
 from publisher.stats import webhooks
 from publisher.stats.models import WebhookDelivery, WebhookEndpoint
+from tests.conftest import use_settings
 from tests.factories import log_in
 from worker.stats_tasks import deliver_webhook
 
@@ -59,7 +60,9 @@ class Receiver:
 
 
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
+def receiver(monkeypatch: pytest.MonkeyPatch) -> Iterator[Receiver]:
+    # The receiver listens on 127.0.0.1: a self-hosted setup that allows private addresses.
+    use_settings(monkeypatch, allow_private_addresses="true")
     server = Receiver()
     yield server
     server.close()

@@ -436,6 +436,19 @@ def test_a_missing_header_is_refused(headers: dict[str, str]) -> None:
     assert caught.value.status == 403
 
 
+@pytest.mark.parametrize("timestamp", ["9" * 400, "1600112502.5", "-1600112502"])
+def test_a_timestamp_that_is_no_unix_time_is_400(timestamp: str) -> None:
+    reader = SendGridWebhooks(DOC_PUBLIC_KEY, clock=_at(DOC_TIMESTAMP))
+
+    with pytest.raises(WebhookRefused) as caught:
+        reader.verify(_headers(DOC_SIGNATURE, timestamp), DOC_BODY)
+
+    assert (caught.value.status, str(caught.value)) == (
+        400,
+        "SendGrid timestamp is not a unix time",
+    )
+
+
 def test_the_real_example_is_refused_today_as_stale() -> None:
     reader = SendGridWebhooks(DOC_PUBLIC_KEY)
 

@@ -53,7 +53,9 @@ def deliver_webhook(delivery_id: int) -> float | None:
     answer = webhooks.post(attempt)
     with unit_of_work() as session:
         retry_in = webhooks.record_answer(session, attempt, answer, now=utcnow())
-    if not answer.ok:
+    if answer.refused:
+        log.warning("webhook delivery %s not sent: %s", delivery_id, answer.error)
+    elif not answer.ok:
         log.info("webhook delivery %s failed: %s", delivery_id, answer.error)
     return retry_in
 

@@ -37,6 +37,7 @@ from core.providers.webhook_readers import (
     event_key,
     parse_time,
     text,
+    unix_seconds,
 )
 
 TOLERANCE_SECONDS = 5 * 60
@@ -68,7 +69,8 @@ class ResendWebhookReader:
         self._clock = clock
 
     def verify(self, headers: Mapping[str, str], body: bytes) -> None:
-        """Refuse (403) without a usable secret, (401) unless a signature matches in time."""
+        """Refuse (403) without a usable secret, (400) a timestamp that is no unix time,
+        (401) unless a signature matches in time."""
         if self._key is None:
             raise WebhookRefused("Resend webhook secret is not configured", status=403)
         message_id = headers.get("svix-id", "")
@@ -76,8 +78,11 @@ class ResendWebhookReader:
         signatures = headers.get("svix-signature", "")
         if not (message_id and timestamp and signatures):
             raise WebhookRefused("Svix signature headers are missing", status=401)
-        if not _fresh(timestamp, self._clock()):
-            raise WebhookRefused("Svix timestamp is invalid or too old", status=401)
+        seconds = unix_seconds(timestamp)
+        if seconds is None:
+            raise WebhookRefused("Svix timestamp is not a unix time", status=400)
+        if abs(self._clock() - seconds) > TOLERANCE_SECONDS:
+            raise WebhookRefused("Svix timestamp is too old (or from the future)", status=401)
         expected = sign(self._key, message_id, timestamp, body)
         if not _any_matches(signatures, expected):
             raise WebhookRefused("no valid Svix signature", status=401)
@@ -105,12 +110,6 @@ def sign(key: bytes, message_id: str, timestamp: str, body: bytes) -> bytes:
     """The base64 Svix signature of a request (without its ``v1,`` prefix)."""
     content = f"{message_id}.{timestamp}.".encode() + body
     return base64.b64encode(hmac.new(key, content, hashlib.sha256).digest())
-
-
-def _fresh(timestamp: str, now: float) -> bool:
-    if not (timestamp.isascii() and timestamp.isdigit()):
-        return False
-    return abs(now - int(timestamp)) <= TOLERANCE_SECONDS
 
 
 def _any_matches(signatures: str, expected: bytes) -> bool:

@@ -34,7 +34,14 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import load_der_public_key, load_pem_public_key
 
 from core.providers.events import EventType, ProviderEvent, WebhookRefused
-from core.providers.webhook_readers import Bounce, address, delivery_id_from, event_key, text
+from core.providers.webhook_readers import (
+    Bounce,
+    address,
+    delivery_id_from,
+    event_key,
+    text,
+    unix_seconds,
+)
 
 SIGNATURE_HEADER = "X-Twilio-Email-Event-Webhook-Signature"
 TIMESTAMP_HEADER = "X-Twilio-Email-Event-Webhook-Timestamp"
@@ -80,7 +87,8 @@ class SendGridWebhooks:
         self._clock = clock
 
     def verify(self, headers: Mapping[str, str], body: bytes) -> None:
-        """Refuse (403) unless SendGrid signed ``body`` at a time close to now."""
+        """Refuse (403) unless SendGrid signed ``body`` at a time close to now (400 when the
+        timestamp is no unix time at all)."""
         if self._key is None:
             raise WebhookRefused("SendGrid webhook public key is not configured or not usable")
         signature = headers.get(SIGNATURE_HEADER)
@@ -109,9 +117,10 @@ class SendGridWebhooks:
         return [event for event in events if event is not None]
 
     def _check_fresh(self, timestamp: str) -> None:
-        if not (timestamp.isascii() and timestamp.isdigit()):
-            raise WebhookRefused("SendGrid timestamp is not a unix time")
-        if abs(self._clock() - int(timestamp)) > TOLERANCE_SECONDS:
+        seconds = unix_seconds(timestamp)
+        if seconds is None:
+            raise WebhookRefused("SendGrid timestamp is not a unix time", status=400)
+        if abs(self._clock() - seconds) > TOLERANCE_SECONDS:
             raise WebhookRefused("SendGrid timestamp is more than five minutes from now")
 
 

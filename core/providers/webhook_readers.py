@@ -105,6 +105,17 @@ def parse_time(value: Any, *, default: datetime) -> datetime:
     return parsed.astimezone(UTC)
 
 
+def unix_seconds(value: str) -> int | None:
+    """``value`` as whole Unix seconds, or None unless it is 1 to 12 ASCII digits.
+
+    Twelve digits reach the year 33658: anything longer is no signing time, and turning
+    hundreds of digits into a number to subtract from a float clock overflows.
+    """
+    if 0 < len(value) <= 12 and value.isascii() and value.isdigit():
+        return int(value)
+    return None
+
+
 def event_key(kind: str, *parts: object, payload: Mapping[str, Any]) -> str:
     """A composite event id ``kind:part:…`` for a provider that gives none.
 

@@ -1,13 +1,14 @@
 """CSV exports of the statistics: UTF-8 with a byte-order mark, so spreadsheets keep the
-Cyrillic and Japanese of subjects intact, and cells that would start a formula quoted flat."""
+Cyrillic and Japanese of subjects intact, and cells that would start a formula quoted flat
+(``core.spreadsheets``)."""
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from core.spreadsheets import safe_writer
 from publisher.stats.list_queries import ListDayView
 from publisher.stats.queries import CampaignReport, LinkClicks, TimelinePoint
 
@@ -27,19 +28,11 @@ def to_csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     """A CSV document (with a BOM) of ``header`` and ``rows``."""
     out = io.StringIO()
     out.write("\ufeff")
-    writer = csv.writer(out)
+    writer = safe_writer(out)
     writer.writerow(header)
     for row in rows:
-        writer.writerow([_cell(value) for value in row])
+        writer.writerow(row)
     return out.getvalue()
-
-
-def _cell(value: Any) -> Any:
-    if value is None:
-        return ""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value  # a spreadsheet would run it as a formula
-    return value
 
 
 def reports_csv(reports: Sequence[CampaignReport]) -> str:

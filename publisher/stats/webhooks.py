@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 from core.activity import ACTIVITY_KINDS, ActivityEvent
 from core.celery_app import enqueue_after_commit
 from core.database import insert_ignoring_conflicts, utcnow
+from publisher.netguard import AddressRefused, guarded_client, parse_web_url
 from publisher.stats import cursors
 from publisher.stats.models import WebhookDelivery, WebhookEndpoint
 
@@ -64,6 +65,10 @@ def create_endpoint(
     url = url.strip()
     if not url.startswith(("https://", "http://")) or len(url) > 2000:
         raise EndpointError("the URL must start with https:// (or http://)")
+    try:
+        parse_web_url(url)
+    except ValueError as error:
+        raise EndpointError(str(error)) from error
     unknown = sorted(set(kinds) - set(ACTIVITY_KINDS))
     if unknown:
         raise EndpointError(f"unknown event kinds: {', '.join(unknown)}")
@@ -170,6 +175,8 @@ class Answer:
     status: int | None
     error: str
     duration_ms: int
+    refused: bool = False
+    """Not sent at all: the address is not one Herald may reach (see the error)."""
 
     @property
     def ok(self) -> bool:
@@ -178,7 +185,11 @@ class Answer:
 
 
 def post(attempt: Attempt, *, client: httpx.Client | None = None) -> Answer:
-    """POST the signed body once (no database work happens during the call)."""
+    """POST the signed body once (no database work happens during the call).
+
+    Without ``client`` the request goes through :mod:`publisher.netguard`: only to a
+    checked public address unless ``HERALD_ALLOW_PRIVATE_ADDRESSES`` is on.
+    """
     headers = {
         "Content-Type": "application/json",
         "User-Agent": "Herald-Webhooks/1",
@@ -188,12 +199,15 @@ def post(attempt: Attempt, *, client: httpx.Client | None = None) -> Answer:
     }
     started = time.perf_counter()
     own = client is None
-    http = client or httpx.Client(timeout=TIMEOUT_SECONDS, follow_redirects=False)
+    http = client or guarded_client(timeout=TIMEOUT_SECONDS, follow_redirects=False)
     try:
         response = http.post(attempt.url, content=attempt.body, headers=headers)
         error = "" if response.is_success else f"HTTP {response.status_code}"
         return Answer(response.status_code, error, _ms_since(started))
-    except httpx.HTTPError as failure:
+    except AddressRefused as refused:
+        # Nothing was sent: say why, and never what the address would have answered.
+        return Answer(None, f"refused: {refused}", _ms_since(started), refused=True)
+    except (httpx.HTTPError, httpx.InvalidURL) as failure:
         return Answer(None, f"{type(failure).__name__}: {failure}"[:500], _ms_since(started))
     finally:
         if own:

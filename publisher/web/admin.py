@@ -29,7 +29,7 @@ from publisher.campaigns import (
 from publisher.models import CAMPAIGN_STATUSES, Campaign
 from publisher.progress import CampaignProgress, campaign_progress, duration_text
 from publisher.web import campaign_api, campaign_pages
-from publisher.web.common import Admin, CurrentUser, DbSession, templates
+from publisher.web.common import Admin, CurrentUser, DbSession, RowId, templates
 
 router = APIRouter()
 # First: their fixed paths (/send, /schedule…) must win over the {action} routes below.
@@ -86,7 +86,7 @@ def _notice(request: Request, progress: list[CampaignProgress]) -> str:
     status_code=status.HTTP_303_SEE_OTHER,
 )
 def control_from_page(
-    campaign_id: int, action: CampaignAction, session: DbSession, _admin: Admin
+    campaign_id: RowId, action: CampaignAction, session: DbSession, _admin: Admin
 ) -> RedirectResponse:
     """Pause, resume or cancel a campaign from the admin page, then go back to it."""
     try:
@@ -107,7 +107,7 @@ def campaigns_json(session: DbSession, _user: CurrentUser) -> list[CampaignProgr
 
 
 @router.get("/api/campaigns/{campaign_id}", tags=["admin"])
-def campaign_json(campaign_id: int, session: DbSession, _user: CurrentUser) -> CampaignProgress:
+def campaign_json(campaign_id: RowId, session: DbSession, _user: CurrentUser) -> CampaignProgress:
     """One campaign's progress: deliveries per status, percent done, rate, ETA."""
     try:
         campaign = get_campaign(session, campaign_id)
@@ -122,7 +122,7 @@ def campaign_json(campaign_id: int, session: DbSession, _user: CurrentUser) -> C
     responses={404: {"description": "No such campaign"}, 409: {"description": "Not allowed now"}},
 )
 def control_json(
-    campaign_id: int, action: CampaignAction, session: DbSession, _admin: Admin
+    campaign_id: RowId, action: CampaignAction, session: DbSession, _admin: Admin
 ) -> CampaignProgress:
     """Pause, resume or cancel a campaign; answers with its progress (409 when not allowed)."""
     try:

@@ -34,13 +34,14 @@ from publisher.posts import (
     create_post,
     create_translation,
     get_post,
+    is_web_url,
     list_posts,
     post_time,
     translation_group,
     update_post,
 )
 from publisher.web import posts_api
-from publisher.web.common import CurrentUser, DbSession, templates
+from publisher.web.common import CurrentUser, DbSession, RowId, templates
 from publisher.web.post_forms import (
     COMMON_LANGUAGES,
     COMMON_TIMEZONES,
@@ -163,18 +164,23 @@ def import_from_page(
     sources = [ImportSource(item.filename, item.file.read()) for item in files if item.filename]
     report = ImportReport()
     url = feed_url.strip()
-    if url.startswith(("http://", "https://")):
+    bad_url = bool(url) and not is_web_url(url)
+    if bad_url:
+        reason = "the feed URL must start with http:// or https:// and be a valid address"
+        report.rejected.append(Rejection(url, reason))
+    elif url:
         try:
             sources.append(ImportSource(url, fetch_url(url, public_only=True)))
         except ValueError as error:
             report.rejected.append(Rejection(url, str(error)))
-    elif url:
-        report.rejected.append(Rejection(url, "the feed URL must start with http:// or https://"))
     stored = import_sources(session, sources=sources, actor=Actor.of(user))
     report.imported, report.notes = stored.imported, stored.notes
     report.rejected.extend(stored.rejected)
     context = {"title": "Import posts", "report": report, "tried": bool(sources or url)}
-    return _page(request, "admin_post_import.html", context)
+    # Only a bad URL and nothing else to import: the request itself was unusable.
+    return _page(
+        request, "admin_post_import.html", context, 422 if bad_url and not sources else 200
+    )
 
 
 def _missing_languages(group: list[Post]) -> dict[str, str]:
@@ -184,7 +190,7 @@ def _missing_languages(group: list[Post]) -> dict[str, str]:
 
 @router.get("/admin/posts/{post_id}", response_class=HTMLResponse, tags=["admin"])
 def post_page(
-    request: Request, post_id: int, session: DbSession, user: CurrentUser
+    request: Request, post_id: RowId, session: DbSession, user: CurrentUser
 ) -> HTMLResponse:
     """The post as readers will see it, its workflow, comments, audit trail and translations."""
     post = _post_or_404(session, post_id)
@@ -209,7 +215,7 @@ def post_page(
 
 @router.get("/admin/posts/{post_id}/edit", response_class=HTMLResponse, tags=["admin"])
 def edit_page(
-    request: Request, post_id: int, session: DbSession, user: CurrentUser
+    request: Request, post_id: RowId, session: DbSession, user: CurrentUser
 ) -> HTMLResponse:
     """The editor, filled with the post (only for those who may edit it)."""
     post = _post_or_404(session, post_id)
@@ -221,7 +227,7 @@ def edit_page(
 @router.post("/admin/posts/{post_id}/edit", response_class=HTMLResponse, tags=["admin"])
 def update_from_page(
     request: Request,
-    post_id: int,
+    post_id: RowId,
     form: Annotated[PostForm, Form()],
     session: DbSession,
     user: CurrentUser,
@@ -239,7 +245,7 @@ def update_from_page(
 
 @router.post("/admin/posts/{post_id}/step/{step}", tags=["admin"])
 def step_from_page(
-    post_id: int,
+    post_id: RowId,
     step: str,
     session: DbSession,
     user: CurrentUser,
@@ -263,7 +269,7 @@ def step_from_page(
 
 @router.post("/admin/posts/{post_id}/comments", tags=["admin"])
 def comment_from_page(
-    post_id: int, session: DbSession, user: CurrentUser, comment: Annotated[str, Form()] = ""
+    post_id: RowId, session: DbSession, user: CurrentUser, comment: Annotated[str, Form()] = ""
 ) -> RedirectResponse:
     """Add a comment to the post's review thread."""
     post = _post_or_404(session, post_id)
@@ -276,7 +282,7 @@ def comment_from_page(
 
 @router.post("/admin/posts/{post_id}/translations", tags=["admin"])
 def translate_from_page(
-    post_id: int, session: DbSession, user: CurrentUser, language: Annotated[str, Form()] = ""
+    post_id: RowId, session: DbSession, user: CurrentUser, language: Annotated[str, Form()] = ""
 ) -> RedirectResponse:
     """Start a translation of the post in another language, and open it in the editor."""
     post = _post_or_404(session, post_id)

@@ -7,7 +7,6 @@ in bulk) and saving segments are for admins. An uploaded file is imported by a w
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import re
@@ -22,6 +21,7 @@ from sqlalchemy.orm import Session
 from core.audit import record_audit
 from core.celery_app import enqueue_after_commit
 from core.database import new_session
+from core.spreadsheets import safe_writer
 from publisher.segments import (
     SegmentError,
     all_segments,
@@ -29,7 +29,7 @@ from publisher.segments import (
     create_segment,
     get_segment,
 )
-from publisher.web.common import Admin, CurrentUser, DbSession, templates
+from publisher.web.common import Admin, CurrentUser, DbSession, IdValue, RowId, templates
 from subscribers.exports import export_lines
 from subscribers.imports import (
     ImportJob,
@@ -123,7 +123,7 @@ def _list_problem(session: Session, slug: str, name: str, opt_in: str) -> str:
 
 @router.get("/admin/lists/{list_id}", response_class=HTMLResponse, tags=["admin"])
 def list_page(
-    list_id: int, request: Request, session: DbSession, _user: CurrentUser
+    list_id: RowId, request: Request, session: DbSession, _user: CurrentUser
 ) -> HTMLResponse:
     """One list: counts, import form, recent imports, export, its segments."""
     mailing_list = _list_or_404(session, list_id)
@@ -138,7 +138,7 @@ def list_page(
 
 @router.post("/admin/lists/{list_id}/imports", tags=["admin"])
 def import_from_page(
-    list_id: int,
+    list_id: RowId,
     session: DbSession,
     admin: Admin,
     file: Annotated[UploadFile, File()],
@@ -168,7 +168,7 @@ def _job_or_404(session: Session, job_id: int) -> ImportJob:
 
 @router.get("/admin/imports/{job_id}", response_class=HTMLResponse, tags=["admin"])
 def import_page(
-    job_id: int, request: Request, session: DbSession, _user: CurrentUser
+    job_id: RowId, request: Request, session: DbSession, _user: CurrentUser
 ) -> HTMLResponse:
     """An import's progress (the page reloads itself until it is done) and its outcome."""
     job = _job_or_404(session, job_id)
@@ -178,13 +178,13 @@ def import_page(
 
 
 @router.get("/api/imports/{job_id}", tags=["admin"])
-def import_json(job_id: int, session: DbSession, _user: CurrentUser) -> dict[str, Any]:
+def import_json(job_id: RowId, session: DbSession, _user: CurrentUser) -> dict[str, Any]:
     """An import's progress and counts."""
     return summary(_job_or_404(session, job_id))
 
 
 @router.get("/admin/imports/{job_id}/rejected.csv", tags=["admin"])
-def rejected_rows(job_id: int, session: DbSession, _admin: Admin) -> StreamingResponse:
+def rejected_rows(job_id: RowId, session: DbSession, _admin: Admin) -> StreamingResponse:
     """The rows an import did not take: line, email, reason."""
     _job_or_404(session, job_id)
     name = f"import-{job_id}-rejected.csv"
@@ -195,7 +195,7 @@ def _rejection_lines(job_id: int) -> Iterator[str]:
     # Streamed after the request's unit of work has ended: a session of its own.
     with new_session() as session:
         buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\r\n")
+        writer = safe_writer(buffer, lineterminator="\r\n")
         writer.writerow(["line", "email", "reason"])
         for rejection in rejections(session, job_id):
             writer.writerow([rejection.line, rejection.email, rejection.reason])
@@ -207,7 +207,7 @@ def _rejection_lines(job_id: int) -> Iterator[str]:
 
 
 @router.get("/admin/lists/{list_id}/export.csv", tags=["admin"])
-def export_list(list_id: int, session: DbSession, admin: Admin) -> StreamingResponse:
+def export_list(list_id: RowId, session: DbSession, admin: Admin) -> StreamingResponse:
     """The list's subscribers as CSV (streamed)."""
     mailing_list = _list_or_404(session, list_id)
     record_audit(session, actor=admin.label, action="subscribers.export", object_type="list",
@@ -289,7 +289,7 @@ def create_segment_from_page(
     admin: Admin,
     name: Annotated[str, Form()],
     rules: Annotated[str, Form()],
-    list_ids: Annotated[list[int], Form()] = [],  # noqa: B006 - FastAPI copies defaults
+    list_ids: Annotated[list[IdValue], Form()] = [],  # noqa: B006 - FastAPI copies defaults
 ) -> Any:
     """Save a segment (rules validated), then show it with its live count."""
     form = {"name": name, "rules": rules, "list_ids": list_ids}
@@ -308,7 +308,7 @@ def create_segment_from_page(
 
 @router.get("/admin/segments/{segment_id}", response_class=HTMLResponse, tags=["admin"])
 def segment_page(
-    segment_id: int, request: Request, session: DbSession, _user: CurrentUser
+    segment_id: RowId, request: Request, session: DbSession, _user: CurrentUser
 ) -> HTMLResponse:
     """One segment: its lists, rules and how many it would mail now."""
     try:

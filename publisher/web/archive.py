@@ -21,7 +21,7 @@ from publisher.archive import (
     public_lists,
 )
 from publisher.rendering import labels_for
-from publisher.web.common import DbSession, templates
+from publisher.web.common import DbSession, RowId, templates
 from subscribers.models import MailingList
 
 router = APIRouter(tags=["archive"])
@@ -76,7 +76,7 @@ def archive_list(request: Request, slug: str, session: DbSession) -> HTMLRespons
 
 @router.get("/archive/{slug}/{campaign_id}", response_class=HTMLResponse)
 def archive_campaign(
-    request: Request, slug: str, campaign_id: int, session: DbSession, lang: str = ""
+    request: Request, slug: str, campaign_id: RowId, session: DbSession, lang: str = ""
 ) -> HTMLResponse:
     """One sent campaign, in the language asked for (else its default)."""
     mailing_list = _list_or_404(session, slug)

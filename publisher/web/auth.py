@@ -32,6 +32,7 @@ from publisher.web.common import (
     Admin,
     CurrentUser,
     DbSession,
+    RowId,
     refuse_other_sites,
     safe_next,
     templates,
@@ -286,7 +287,7 @@ def _user(session: DbSession, user_id: int) -> User:
 
 
 @router.post("/admin/users/{user_id}/deactivate")
-def deactivate(request: Request, user_id: int, session: DbSession, admin: Admin) -> Response:
+def deactivate(request: Request, user_id: RowId, session: DbSession, admin: Admin) -> Response:
     """Deactivate a user: their sessions end and their tokens are refused at once."""
     try:
         deactivate_user(session, _user(session, user_id), actor=admin.label)
@@ -297,7 +298,7 @@ def deactivate(request: Request, user_id: int, session: DbSession, admin: Admin)
 
 
 @router.post("/admin/users/{user_id}/reactivate")
-def reactivate(user_id: int, session: DbSession, admin: Admin) -> Response:
+def reactivate(user_id: RowId, session: DbSession, admin: Admin) -> Response:
     """Let a deactivated user log in again."""
     reactivate_user(session, _user(session, user_id), actor=admin.label)
     return _to_users("reactivated")
@@ -305,7 +306,7 @@ def reactivate(user_id: int, session: DbSession, admin: Admin) -> Response:
 
 @router.post("/admin/tokens/{token_id}/revoke")
 def revoke_token(
-    token_id: int, session: DbSession, user: CurrentUser, back: Annotated[str, Form()] = ""
+    token_id: RowId, session: DbSession, user: CurrentUser, back: Annotated[str, Form()] = ""
 ) -> Response:
     """End an API token at once: one's own, or (admins) anyone's."""
     try:

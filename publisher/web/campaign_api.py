@@ -21,7 +21,7 @@ from publisher.preview import campaign_subjects, preview_campaign
 from publisher.progress import CampaignProgress, campaign_progress
 from publisher.proofs import request_test_send
 from publisher.scheduling import parse_moment
-from publisher.web.common import Admin, CurrentUser, DbSession
+from publisher.web.common import Admin, CurrentUser, DbSession, IdValue, RowId
 
 router = APIRouter(tags=["admin"])
 REFUSED: dict[int | str, dict[str, Any]] = {
@@ -36,13 +36,13 @@ class NewCampaign(BaseModel):
 
     kind: Literal["announcement", "digest"]
     lists: list[str] = Field(min_length=1)
-    post_ids: list[int] = []
+    post_ids: list[IdValue] = []
     subject: str = ""
     language: str = "en"
     track_opens: bool = True
     track_clicks: bool = True
     local_time: bool = False
-    segment_id: int | None = None
+    segment_id: IdValue | None = None
 
 
 class ScheduleRequest(BaseModel):
@@ -138,7 +138,7 @@ def create_campaign_json(
 
 
 @router.get("/api/campaigns/{campaign_id}/checks", responses=REFUSED)
-def checks_json(campaign_id: int, session: DbSession, _user: CurrentUser) -> ChecksOut:
+def checks_json(campaign_id: RowId, session: DbSession, _user: CurrentUser) -> ChecksOut:
     """The checks' findings (level "block" or "warn") and each language's HTML size."""
     report = check_campaign(session, _campaign(session, campaign_id))
     return ChecksOut(findings=_findings(report.findings), sizes=_sizes(report.sizes))
@@ -158,7 +158,7 @@ class PreviewOut(BaseModel):
 
 @router.get("/api/campaigns/{campaign_id}/preview", responses=REFUSED)
 def preview_json(
-    campaign_id: int, session: DbSession, _user: CurrentUser, email: str = "", lang: str = ""
+    campaign_id: RowId, session: DbSession, _user: CurrentUser, email: str = "", lang: str = ""
 ) -> PreviewOut:
     """The email as the subscriber with ``email`` (their name and language, inert links) or
     a sample reader in ``lang`` would see it."""
@@ -181,7 +181,7 @@ def preview_json(
 
 @router.post("/api/campaigns/{campaign_id}/test", status_code=202, responses=REFUSED)
 def test_json(
-    campaign_id: int, body: TestRequest, session: DbSession, user: CurrentUser
+    campaign_id: RowId, body: TestRequest, session: DbSession, user: CurrentUser
 ) -> dict[str, list[str]]:
     """Queue a "[Test]" copy to the addresses (no deliveries are created)."""
     try:
@@ -194,7 +194,7 @@ def test_json(
 
 
 @router.post("/api/campaigns/{campaign_id}/send", responses=REFUSED)
-def send_json(campaign_id: int, session: DbSession, admin: Admin) -> CampaignProgress:
+def send_json(campaign_id: RowId, session: DbSession, admin: Admin) -> CampaignProgress:
     """Start sending now (admins; 409 with the reasons when the checks block)."""
     campaign = _campaign(session, campaign_id)
     try:
@@ -206,12 +206,16 @@ def send_json(campaign_id: int, session: DbSession, admin: Admin) -> CampaignPro
 
 @router.post("/api/campaigns/{campaign_id}/schedule", responses=REFUSED)
 def schedule_json(
-    campaign_id: int, body: ScheduleRequest, session: DbSession, admin: Admin
+    campaign_id: RowId, body: ScheduleRequest, session: DbSession, admin: Admin
 ) -> CampaignProgress:
-    """Schedule (admins; a time without offset or zone is refused; 409 when checks block)."""
+    """Schedule (admins; 422 for a time that is none, or lacks an offset or a zone; 409 when
+    checks block)."""
     campaign = _campaign(session, campaign_id)
     try:
         moment = parse_moment(body.at, body.zone)
+    except CampaignError as error:  # the time as written: no time, or no zone
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(error)) from error
+    try:
         zone = body.zone or admin.timezone or "UTC"
         schedule_for(session, campaign, moment, zone=zone, actor=admin.label)
     except CampaignError as error:

@@ -41,7 +41,7 @@ from publisher.preview import campaign_subjects, preview_campaign
 from publisher.proofs import request_test_send
 from publisher.scheduling import parse_moment, zone_distribution
 from publisher.users import Identity
-from publisher.web.common import Admin, CurrentUser, DbSession, SubmittedForm, templates
+from publisher.web.common import Admin, CurrentUser, DbSession, RowId, SubmittedForm, templates
 
 router = APIRouter(tags=["admin"])
 
@@ -135,7 +135,7 @@ def create_campaign_from_page(
 
 @router.get("/admin/campaigns/{campaign_id}", response_class=HTMLResponse)
 def campaign_page(
-    request: Request, campaign_id: int, session: DbSession, user: CurrentUser
+    request: Request, campaign_id: RowId, session: DbSession, user: CurrentUser
 ) -> HTMLResponse:
     """One campaign: its draft form, checks, preview, test send and send or schedule."""
     campaign = _campaign(session, campaign_id)
@@ -203,7 +203,7 @@ def _default_when(zone: ZoneInfo) -> str:
 
 @router.post("/admin/campaigns/{campaign_id}/edit", response_model=None)
 def edit_campaign_from_page(
-    request: Request, campaign_id: int, session: DbSession, user: CurrentUser, form: SubmittedForm
+    request: Request, campaign_id: RowId, session: DbSession, user: CurrentUser, form: SubmittedForm
 ) -> Response:
     """Save a draft's fields."""
     campaign = _campaign(session, campaign_id)
@@ -225,7 +225,7 @@ def _page_with_error(
 
 @router.get("/admin/campaigns/{campaign_id}/preview.html", response_class=HTMLResponse)
 def preview_html(
-    campaign_id: int, session: DbSession, _user: CurrentUser, email: str = "", lang: str = ""
+    campaign_id: RowId, session: DbSession, _user: CurrentUser, email: str = "", lang: str = ""
 ) -> HTMLResponse:
     """The email's HTML as the chosen subscriber (or a sample reader) gets it, untracked."""
     shown = _preview(session, campaign_id, email, lang)
@@ -234,7 +234,7 @@ def preview_html(
 
 @router.get("/admin/campaigns/{campaign_id}/preview.txt", response_class=PlainTextResponse)
 def preview_text(
-    campaign_id: int, session: DbSession, _user: CurrentUser, email: str = "", lang: str = ""
+    campaign_id: RowId, session: DbSession, _user: CurrentUser, email: str = "", lang: str = ""
 ) -> PlainTextResponse:
     """The plain-text version, with its subject on top."""
     shown = _preview(session, campaign_id, email, lang)
@@ -253,7 +253,7 @@ def _preview(session: Session, campaign_id: int, email: str, language: str) -> A
 
 @router.post("/admin/campaigns/{campaign_id}/test", response_model=None)
 def test_send_from_page(
-    request: Request, campaign_id: int, session: DbSession, user: CurrentUser, form: SubmittedForm
+    request: Request, campaign_id: RowId, session: DbSession, user: CurrentUser, form: SubmittedForm
 ) -> Response:
     """Queue a "[Test]" copy to the addresses given."""
     campaign = _campaign(session, campaign_id)
@@ -267,7 +267,7 @@ def test_send_from_page(
 
 @router.post("/admin/campaigns/{campaign_id}/send", response_model=None)
 def send_from_page(
-    request: Request, campaign_id: int, session: DbSession, admin: Admin
+    request: Request, campaign_id: RowId, session: DbSession, admin: Admin
 ) -> Response:
     """Send now, if the checks allow."""
     campaign = _campaign(session, campaign_id)
@@ -281,7 +281,7 @@ def send_from_page(
 
 @router.post("/admin/campaigns/{campaign_id}/schedule", response_model=None)
 def schedule_from_page(
-    request: Request, campaign_id: int, session: DbSession, admin: Admin, form: SubmittedForm
+    request: Request, campaign_id: RowId, session: DbSession, admin: Admin, form: SubmittedForm
 ) -> Response:
     """Schedule for the time given, read in the admin's own zone, if the checks allow."""
     campaign = _campaign(session, campaign_id)

@@ -20,6 +20,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
+from pydantic import AfterValidator, Field, WithJsonSchema
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
@@ -27,6 +28,8 @@ from core.database import unit_of_work, utcnow
 from core.settings import get_settings, project_root
 from publisher.users import Identity, identity_for_api_token, identity_for_session
 
+MAX_ROW_ID = 2**31 - 1
+"""The largest id a row can have: the ids are PostgreSQL ``integer`` columns."""
 SESSION_COOKIE = "herald_session"
 CSRF_FIELD = "csrf_token"
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -93,6 +96,24 @@ async def submitted_csrf(request: Request) -> str | None:
         value = (await request.form()).get(CSRF_FIELD)
         sent = value if isinstance(value, str) else None
     return sent
+
+
+def _row_id_or_404(value: int) -> int:
+    # Raised from validation on purpose: pydantic passes anything but ValueError through,
+    # so an id no row can have is "not found", never a 422 or the database's overflow.
+    if not 1 <= value <= MAX_ROW_ID:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="not found")
+    return value
+
+
+RowId = Annotated[
+    int,
+    AfterValidator(_row_id_or_404),
+    WithJsonSchema({"type": "integer", "minimum": 1, "maximum": MAX_ROW_ID}),
+]
+"""The type of every ``{…_id}`` path parameter: ids outside 1…2³¹−1 answer 404."""
+IdValue = Annotated[int, Field(ge=1, le=MAX_ROW_ID)]
+"""An id given in a JSON body or a form field: outside 1…2³¹−1 it is a 422."""
 
 
 class LoginRequired(Exception):

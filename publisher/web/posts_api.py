@@ -24,7 +24,7 @@ from publisher.posts import (
     translation_group,
     update_post,
 )
-from publisher.web.common import CurrentUser, DbSession
+from publisher.web.common import CurrentUser, DbSession, RowId
 from publisher.workflow import STEPS, WorkflowError, comments_on, take_step
 
 router = APIRouter(prefix="/api/posts", tags=["posts"])
@@ -65,7 +65,7 @@ def posts_json(
 
 
 @router.get("/{post_id}")
-def post_detail_json(post_id: int, session: DbSession, _user: CurrentUser) -> dict[str, Any]:
+def post_detail_json(post_id: RowId, session: DbSession, _user: CurrentUser) -> dict[str, Any]:
     """One post, with its comments and the ids of its language versions."""
     try:
         post = get_post(session, post_id)
@@ -93,7 +93,7 @@ def create_json(payload: PostInput, session: DbSession, user: CurrentUser) -> di
 
 @router.put("/{post_id}")
 def update_json(
-    post_id: int, payload: PostInput, session: DbSession, user: CurrentUser
+    post_id: RowId, payload: PostInput, session: DbSession, user: CurrentUser
 ) -> dict[str, Any]:
     """Replace a post's content (an approved post goes back to review)."""
     try:
@@ -109,7 +109,7 @@ def update_json(
     responses={403: {"description": "Not your role"}, 409: {"description": "Not now"}},
 )
 def step_json(
-    post_id: int,
+    post_id: RowId,
     step: str,
     session: DbSession,
     user: CurrentUser,

@@ -20,7 +20,7 @@ from publisher.stats import export, health, queries
 from publisher.stats.charts import Series, bar_chart, line_chart
 from publisher.stats.list_queries import ListReport, all_lists, list_report
 from publisher.web import stats_webhooks
-from publisher.web.common import CurrentUser, DbSession, templates
+from publisher.web.common import CurrentUser, DbSession, RowId, templates
 from subscribers.models import MailingList
 
 router = APIRouter()
@@ -119,7 +119,7 @@ def campaigns_api(
 
 @router.get("/admin/stats/campaigns/{campaign_id}", response_class=HTMLResponse, tags=["stats"])
 def campaign_page(
-    request: Request, campaign_id: int, session: DbSession, _user: CurrentUser
+    request: Request, campaign_id: RowId, session: DbSession, _user: CurrentUser
 ) -> HTMLResponse:
     """One campaign in detail: the funnel, the timeline, the links."""
     (report,) = queries.campaign_reports(session, [_campaign(session, campaign_id)])
@@ -158,7 +158,7 @@ def _timeline_chart(points: list[queries.TimelinePoint]) -> Any:
 
 
 @router.get("/api/stats/campaigns/{campaign_id}", tags=["stats"])
-def campaign_api(campaign_id: int, session: DbSession, _user: CurrentUser) -> dict[str, Any]:
+def campaign_api(campaign_id: RowId, session: DbSession, _user: CurrentUser) -> dict[str, Any]:
     """One campaign's report, its hourly timeline and its clicks per link."""
     (report,) = queries.campaign_reports(session, [_campaign(session, campaign_id)])
     return {
@@ -169,7 +169,7 @@ def campaign_api(campaign_id: int, session: DbSession, _user: CurrentUser) -> di
 
 
 @router.get("/admin/stats/campaigns/{campaign_id}/timeline.csv", tags=["stats"])
-def timeline_csv(campaign_id: int, session: DbSession, _user: CurrentUser) -> Response:
+def timeline_csv(campaign_id: RowId, session: DbSession, _user: CurrentUser) -> Response:
     """The campaign's events per hour."""
     _campaign(session, campaign_id)
     points = queries.timeline(session, campaign_id, hours=24 * 30)
@@ -177,7 +177,7 @@ def timeline_csv(campaign_id: int, session: DbSession, _user: CurrentUser) -> Re
 
 
 @router.get("/admin/stats/campaigns/{campaign_id}/links.csv", tags=["stats"])
-def links_csv(campaign_id: int, session: DbSession, _user: CurrentUser) -> Response:
+def links_csv(campaign_id: RowId, session: DbSession, _user: CurrentUser) -> Response:
     """The campaign's clicks per link."""
     _campaign(session, campaign_id)
     links = queries.link_clicks(session, campaign_id, limit=10_000)
@@ -189,7 +189,7 @@ def links_csv(campaign_id: int, session: DbSession, _user: CurrentUser) -> Respo
 
 @router.get("/admin/stats/lists/{list_id}", response_class=HTMLResponse, tags=["stats"])
 def list_page(
-    request: Request, list_id: int, session: DbSession, _user: CurrentUser
+    request: Request, list_id: RowId, session: DbSession, _user: CurrentUser
 ) -> HTMLResponse:
     """A list over the last 30 days, and how its recent campaigns did."""
     report = list_report(session, _list(session, list_id))
@@ -218,13 +218,13 @@ def _list_charts(report: ListReport) -> dict[str, Any]:
 
 
 @router.get("/api/stats/lists/{list_id}", tags=["stats"])
-def list_api(list_id: int, session: DbSession, _user: CurrentUser) -> ListReport:
+def list_api(list_id: RowId, session: DbSession, _user: CurrentUser) -> ListReport:
     """A list's last 30 days and its recent campaigns."""
     return list_report(session, _list(session, list_id))
 
 
 @router.get("/admin/stats/lists/{list_id}/days.csv", tags=["stats"])
-def list_csv(list_id: int, session: DbSession, _user: CurrentUser) -> Response:
+def list_csv(list_id: RowId, session: DbSession, _user: CurrentUser) -> Response:
     """A list's days, one row each."""
     report = list_report(session, _list(session, list_id), days=365)
     return _csv(export.list_days_csv(report.days), f"herald-list-{report.slug}.csv")

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from core.activity import ACTIVITY_KINDS
 from publisher.stats import webhooks
 from publisher.stats.models import WebhookDelivery, WebhookEndpoint
-from publisher.web.common import Admin, DbSession, templates
+from publisher.web.common import Admin, DbSession, RowId, templates
 
 router = APIRouter()
 LOG_SIZE = 100
@@ -86,7 +86,7 @@ def add_endpoint(
 
 @router.get("/admin/stats/webhooks/{endpoint_id}", response_class=HTMLResponse, tags=["webhooks"])
 def endpoint_page(
-    request: Request, endpoint_id: int, session: DbSession, _admin: Admin
+    request: Request, endpoint_id: RowId, session: DbSession, _admin: Admin
 ) -> HTMLResponse:
     """One endpoint: its secret, how to verify, and its delivery log."""
     endpoint = _endpoint(session, endpoint_id)
@@ -99,7 +99,7 @@ def endpoint_page(
 
 @router.post("/admin/stats/webhooks/{endpoint_id}/{action}", tags=["webhooks"])
 def endpoint_action(
-    endpoint_id: int, action: str, session: DbSession, _admin: Admin
+    endpoint_id: RowId, action: str, session: DbSession, _admin: Admin
 ) -> RedirectResponse:
     """Pause or resume an endpoint."""
     if action not in ("pause", "resume"):
@@ -111,7 +111,7 @@ def endpoint_action(
 
 
 @router.post("/admin/stats/webhooks/deliveries/{delivery_id}/resend", tags=["webhooks"])
-def resend(delivery_id: int, session: DbSession, _admin: Admin) -> RedirectResponse:
+def resend(delivery_id: RowId, session: DbSession, _admin: Admin) -> RedirectResponse:
     """Send a delivered or failed delivery again."""
     delivery = session.get(WebhookDelivery, delivery_id)
     if delivery is None:

@@ -1,21 +1,24 @@
 """Public subscriber pages: subscribe forms and JSON, confirmation; admins' privacy API.
 
 The subscribe form (``/subscribe/{slug}``, also embeddable on another site) and the JSON
-endpoint give the same answer whatever Herald knows about the address; a honeypot field,
-and limits per client IP and per address, keep robots out. Private lists have neither.
+endpoint give the same answer whatever Herald knows about the address, in the same time
+(the address-dependent work runs after the response); a honeypot field, and limits per
+client IP and per address, keep robots out. Private lists have neither.
 Confirmation links open a page with a button: link scanners fetch every GET, and only a
 person's click may count as consent.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, HTTPException, Request, status
+from fastapi import APIRouter, BackgroundTasks, Form, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
+from core.database import unit_of_work
 from core.settings import get_settings
 from core.tokens import InvalidToken
 from publisher.privacy import erase_address, export_address
@@ -27,6 +30,7 @@ from subscribers.models import MailingList
 from subscribers.subscribe import Signup, subscribe
 from subscribers.suppression import lift_suppression
 
+log = logging.getLogger(__name__)
 router = APIRouter(tags=["subscribers"])
 ACCEPTED = {
     "double": "Almost done: check your inbox and confirm with the link we sent you.",
@@ -76,8 +80,15 @@ def _ip(request: Request) -> str:
     return request.client.host if request.client else ""
 
 
-def _signup(session: Session, mailing_list: MailingList, signup: Signup) -> str:
-    """Subscribe within the limits: "" when done (or ignored), else why not (raises 429)."""
+def _signup(
+    session: Session, mailing_list: MailingList, signup: Signup, later: BackgroundTasks
+) -> str:
+    """Subscribe within the limits: "" when accepted (or ignored), else why not (raises 429).
+
+    The answer is given before anything depends on the address: what Herald knows about it
+    (new, waiting, confirmed, suppressed) takes different work, and doing that work before
+    answering would let the time of the answer tell. It runs after the response is sent.
+    """
     try:
         email: str | None = normalise_address(signup.email)
     except InvalidAddress:
@@ -91,8 +102,20 @@ def _signup(session: Session, mailing_list: MailingList, signup: Signup) -> str:
         )
     if email is None:
         return "That does not look like an email address. Please check it."
-    subscribe(session, mailing_list, signup)
+    later.add_task(subscribe_after_response, mailing_list.id, signup)
     return ""
+
+
+def subscribe_after_response(list_id: int, signup: Signup) -> None:
+    """Act on an accepted signup in its own unit of work, once the answer has left."""
+    try:
+        with unit_of_work() as session:
+            mailing_list = session.get(MailingList, list_id)
+            if mailing_list is not None:
+                subscribe(session, mailing_list, signup)
+    except Exception:
+        # The person already has their answer; the signup is lost, loudly, not silently.
+        log.exception("a signup to list %s could not be stored", list_id)
 
 
 def _form_page(
@@ -128,6 +151,7 @@ def subscribe_form(
     request: Request,
     slug: str,
     session: DbSession,
+    later: BackgroundTasks,
     email: Annotated[str, Form(max_length=320)] = "",
     name: Annotated[str, Form(max_length=200)] = "",
     language: Annotated[str, Form(max_length=16)] = "",
@@ -151,7 +175,7 @@ def subscribe_form(
         ip=_ip(request),
     )
     try:
-        error = _signup(session, mailing_list, signup)
+        error = _signup(session, mailing_list, signup, later)
     except HTTPException as refused:
         page = _form_page(
             request,
@@ -169,7 +193,7 @@ def subscribe_form(
 
 @router.post("/api/subscribe/{slug}", status_code=status.HTTP_202_ACCEPTED)
 def subscribe_json(
-    request: Request, slug: str, body: SubscribeIn, session: DbSession
+    request: Request, slug: str, body: SubscribeIn, session: DbSession, later: BackgroundTasks
 ) -> SubscribeOut:
     """Subscribe through the API: 202 with the same answer for any address."""
     mailing_list = _list_or_404(session, slug)
@@ -186,7 +210,7 @@ def subscribe_json(
         page=request.headers.get("referer", ""),
         ip=_ip(request),
     )
-    error = _signup(session, mailing_list, signup)
+    error = _signup(session, mailing_list, signup, later)
     if error:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=error)
     return answer
