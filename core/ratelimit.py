@@ -289,7 +289,7 @@ def get_rate_limiter(settings: Settings) -> RateLimiter:
 
     Redis is ``redis_url``, or the broker when the broker is Redis.
     """
-    return _shared_limiter(
+    return shared_limiter(
         settings.shared_redis_url,
         settings.database_url,
         settings.rate_limit_per_second,
@@ -297,8 +297,10 @@ def get_rate_limiter(settings: Settings) -> RateLimiter:
     )
 
 
-@lru_cache(maxsize=8)
-def _shared_limiter(redis_url: str, database_url: str, rate: float, burst: int) -> RateLimiter:
+@lru_cache(maxsize=16)
+def shared_limiter(redis_url: str, database_url: str, rate: float, burst: int) -> RateLimiter:
+    """One limiter per process for these buckets: in Redis when ``redis_url``, else rows of
+    the database at ``database_url``."""
     if redis_url:
         return RedisRateLimiter(redis_url, rate, burst)
     return DatabaseRateLimiter(rate, burst, url=database_url)

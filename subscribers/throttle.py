@@ -12,12 +12,11 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass
-from functools import lru_cache
 
 import redis
 from sqlalchemy.exc import SQLAlchemyError
 
-from core.ratelimit import DatabaseRateLimiter, RateLimiter, RedisRateLimiter
+from core.ratelimit import RateLimiter, shared_limiter
 from core.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -41,30 +40,25 @@ PER_ADDRESS = Limit("sub-to", burst=3, per_hour=6)
 def retry_after(*, ip: str, email: str | None) -> float:
     """Take one attempt from the client's and the address's limits: 0.0 when allowed, else
     the seconds to wait (nothing is taken from the address's limit when the IP's is spent)."""
-    wait = _take(PER_IP, ip)
+    wait = take(PER_IP, ip)
     if wait == 0.0 and email:
-        wait = _take(PER_ADDRESS, email)
+        wait = take(PER_ADDRESS, email)
     return wait
 
 
-def _take(limit: Limit, value: str) -> float:
+def take(limit: Limit, value: str) -> float:
+    """Take one attempt from ``value``'s bucket of ``limit``: 0.0 when allowed, else the
+    seconds to wait; a limiter that cannot be reached lets the attempt through."""
     # 24 hex digits keep the key within the bucket table's 32 characters.
     key = f"{limit.name}:{hashlib.sha256(value.encode()).hexdigest()[:24]}"
     try:
         return _limiter(limit).acquire(key, 1)
     except (redis.RedisError, SQLAlchemyError):
-        log.warning("subscribe rate limit %s unavailable; letting the request through", limit.name)
+        log.warning("rate limit %s unavailable; letting the attempt through", limit.name)
         return 0.0
 
 
 def _limiter(limit: Limit) -> RateLimiter:
     settings = get_settings()
-    return _build(settings.shared_redis_url, settings.database_url, limit)
-
-
-@lru_cache(maxsize=8)
-def _build(redis_url: str, database_url: str, limit: Limit) -> RateLimiter:
     rate = limit.per_hour / 3600
-    if redis_url:
-        return RedisRateLimiter(redis_url, rate, limit.burst)
-    return DatabaseRateLimiter(rate, limit.burst, url=database_url)
+    return shared_limiter(settings.shared_redis_url, settings.database_url, rate, limit.burst)
