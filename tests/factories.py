@@ -6,11 +6,12 @@ import uuid
 from datetime import UTC, datetime
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.database import unit_of_work
 from publisher.campaigns import create_campaign
-from publisher.models import Campaign, Post
+from publisher.models import Campaign, Delivery, Post
 from publisher.users import User, create_user, find_user, identity_for_session
 from subscribers.models import MailingList, Subscriber, Subscription
 
@@ -127,3 +128,15 @@ def add_draft(
     session.add(post)
     session.flush()
     return post
+
+
+def emails_with_status(campaign_id: int, status: str) -> set[str]:
+    """The addresses of the campaign's deliveries in ``status``."""
+    with unit_of_work() as session:
+        return set(
+            session.scalars(
+                select(Subscriber.email)
+                .join(Delivery, Delivery.subscriber_id == Subscriber.id)
+                .where(Delivery.campaign_id == campaign_id, Delivery.status == status)
+            )
+        )

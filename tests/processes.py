@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import Any
 
 import httpx
 import redis
@@ -97,6 +98,17 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def set_sandbox_faults(url: str, faults: dict[str, Any]) -> None:
+    """Tell the sandbox at ``url`` which faults to inject from now on."""
+    httpx.post(f"{url}/_sandbox/faults", json=faults).raise_for_status()
+
+
+def sandbox_received(url: str, campaign_id: int) -> dict[str, int]:
+    """How many times the sandbox at ``url`` got each recipient of the campaign."""
+    answer = httpx.get(f"{url}/_sandbox/recipients", params={"campaign_id": campaign_id})
+    return dict(answer.raise_for_status().json())
 
 
 @contextmanager

@@ -19,20 +19,19 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import select
 
 from core.database import unit_of_work
 from publisher.deliveries import delivery_counts
-from publisher.models import Delivery
-from subscribers.models import Subscriber
-from tests.factories import add_announcement, add_list, add_subscribers
+from tests.factories import add_announcement, add_list, add_subscribers, emails_with_status
 from tests.processes import (
     celery_beat,
     celery_worker,
     herald,
     herald_env,
     kill_tree,
+    sandbox_received,
     sandbox_server,
+    set_sandbox_faults,
     wait_until,
 )
 
@@ -52,26 +51,6 @@ def _counts(campaign_id: int) -> dict[str, int]:
         return delivery_counts(session, [campaign_id])[campaign_id]
 
 
-def _emails_with_status(campaign_id: int, status: str) -> set[str]:
-    with unit_of_work() as session:
-        return set(
-            session.scalars(
-                select(Subscriber.email)
-                .join(Delivery, Delivery.subscriber_id == Subscriber.id)
-                .where(Delivery.campaign_id == campaign_id, Delivery.status == status)
-            )
-        )
-
-
-def _faults(url: str, faults: dict[str, Any]) -> None:
-    httpx.post(f"{url}/_sandbox/faults", json=faults).raise_for_status()
-
-
-def _received(url: str, campaign_id: int) -> dict[str, int]:
-    answer = httpx.get(f"{url}/_sandbox/recipients", params={"campaign_id": campaign_id})
-    return dict(answer.raise_for_status().json())
-
-
 def _environment(pg_db: str, redis_url: str, provider: str, url: str) -> dict[str, str]:
     return herald_env(
         database_url=pg_db, broker_url=redis_url, env="test", provider=provider,
@@ -87,7 +66,7 @@ def _send_through_a_crash(pg_db: str, redis_url: str, tmp_path: Path, provider: 
     campaign_id = _seed()
     with sandbox_server(tmp_path, "--seed", "7") as url:
         env = _environment(pg_db, redis_url, provider, url)
-        _faults(url, MILD_FAULTS)
+        set_sandbox_faults(url, MILD_FAULTS)
         with celery_beat(env, tmp_path), celery_worker(env, tmp_path, name="doomed") as doomed:
             sent = herald("campaigns", "send", str(campaign_id), env=env, cwd=tmp_path)
             assert sent.returncode == 0, sent.stderr
@@ -95,22 +74,22 @@ def _send_through_a_crash(pg_db: str, redis_url: str, tmp_path: Path, provider: 
                 lambda: _counts(campaign_id).get("sent", 0) >= RECIPIENTS // 4,
                 timeout=120, what="a quarter of the campaign to be sent",
             )  # fmt: skip
-            _faults(url, HOLD_EVERY_ANSWER)
+            set_sandbox_faults(url, HOLD_EVERY_ANSWER)
             wait_until(
                 lambda: _counts(campaign_id).get("sending", 0) > 0
-                and len(_received(url, campaign_id)) > _counts(campaign_id)["sent"],
+                and len(sandbox_received(url, campaign_id)) > _counts(campaign_id)["sent"],
                 timeout=60, what="the sandbox to hold an accepted, unanswered batch",
             )  # fmt: skip
             kill_tree(doomed)
             in_flight = _counts(campaign_id).get("sending", 0)
-            _faults(url, MILD_FAULTS)
+            set_sandbox_faults(url, MILD_FAULTS)
             with celery_worker(env, tmp_path, name="survivor"):
                 wait_until(
                     lambda: not {"queued", "sending"} & set(_counts(campaign_id)),
                     timeout=180, what="every delivery to be resolved",
                 )  # fmt: skip
         stats = httpx.get(f"{url}/_sandbox/stats").json()
-        received = _received(url, campaign_id)
+        received = sandbox_received(url, campaign_id)
     return campaign_id, in_flight, stats, received
 
 
@@ -142,4 +121,4 @@ def test_postmark_without_idempotency_is_reconciled_to_exactly_once_through_a_cr
     assert len(received) == RECIPIENTS
     assert set(received.values()) == {1}
     # The rows the crash left in doubt were found in Postmark's records, not sent again.
-    assert _emails_with_status(campaign_id, "sent") == set(received)
+    assert emails_with_status(campaign_id, "sent") == set(received)

@@ -22,7 +22,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -32,8 +31,7 @@ from sqlalchemy import func, select
 from core.database import dispose_engines, unit_of_work
 from publisher.deliveries import delivery_counts
 from publisher.models import Campaign, Delivery
-from subscribers.models import Subscriber
-from tests.factories import add_announcement, add_list, add_subscribers
+from tests.factories import add_announcement, add_list, add_subscribers, emails_with_status
 from tests.processes import (
     RedisServer,
     celery_beat,
@@ -42,7 +40,9 @@ from tests.processes import (
     herald_env,
     kill_tree,
     redis_server,
+    sandbox_received,
     sandbox_server,
+    set_sandbox_faults,
     wait_until,
 )
 
@@ -111,28 +111,6 @@ def _dispatched_in_flight(campaign_id: int) -> int:
             )
             or 0
         )
-
-
-def _emails(campaign_id: int, status: str) -> set[str]:
-    with unit_of_work() as session:
-        return set(
-            session.scalars(
-                select(Subscriber.email)
-                .join(Delivery, Delivery.subscriber_id == Subscriber.id)
-                .where(Delivery.campaign_id == campaign_id, Delivery.status == status)
-            )
-        )
-
-
-def _faults(run: Run, faults: dict[str, Any]) -> None:
-    httpx.post(f"{run.sandbox}/_sandbox/faults", json=faults).raise_for_status()
-
-
-def _received(run: Run) -> dict[str, int]:
-    answer = httpx.get(
-        f"{run.sandbox}/_sandbox/recipients", params={"campaign_id": run.campaign_id}
-    )
-    return dict(answer.raise_for_status().json())
 
 
 def _environment(database: str, broker: str, provider: str, sandbox: str) -> dict[str, str]:
@@ -221,18 +199,19 @@ def kill_while_in_flight(run: Run) -> int:
     with celery_worker(run.env, run.folder, name="doomed") as doomed:
         _start_sending(run)
         _sent_at_least(run, 0.25)
-        _faults(run, HOLD_EVERY_ANSWER)
+        set_sandbox_faults(run.sandbox, HOLD_EVERY_ANSWER)
         wait_until(
             lambda: (
                 _dispatched_in_flight(run.campaign_id) > 0
-                and len(_received(run)) > _counts(run.campaign_id).get("sent", 0)
+                and len(sandbox_received(run.sandbox, run.campaign_id))
+                > _counts(run.campaign_id).get("sent", 0)
             ),
             timeout=30,
             what="the sandbox to hold an accepted, unanswered batch",
         )
         kill_tree(doomed)
         in_flight = _dispatched_in_flight(run.campaign_id)
-    _faults(run, NO_FAULTS)
+    set_sandbox_faults(run.sandbox, NO_FAULTS)
     return in_flight
 
 
@@ -297,11 +276,11 @@ def _terminate_others(database: str) -> int:
 
 def throttle_and_error_storms(run: Run) -> int:
     """Half the requests answered 429 or 500 until 40% of the campaign is through."""
-    _faults(run, STORM)
+    set_sandbox_faults(run.sandbox, STORM)
     with celery_worker(run.env, run.folder, name="busy"):
         _start_sending(run)
         _sent_at_least(run, 0.4)
-        _faults(run, NO_FAULTS)
+        set_sandbox_faults(run.sandbox, NO_FAULTS)
         wait_until(lambda: _finished(run), timeout=90, what="the campaign to finish")
     stats = httpx.get(f"{run.sandbox}/_sandbox/stats").json()
     assert stats["throttled"] > 0 and stats["errors"] > 0, "the storm must have happened"
@@ -322,10 +301,11 @@ def _through(fault: Fault, provider: str, database: str, folder: Path) -> Tally:
             in_flight = fault(run)
             with celery_worker(env, folder, name="survivor"):
                 wait_until(lambda: _finished(run), timeout=90, what="every delivery resolved")
-        received = _received(run)
+        received = sandbox_received(run.sandbox, run.campaign_id)
         stats = httpx.get(f"{sandbox}/_sandbox/stats").json()
     counts = _counts(campaign_id)
-    sent, unknown = _emails(campaign_id, "sent"), _emails(campaign_id, "unknown")
+    sent = emails_with_status(campaign_id, "sent")
+    unknown = emails_with_status(campaign_id, "unknown")
     assert sent <= set(received), "a row marked sent was never received"
     assert stats["duplicates"] == sum(count - 1 for count in received.values())
     return Tally(
