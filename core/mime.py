@@ -187,11 +187,15 @@ def mailbox_words(mailbox: Mailbox, *, utf8: bool = False) -> list[str]:
     if not name:
         return [mailbox.email]
     if utf8 or (name.isascii() and name.isprintable() and "=?" not in name):
-        # RFC 6532 lets any non-ASCII character be atext: only ASCII decides the quoting.
-        atoms = _ATEXT.fullmatch(_NON_ASCII.sub("a", name)) and not _SPECIALS.search(name)
-        phrase = name if atoms else _quoted(name)
-        return [*phrase.split(" "), address]
+        return [*phrase(name).split(" "), address]
     return [*encoded_words(name), address]
+
+
+def phrase(name: str) -> str:
+    """``name`` as an RFC 5322 phrase: as it is when it is made of atoms, else quoted."""
+    # RFC 6532 lets any non-ASCII character be atext: only ASCII decides the quoting.
+    atoms = _ATEXT.fullmatch(_NON_ASCII.sub("a", name)) and not _SPECIALS.search(name)
+    return name if atoms else _quoted(name)
 
 
 def encoded_words(text: str, *, first_room: int = ENCODED_WORD_LIMIT) -> list[str]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 
 from core.message import Mailbox
+from core.mime import phrase
 from core.settings import Settings
 
 FALLBACK_DOMAIN = "herald.localhost"
@@ -26,7 +27,6 @@ ONE_CLICK = "List-Unsubscribe=One-Click"
 
 # What may stand in one part of a dot-atom or a Feedback-ID field.
 _UNSAFE = re.compile(r"[^A-Za-z0-9-]+")
-_ATOM_PHRASE = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~ -]+")
 
 
 def sender(settings: Settings) -> Mailbox:
@@ -60,10 +60,7 @@ def list_id(slug: str, name: str, settings: Settings) -> str:
     identifier = f"<{_atom(slug)}.lists.{sender_domain(settings)}>"
     if not (name.isascii() and name.isprintable() and name.strip()):
         return identifier
-    phrase = " ".join(name.split())
-    if not _ATOM_PHRASE.fullmatch(phrase):
-        phrase = '"' + phrase.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    return f"{phrase} {identifier}"
+    return f"{phrase(' '.join(name.split()))} {identifier}"
 
 
 def feedback_id(campaign: str, list_slug: str, kind: str, settings: Settings) -> str:
