@@ -7,10 +7,11 @@ pick up a task for a row it cannot see yet, and a rolled-back request must enque
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from celery import Celery
-from sqlalchemy import event
+from sqlalchemy import event, make_url
 from sqlalchemy.orm import Session
 
 from core.settings import Settings, get_settings
@@ -65,6 +66,26 @@ def _transport_options(broker_url: str) -> dict[str, Any]:
 
 
 configure_celery(celery_app, get_settings())
+
+
+def prepare_broker(broker_url: str) -> None:
+    """Declare Herald's queues on the embedded broker before its processes start.
+
+    The embedded broker stores each queue as a row made on first use. kombu serialises that
+    only between threads, so two processes using a new broker at the same moment (a worker
+    declaring its queues, the web process sending its first confirmation) can both insert
+    the row; the loser's send fails and its task is lost. Other brokers need nothing here.
+    """
+    if not broker_url.startswith("sqla+"):
+        return
+    database = make_url(broker_url.removeprefix("sqla+")).database
+    if broker_url.startswith("sqla+sqlite") and database:
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    options = _transport_options(broker_url)
+    with celery_app.connection_for_write(broker_url, transport_options=options) as connection:
+        channel = connection.default_channel
+        for queue in ALL_QUEUES:
+            channel.queue_declare(queue=queue)
 
 
 def enqueue_after_commit(session: Session, task_name: str, *args: Any) -> None:

@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from core.celery_app import ALL_QUEUES
+from core.celery_app import ALL_QUEUES, prepare_broker
 from core.database import unit_of_work
 from core.settings import get_settings
 from publisher import cli_imports as cli_imports  # registers `herald subscribers import`
@@ -41,6 +41,7 @@ PORT = typer.Option(8000, help="Port to listen on.")
 def up(host: str = HOST, port: int = PORT) -> None:
     """Migrate, then run web, worker and scheduler together; Ctrl-C stops all three."""
     processes.migrate()
+    prepare_broker(get_settings().broker_url)
     _first_admin()
     typer.echo(f"Herald on http://{host}:{port}/admin  (Ctrl-C stops web, worker and scheduler)")
     code = processes.run_together(

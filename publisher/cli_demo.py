@@ -8,6 +8,7 @@ import time
 import typer
 from sqlalchemy import select
 
+from core.celery_app import prepare_broker
 from core.database import unit_of_work
 from core.settings import get_settings
 from publisher import processes
@@ -22,6 +23,7 @@ def run_demo(*, subscribers: int, timeout: float, start_worker: bool) -> int:
     """Run the demo; the exit code is 0 only if every planned message was delivered."""
     settings = get_settings()
     processes.migrate()
+    prepare_broker(settings.broker_url)
     started = time.monotonic()
     with unit_of_work() as session:
         if not database_is_empty(session):

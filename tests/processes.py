@@ -16,6 +16,8 @@ from typing import Any
 import httpx
 import redis
 
+from core.celery_app import prepare_broker
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -44,6 +46,8 @@ def celery_worker(
     """A real ``celery worker`` process on every Herald queue, stopped (TERM, then KILL) after.
 
     ``app`` is the Celery app module (``tests.fault_hooks`` for one that can be held)."""
+    # As `herald up` does: processes that start together must not race to make the queues.
+    prepare_broker(env.get("HERALD_BROKER_URL", ""))
     line = [sys.executable, "-m", "celery", "-A", app, "worker", "--loglevel", "WARNING",
             "--queues", "bulk,transactional,control", "--concurrency", str(concurrency),
             "--hostname", f"{name}@%h", "--without-gossip", "--without-mingle"]  # fmt: skip
