@@ -22,9 +22,9 @@ sys.path.insert(0, str(ROOT))
 from benchdb import drop_postgres, fresh_postgres, point_at  # noqa: E402
 
 from core.database import unit_of_work  # noqa: E402
-from publisher.processes import migrate  # noqa: E402
+from publisher.cli.processes import migrate  # noqa: E402
 from subscribers.imports import create_import, run_import, summary  # noqa: E402
-from tests.factories import add_list  # noqa: E402
+from tests.fixtures.factories import add_list  # noqa: E402
 
 DEFAULT_ROWS = [100_000, 1_000_000]
 LANGUAGES = ("en", "uk", "ja")

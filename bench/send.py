@@ -27,11 +27,11 @@ sys.path.insert(0, str(ROOT))
 from benchdb import drop_postgres, fresh_postgres, point_at  # noqa: E402
 
 from core.database import unit_of_work  # noqa: E402
-from publisher.models import Campaign  # noqa: E402
-from publisher.processes import migrate  # noqa: E402
+from publisher.campaigns.models import Campaign  # noqa: E402
+from publisher.cli.processes import migrate  # noqa: E402
 from subscribers.models import Subscriber  # noqa: E402
-from tests.factories import add_announcement, add_list  # noqa: E402
-from tests.processes import celery_worker, herald, herald_env, sandbox_server  # noqa: E402
+from tests.fixtures.factories import add_announcement, add_list  # noqa: E402
+from tests.fixtures.processes import celery_worker, herald, herald_env, sandbox_server  # noqa: E402
 
 DEFAULT_CASES = ["embedded:10000", "postgres:10000:2", "postgres:100000:2", "postgres:1000000:2"]
 REDIS_URL = "redis://127.0.0.1:6379/8"

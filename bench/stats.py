@@ -31,11 +31,11 @@ from benchdb import drop_postgres, fresh_postgres, point_at  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
 
 from core.database import get_engine, unit_of_work  # noqa: E402
-from publisher.app import create_app  # noqa: E402
-from publisher.models import Campaign  # noqa: E402
-from publisher.processes import migrate  # noqa: E402
+from publisher.accounts.users import create_user  # noqa: E402
+from publisher.campaigns.models import Campaign  # noqa: E402
+from publisher.cli.processes import migrate  # noqa: E402
 from publisher.stats.rebuild import rebuild_campaign_stats  # noqa: E402
-from publisher.users import create_user  # noqa: E402
+from publisher.web.app import create_app  # noqa: E402
 from subscribers.models import MailingList  # noqa: E402
 
 EVENTS_PER_DELIVERY = 10

@@ -3,8 +3,8 @@
 Two ways in, one JSON line per case: {case, db, events, batch, clients, seconds, events_per_s,
 stored, delivered}.
 
-- ``direct``: :func:`publisher.events.record_events` in batches, one commit per batch (the
-  records are read into events before the clock starts);
+- ``direct``: :func:`publisher.tracking.provider_events.record_events` in batches, one commit
+  per batch (the records are read into events before the clock starts);
 - ``http``: the records posted to the real web process (``herald web``, uvicorn, its own
   process), ``batch`` records per request (1 is what Postmark itself sends), from ``clients``
   concurrent connections with the webhook's basic auth.
@@ -38,13 +38,14 @@ from benchdb import drop_postgres, fresh_postgres, point_at  # noqa: E402
 from core.database import unit_of_work  # noqa: E402
 from core.providers.postmark_webhooks import read_record  # noqa: E402
 from core.settings import get_settings  # noqa: E402
-from publisher.deliveries import plan_deliveries  # noqa: E402
-from publisher.events import record_events  # noqa: E402
-from publisher.models import Delivery, DeliveryEvent  # noqa: E402
-from publisher.processes import migrate, web_command  # noqa: E402
+from publisher.cli.processes import migrate, web_command  # noqa: E402
+from publisher.sending.deliveries import plan_deliveries  # noqa: E402
+from publisher.sending.models import Delivery  # noqa: E402
+from publisher.tracking.models import DeliveryEvent  # noqa: E402
+from publisher.tracking.provider_events import record_events  # noqa: E402
 from subscribers.models import Subscriber  # noqa: E402
-from tests.factories import add_announcement, add_list  # noqa: E402
-from tests.processes import free_port, herald_env, wait_until  # noqa: E402
+from tests.fixtures.factories import add_announcement, add_list  # noqa: E402
+from tests.fixtures.processes import free_port, herald_env, wait_until  # noqa: E402
 
 DEFAULT_CASES = [
     "direct:embedded:20000:500", "direct:postgres:20000:500",

@@ -9,10 +9,14 @@ from __future__ import annotations
 import core.activity
 import core.audit
 import core.ratelimit
-import publisher.models
-import publisher.segments
+import publisher.accounts.users
+import publisher.audience.segments
+import publisher.campaigns.models
+import publisher.posts.models
+import publisher.sending.models
 import publisher.stats.models
-import publisher.users
+import publisher.tracking.models
+import publisher.webhooks.models
 import subscribers.imports
 import subscribers.models
 from core.database import Base
@@ -23,9 +27,13 @@ MODEL_MODULES = (
     core.ratelimit,
     subscribers.models,
     subscribers.imports,
-    publisher.models,
-    publisher.segments,
-    publisher.users,
+    publisher.posts.models,
+    publisher.campaigns.models,
+    publisher.sending.models,
+    publisher.tracking.models,
+    publisher.webhooks.models,
+    publisher.audience.segments,
+    publisher.accounts.users,
     publisher.stats.models,
 )
 metadata = Base.metadata

@@ -7,8 +7,8 @@ import logging
 from core.celery_app import celery_app
 from core.database import unit_of_work
 from core.settings import get_settings
-from publisher.models import Campaign
-from publisher.proofs import TEST_SEND_TASK, proof_messages
+from publisher.campaigns.models import Campaign
+from publisher.campaigns.proofs import TEST_SEND_TASK, proof_messages
 from worker.pipeline import current_provider
 
 log = logging.getLogger(__name__)

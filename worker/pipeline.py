@@ -15,11 +15,11 @@ from core.database import unit_of_work, utcnow
 from core.providers import get_provider
 from core.providers.base import Provider
 from core.settings import get_settings
-from publisher import deliveries
-from publisher.campaigns import campaign_review_problem, finish_if_done, hold_for_review
-from publisher.emails import CampaignEmails, compile_campaign
-from publisher.models import Campaign
-from publisher.scheduling import local_hour
+from publisher.campaigns.models import Campaign
+from publisher.campaigns.scheduling import local_hour
+from publisher.campaigns.service import campaign_review_problem, finish_if_done, hold_for_review
+from publisher.sending import deliveries
+from publisher.sending.messages import CampaignEmails, compile_campaign
 
 SEND_BATCH_TASK = "herald.campaigns.send_batch"
 log = logging.getLogger(__name__)

@@ -14,7 +14,7 @@ from datetime import timedelta
 from core.database import unit_of_work, utcnow
 from core.providers.base import ProviderError, Reconciling
 from core.settings import get_settings
-from publisher import reconciliation
+from publisher.sending import reconciliation
 from worker import pipeline
 from worker.pipeline import enqueue_batches
 

@@ -14,10 +14,12 @@ from core.database import unit_of_work, utcnow
 from core.providers.base import can_reconcile
 from core.ratelimit import forget_idle_buckets
 from core.settings import get_settings
-from publisher import attempts, campaigns, scheduling
-from publisher.digests import run_due_digests
+from publisher.accounts.users import forget_expired_sessions
+from publisher.campaigns import scheduling
+from publisher.campaigns import service as campaigns
+from publisher.campaigns.digests import run_due_digests
+from publisher.sending import attempts
 from publisher.stats import health
-from publisher.users import forget_expired_sessions
 from worker import pipeline
 from worker.pipeline import SEND_BATCH_TASK, enqueue_batches
 from worker.reconcile import reconcile_in_doubt

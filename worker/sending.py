@@ -25,9 +25,10 @@ from core.message import OutgoingMessage
 from core.providers.base import OutcomeUnknown, Provider, ProviderError, can_reconcile
 from core.ratelimit import STORE_ERRORS, RateLimited, get_rate_limiter
 from core.settings import get_settings
-from publisher import attempts, campaigns, deliveries
-from publisher.attempts import ClaimedDelivery
-from publisher.models import Campaign
+from publisher.campaigns import service as campaigns
+from publisher.campaigns.models import Campaign
+from publisher.sending import attempts, deliveries
+from publisher.sending.attempts import ClaimedDelivery
 from publisher.stats import health
 from worker import pipeline
 

@@ -12,7 +12,8 @@ from celery import Task
 
 from core.celery_app import celery_app, enqueue_after_commit
 from core.database import unit_of_work, utcnow
-from publisher.stats import lists, rebuild, webhooks
+from publisher.stats import lists, rebuild
+from publisher.webhooks import outgoing as webhooks
 
 log = logging.getLogger(__name__)
 

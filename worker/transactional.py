@@ -23,9 +23,9 @@ from core.message import OutgoingMessage
 from core.providers.base import OutcomeUnknown, ProviderError
 from core.ratelimit import STORE_ERRORS, RateLimited, RateLimiter, get_rate_limiter
 from core.settings import Settings, get_settings
-from publisher.subscriber_emails import confirmation_message, welcome_message
 from subscribers import consent
 from subscribers.consent import Notice
+from subscribers.notices import confirmation_message, welcome_message
 from worker import pipeline
 
 log = logging.getLogger(__name__)

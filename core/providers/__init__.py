@@ -2,7 +2,7 @@
 
 ``outbox`` writes ``.eml`` files (the embedded default); ``postmark``, ``resend``,
 ``sendgrid``, ``mailgun`` and ``ses`` speak those providers' HTTP APIs (or the local sandbox
-in :mod:`core.sandbox` that imitates them); ``smtp`` speaks to any mail server. An optional
+in :mod:`sandbox` that imitates them); ``smtp`` speaks to any mail server. An optional
 fallback provider takes the batches the first cannot (it is down). The send pipeline only
 sees the :class:`~core.providers.base.Provider` protocol and picks one with
 :func:`get_provider`.

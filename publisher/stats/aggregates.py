@@ -35,7 +35,7 @@ from sqlalchemy import ColumnElement, case, exists, select
 from sqlalchemy.orm import Session
 
 from core.providers.events import ProviderEvent
-from publisher.models import Delivery, DeliveryEvent
+from publisher.sending.models import Delivery
 from publisher.stats.counting import add_counts
 from publisher.stats.models import (
     CAMPAIGN_COUNTERS,
@@ -44,6 +44,7 @@ from publisher.stats.models import (
     CampaignStats,
     ProviderMinute,
 )
+from publisher.tracking.models import DeliveryEvent
 
 MACHINE_KINDS = {"opened": "machine_opened", "clicked": "machine_clicked"}
 TOTALS = {

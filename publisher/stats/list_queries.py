@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.database import utcnow
-from publisher.models import Campaign, CampaignList
+from publisher.campaigns.models import Campaign, CampaignList
 from publisher.stats.models import ListDay
 from publisher.stats.queries import CampaignReport, campaign_reports
 from publisher.stats.rebuild import FINISHED

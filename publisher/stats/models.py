@@ -1,4 +1,4 @@
-"""Tables of the statistics: aggregates maintained as events arrive, cursors, outgoing webhooks.
+"""Tables of the statistics: aggregates maintained as events arrive, and their cursors.
 
 Every count a page shows is read from these small tables, never by scanning
 ``delivery_events``: a campaign's totals are one row, its timeline a row per hour and event
@@ -9,24 +9,18 @@ provider and minute.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
 
 from sqlalchemy import (
-    JSON,
-    BigInteger,
     Date,
     ForeignKey,
     Index,
-    Integer,
     String,
     Text,
-    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.database import Base, UTCDateTime, utcnow
+from core.database import Base, BigId, UTCDateTime, utcnow
 
-BigCount = BigInteger().with_variant(Integer(), "sqlite")
 OUTCOME_BUCKETS = (
     "delivered", "deferred", "bounced_hard", "bounced_soft", "failed", "complained"
 )  # fmt: skip
@@ -142,13 +136,13 @@ class ProviderMinute(Base):
     provider: Mapped[str] = mapped_column(String(32), primary_key=True)
     minute: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
     """The minute's start; :data:`publisher.stats.health.ALL_TIME` holds the running totals."""
-    requests: Mapped[int] = mapped_column(BigCount, default=0)
-    messages: Mapped[int] = mapped_column(BigCount, default=0)
-    accepted: Mapped[int] = mapped_column(BigCount, default=0)
-    errors: Mapped[int] = mapped_column(BigCount, default=0)
-    throttled: Mapped[int] = mapped_column(BigCount, default=0)
-    deferrals: Mapped[int] = mapped_column(BigCount, default=0)
-    latency_ms_sum: Mapped[int] = mapped_column(BigCount, default=0)
+    requests: Mapped[int] = mapped_column(BigId, default=0)
+    messages: Mapped[int] = mapped_column(BigId, default=0)
+    accepted: Mapped[int] = mapped_column(BigId, default=0)
+    errors: Mapped[int] = mapped_column(BigId, default=0)
+    throttled: Mapped[int] = mapped_column(BigId, default=0)
+    deferrals: Mapped[int] = mapped_column(BigId, default=0)
+    latency_ms_sum: Mapped[int] = mapped_column(BigId, default=0)
     latency_ms_max: Mapped[int] = mapped_column(default=0)
 
 
@@ -158,47 +152,7 @@ class StatsCursor(Base):
     __tablename__ = "stats_cursors"
 
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
-    position: Mapped[int] = mapped_column(BigCount, default=0)
+    position: Mapped[int] = mapped_column(BigId, default=0)
     gap_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     """When the follower first waited at a missing id just past ``position``."""
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-class WebhookEndpoint(Base):
-    """A URL an admin registered to receive signed activity events."""
-
-    __tablename__ = "webhook_endpoints"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    url: Mapped[str] = mapped_column(String(2000))
-    secret: Mapped[str] = mapped_column(String(128))
-    kinds: Mapped[list[str]] = mapped_column(JSON, default=list)
-    """Activity kinds it receives; empty means every kind."""
-    description: Mapped[str] = mapped_column(String(200), default="")
-    active: Mapped[bool] = mapped_column(default=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-class WebhookDelivery(Base):
-    """One activity event for one endpoint: the body sent, and how its attempts went."""
-
-    __tablename__ = "webhook_deliveries"
-    __table_args__ = (
-        UniqueConstraint("endpoint_id", "activity_id"),
-        Index("ix_webhook_deliveries_status_next", "status", "next_attempt_at"),
-    )
-
-    id: Mapped[int] = mapped_column(BigCount, primary_key=True)
-    endpoint_id: Mapped[int] = mapped_column(ForeignKey("webhook_endpoints.id", ondelete="CASCADE"))
-    activity_id: Mapped[int] = mapped_column(BigCount)
-    kind: Mapped[str] = mapped_column(String(40))
-    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    status: Mapped[str] = mapped_column(String(16), default="pending")
-    """pending (to try, at ``next_attempt_at``), delivered, or failed (gave up)."""
-    attempts: Mapped[int] = mapped_column(default=0)
-    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    response_code: Mapped[int | None] = mapped_column()
-    error: Mapped[str] = mapped_column(Text, default="")
-    duration_ms: Mapped[int | None] = mapped_column()
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

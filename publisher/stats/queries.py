@@ -1,7 +1,7 @@
 """What the dashboard, the JSON API, the CLI and the CSV exports show, read from aggregates.
 
 A campaign's report is one row of ``campaign_stats`` plus, while it is still sending, the
-live progress of :mod:`publisher.progress` (one grouped count over an index); a finished
+live progress of :mod:`publisher.campaigns.progress` (one grouped count over an index); a finished
 campaign's sending counts were settled into its row. No query here reads
 ``delivery_events``.
 
@@ -23,8 +23,8 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from publisher.models import Campaign
-from publisher.progress import CampaignProgress, campaign_progress
+from publisher.campaigns.models import Campaign
+from publisher.campaigns.progress import CampaignProgress, campaign_progress
 from publisher.stats.health import warnings_for
 from publisher.stats.models import CampaignHour, CampaignLink, CampaignStats
 from publisher.stats.rebuild import FINISHED

@@ -6,7 +6,7 @@ whole campaign, so it is for a command or a migration, never for a page view.
 
 :func:`settle_finished_campaigns` keeps the deliveries-per-status counts of finished
 campaigns in their statistics row, so pages never count the deliveries of old campaigns;
-campaigns still sending are counted live (see :mod:`publisher.progress`).
+campaigns still sending are counted live (see :mod:`publisher.campaigns.progress`).
 """
 
 from __future__ import annotations
@@ -19,8 +19,9 @@ from sqlalchemy import ColumnElement, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from core.database import utcnow
-from publisher.deliveries import delivery_counts
-from publisher.models import Campaign, Delivery, DeliveryEvent
+from publisher.campaigns.models import Campaign
+from publisher.sending.deliveries import delivery_counts
+from publisher.sending.models import Delivery
 from publisher.stats import aggregates
 from publisher.stats.counting import add_counts
 from publisher.stats.models import (
@@ -31,6 +32,7 @@ from publisher.stats.models import (
     CampaignStats,
     CampaignUnsubscriber,
 )
+from publisher.tracking.models import DeliveryEvent
 
 FINISHED = ("sent", "cancelled", "failed")
 SETTLE_AT_ONCE = 20

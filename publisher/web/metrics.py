@@ -24,9 +24,13 @@ from sqlalchemy.orm import Session
 from core.activity import ActivityEvent
 from core.database import unit_of_work, utcnow
 from core.settings import get_settings
-from publisher.models import Campaign, Delivery, DeliveryEvent
-from publisher.stats import health, lists, webhooks
-from publisher.stats.models import StatsCursor, WebhookDelivery
+from publisher.campaigns.models import Campaign
+from publisher.sending.models import Delivery
+from publisher.stats import health, lists
+from publisher.stats.models import StatsCursor
+from publisher.tracking.models import DeliveryEvent
+from publisher.webhooks import outgoing as webhooks
+from publisher.webhooks.models import WebhookDelivery
 
 router = APIRouter()
 PROVIDER_COUNTERS = (

@@ -1,0 +1,1 @@
+"""Audience: who a campaign reaches within its lists (segments, topics), and privacy requests."""

@@ -1,0 +1,1 @@
+"""Campaigns: drafts, digests, checks, launching and scheduling, progress, previews and proofs."""

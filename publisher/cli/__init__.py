@@ -1,0 +1,1 @@
+"""The ``herald`` command: one module per command group, and the processes it starts."""

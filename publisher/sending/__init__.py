@@ -1,0 +1,1 @@
+"""Sending: deliveries planned per recipient, attempts claimed per provider call, their messages."""

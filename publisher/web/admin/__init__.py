@@ -1,0 +1,1 @@
+"""Admin routes: pages for editors and admins (campaigns, posts, subscribers, stats, accounts)."""

@@ -1,0 +1,135 @@
+"""The admin: a campaigns page with progress and controls, and the same as a JSON API; the
+campaign editor (campaign_pages, campaign_api) is included from here.
+
+Sign-in, CSRF and cross-site checks happen in the ``Admin`` dependency (web/common.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from enum import StrEnum
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, HTTPException, Request, status
+from fastapi.responses import HTMLResponse, RedirectResponse
+from sqlalchemy.orm import Session
+
+from publisher.campaigns.models import CAMPAIGN_STATUSES, Campaign
+from publisher.campaigns.progress import CampaignProgress, campaign_progress, duration_text
+from publisher.campaigns.service import (
+    CONTROL_DONE,
+    CampaignError,
+    CampaignNotFound,
+    CampaignStateError,
+    allowed_controls,
+    cancel_campaign,
+    get_campaign,
+    pause_campaign,
+    recent_campaigns,
+    resume_campaign,
+)
+from publisher.web.admin import campaigns as campaign_pages
+from publisher.web.api import campaigns as campaign_api
+from publisher.web.deps import Admin, CurrentUser, DbSession, RowId, templates
+
+router = APIRouter()
+# First: their fixed paths (/send, /schedule…) must win over the {action} routes below.
+router.include_router(campaign_pages.router)
+router.include_router(campaign_api.router)
+
+
+class CampaignAction(StrEnum):
+    """What an admin can do to a campaign in flight."""
+
+    pause = "pause"
+    resume = "resume"
+    cancel = "cancel"
+
+
+CONTROLS: dict[CampaignAction, Callable[[Session, int], Campaign]] = {
+    CampaignAction.pause: pause_campaign,
+    CampaignAction.resume: resume_campaign,
+    CampaignAction.cancel: cancel_campaign,
+}
+
+
+@router.get("/admin", response_class=HTMLResponse, tags=["admin"])
+def campaigns_page(request: Request, session: DbSession, _user: CurrentUser) -> HTMLResponse:
+    """Campaigns, newest first, with their progress and the controls their status allows."""
+    progress = campaign_progress(session, recent_campaigns(session, limit=100))
+    context = {
+        "title": "Campaigns",
+        "campaigns": progress,
+        "section": "campaigns",
+        "controls": {status: allowed_controls(status) for status in CAMPAIGN_STATUSES},
+        "duration_text": duration_text,
+        "notice": _notice(request, progress),
+    }
+    return templates.TemplateResponse(request, "admin_campaigns.html", context)
+
+
+def _notice(request: Request, progress: list[CampaignProgress]) -> str:
+    """One line on what the last control did, from the redirect's query (never echoed)."""
+    query = request.query_params
+    campaign_id, action = query.get("campaign", ""), query.get("action", "")
+    if not campaign_id.isdigit() or action not in CONTROL_DONE:
+        return ""
+    if query.get("outcome") == "done":
+        return f"Campaign #{campaign_id} {CONTROL_DONE[action]}."
+    now = next((item.status for item in progress if item.id == int(campaign_id)), "")
+    because = f": it is {now}" if now else ""
+    return f"Campaign #{campaign_id} could not be {CONTROL_DONE[action]}{because}."
+
+
+@router.post(
+    "/admin/campaigns/{campaign_id}/{action}",
+    tags=["admin"],
+    status_code=status.HTTP_303_SEE_OTHER,
+)
+def control_from_page(
+    campaign_id: RowId, action: CampaignAction, session: DbSession, _admin: Admin
+) -> RedirectResponse:
+    """Pause, resume or cancel a campaign from the admin page, then go back to it."""
+    try:
+        CONTROLS[action](session, campaign_id)
+        outcome = "done"
+    except CampaignNotFound as error:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(error)) from error
+    except CampaignStateError:
+        outcome = "refused"
+    query = urlencode({"campaign": campaign_id, "action": action.value, "outcome": outcome})
+    return RedirectResponse(f"/admin?{query}", status_code=status.HTTP_303_SEE_OTHER)
+
+
+@router.get("/api/campaigns", tags=["admin"])
+def campaigns_json(session: DbSession, _user: CurrentUser) -> list[CampaignProgress]:
+    """Campaigns, newest first, with their progress."""
+    return campaign_progress(session, recent_campaigns(session, limit=100))
+
+
+@router.get("/api/campaigns/{campaign_id}", tags=["admin"])
+def campaign_json(campaign_id: RowId, session: DbSession, _user: CurrentUser) -> CampaignProgress:
+    """One campaign's progress: deliveries per status, percent done, rate, ETA."""
+    try:
+        campaign = get_campaign(session, campaign_id)
+    except CampaignError as error:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(error)) from error
+    return campaign_progress(session, [campaign])[0]
+
+
+@router.post(
+    "/api/campaigns/{campaign_id}/{action}",
+    tags=["admin"],
+    responses={404: {"description": "No such campaign"}, 409: {"description": "Not allowed now"}},
+)
+def control_json(
+    campaign_id: RowId, action: CampaignAction, session: DbSession, _admin: Admin
+) -> CampaignProgress:
+    """Pause, resume or cancel a campaign; answers with its progress (409 when not allowed)."""
+    try:
+        campaign = CONTROLS[action](session, campaign_id)
+    except CampaignNotFound as error:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(error)) from error
+    except CampaignStateError as error:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(error)) from error
+    return campaign_progress(session, [campaign])[0]

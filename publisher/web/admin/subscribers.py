@@ -1,0 +1,323 @@
+"""Admin pages for lists, subscribers, imports and segments.
+
+Editors may look at everything here; creating lists, importing, exporting (personal data
+in bulk) and saving segments are for admins. An uploaded file is imported by a worker
+(``herald.campaigns.import_subscribers``); its page refreshes itself until the job is done.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from collections.abc import Iterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, HTTPException, Query, Request, UploadFile, status
+from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from core.audit import record_audit
+from core.celery_app import enqueue_after_commit
+from core.database import new_session
+from core.spreadsheets import safe_writer
+from publisher.audience.segments import (
+    SegmentError,
+    all_segments,
+    count_members,
+    create_segment,
+    get_segment,
+)
+from publisher.web.deps import Admin, CurrentUser, DbSession, IdValue, RowId, templates
+from subscribers.exports import export_lines
+from subscribers.imports import (
+    ImportJob,
+    create_import,
+    recent_imports,
+    rejections,
+    save_upload,
+    summary,
+)
+from subscribers.models import OPT_IN_MODES, MailingList, Subscriber, Subscription
+
+router = APIRouter()
+IMPORT_TASK = "herald.campaigns.import_subscribers"
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
+SEARCH_LIMIT = 50
+
+
+def _page(request: Request, name: str, context: dict[str, Any], code: int = 200) -> HTMLResponse:
+    return templates.TemplateResponse(request, name, context, status_code=code)
+
+
+def _list_or_404(session: Session, list_id: int) -> MailingList:
+    mailing_list = session.get(MailingList, list_id)
+    if mailing_list is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="no such list")
+    return mailing_list
+
+
+def status_counts(session: Session) -> dict[int, dict[str, int]]:
+    """Subscriptions per list and status."""
+    counts: dict[int, dict[str, int]] = {}
+    rows = session.execute(
+        select(Subscription.list_id, Subscription.status, func.count()).group_by(
+            Subscription.list_id, Subscription.status
+        )
+    )
+    for list_id, state, count in rows:
+        counts.setdefault(list_id, {})[state] = count
+    return counts
+
+
+@router.get("/admin/lists", response_class=HTMLResponse, tags=["admin"])
+def lists_page(request: Request, session: DbSession, _user: CurrentUser) -> HTMLResponse:
+    """Every list with its opt-in mode and subscriptions by status; a form to add one."""
+    return _lists(request, session)
+
+
+def _lists(request: Request, session: Session, error: str = "", code: int = 200) -> HTMLResponse:
+    lists = list(session.scalars(select(MailingList).order_by(MailingList.name)))
+    context = {"title": "Lists", "section": "lists", "lists": lists, "error": error,
+               "counts": status_counts(session), "opt_in_modes": OPT_IN_MODES}  # fmt: skip
+    return _page(request, "admin_lists.html", context, code)
+
+
+@router.post("/admin/lists", response_class=HTMLResponse, tags=["admin"])
+def create_list_from_page(
+    request: Request,
+    session: DbSession,
+    admin: Admin,
+    slug: Annotated[str, Form()],
+    name: Annotated[str, Form()],
+    opt_in: Annotated[str, Form()] = "double",
+    public: Annotated[bool, Form()] = False,
+    language: Annotated[str, Form()] = "en",
+) -> Any:
+    """Create a list, then show its page."""
+    slug, name = slug.strip().lower(), name.strip()
+    problem = _list_problem(session, slug, name, opt_in)
+    if problem:
+        return _lists(request, session, error=problem, code=status.HTTP_400_BAD_REQUEST)
+    mailing_list = MailingList(slug=slug, name=name[:200], opt_in=opt_in, public=public,
+                               language=language.strip()[:16] or "en")  # fmt: skip
+    session.add(mailing_list)
+    session.flush()
+    record_audit(session, actor=admin.label, action="lists.create", object_type="list",
+                 object_id=mailing_list.id, details={"slug": slug})  # fmt: skip
+    return RedirectResponse(f"/admin/lists/{mailing_list.id}", status.HTTP_303_SEE_OTHER)
+
+
+def _list_problem(session: Session, slug: str, name: str, opt_in: str) -> str:
+    if not SLUG.match(slug):
+        return "The slug may hold lower-case letters, digits and hyphens (up to 80)."
+    if not name:
+        return "A list needs a name."
+    if opt_in not in OPT_IN_MODES:
+        return "Opt-in is single or double."
+    if session.scalar(select(MailingList.id).where(MailingList.slug == slug)):
+        return f"A list with the slug {slug} exists already."
+    return ""
+
+
+@router.get("/admin/lists/{list_id}", response_class=HTMLResponse, tags=["admin"])
+def list_page(
+    list_id: RowId, request: Request, session: DbSession, _user: CurrentUser
+) -> HTMLResponse:
+    """One list: counts, import form, recent imports, export, its segments."""
+    mailing_list = _list_or_404(session, list_id)
+    segments = [s for s in all_segments(session) if list_id in s.list_ids]
+    context = {
+        "title": mailing_list.name, "section": "lists", "list": mailing_list,
+        "counts": status_counts(session).get(list_id, {}),
+        "imports": recent_imports(session, list_id), "segments": segments,
+    }  # fmt: skip
+    return _page(request, "admin_list.html", context)
+
+
+@router.post("/admin/lists/{list_id}/imports", tags=["admin"])
+def import_from_page(
+    list_id: RowId,
+    session: DbSession,
+    admin: Admin,
+    file: Annotated[UploadFile, File()],
+    confirmed: Annotated[bool, Form()] = False,
+    dry_run: Annotated[bool, Form()] = False,
+) -> RedirectResponse:
+    """Store the uploaded CSV, queue its import, and go to its progress page."""
+    mailing_list = _list_or_404(session, list_id)
+    path = save_upload(iter(lambda: file.file.read(1 << 20), b""))
+    job = create_import(
+        session, list_slug=mailing_list.slug, file_name=file.filename or "upload.csv",
+        path=path, confirmed=confirmed, dry_run=dry_run, actor=admin.label,
+    )  # fmt: skip
+    details = {"file": job.file_name, "job": job.id, "dry_run": dry_run, "confirmed": confirmed}
+    record_audit(session, actor=admin.label, action="subscribers.import", object_type="list",
+                 object_id=list_id, details=details)  # fmt: skip
+    enqueue_after_commit(session, IMPORT_TASK, job.id)
+    return RedirectResponse(f"/admin/imports/{job.id}", status.HTTP_303_SEE_OTHER)
+
+
+def _job_or_404(session: Session, job_id: int) -> ImportJob:
+    job = session.get(ImportJob, job_id)
+    if job is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="no such import")
+    return job
+
+
+@router.get("/admin/imports/{job_id}", response_class=HTMLResponse, tags=["admin"])
+def import_page(
+    job_id: RowId, request: Request, session: DbSession, _user: CurrentUser
+) -> HTMLResponse:
+    """An import's progress (the page reloads itself until it is done) and its outcome."""
+    job = _job_or_404(session, job_id)
+    context = {"title": f"Import #{job.id}", "section": "lists", "job": job,
+               "list": session.get(MailingList, job.list_id), "summary": summary(job)}  # fmt: skip
+    return _page(request, "admin_import.html", context)
+
+
+@router.get("/api/imports/{job_id}", tags=["admin"])
+def import_json(job_id: RowId, session: DbSession, _user: CurrentUser) -> dict[str, Any]:
+    """An import's progress and counts."""
+    return summary(_job_or_404(session, job_id))
+
+
+@router.get("/admin/imports/{job_id}/rejected.csv", tags=["admin"])
+def rejected_rows(job_id: RowId, session: DbSession, _admin: Admin) -> StreamingResponse:
+    """The rows an import did not take: line, email, reason."""
+    _job_or_404(session, job_id)
+    name = f"import-{job_id}-rejected.csv"
+    return _csv_download(_rejection_lines(job_id), name)
+
+
+def _rejection_lines(job_id: int) -> Iterator[str]:
+    # Streamed after the request's unit of work has ended: a session of its own.
+    with new_session() as session:
+        buffer = io.StringIO()
+        writer = safe_writer(buffer, lineterminator="\r\n")
+        writer.writerow(["line", "email", "reason"])
+        for rejection in rejections(session, job_id):
+            writer.writerow([rejection.line, rejection.email, rejection.reason])
+            if buffer.tell() > 1 << 16:
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+        yield buffer.getvalue()
+
+
+@router.get("/admin/lists/{list_id}/export.csv", tags=["admin"])
+def export_list(list_id: RowId, session: DbSession, admin: Admin) -> StreamingResponse:
+    """The list's subscribers as CSV (streamed)."""
+    mailing_list = _list_or_404(session, list_id)
+    record_audit(session, actor=admin.label, action="subscribers.export", object_type="list",
+                 object_id=list_id)  # fmt: skip
+    return _csv_download(_export(list_id), f"{mailing_list.slug}-subscribers.csv")
+
+
+def _export(list_id: int) -> Iterator[str]:
+    with new_session() as session:
+        yield from export_lines(session, list_id)
+
+
+def _csv_download(lines: Iterator[str], name: str) -> StreamingResponse:
+    return StreamingResponse(
+        (text.encode("utf-8") for text in lines),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@router.get("/admin/subscribers", response_class=HTMLResponse, tags=["admin"])
+def subscribers_page(
+    request: Request, session: DbSession, _user: CurrentUser, q: Annotated[str, Query()] = ""
+) -> HTMLResponse:
+    """Search subscribers by email: their status and their lists."""
+    found = _search(session, q.strip().lower()) if q.strip() else []
+    context = {"title": "Subscribers", "section": "subscribers", "q": q, "found": found,
+               "limit": SEARCH_LIMIT}  # fmt: skip
+    return _page(request, "admin_subscribers.html", context)
+
+
+def _search(session: Session, text: str) -> list[dict[str, Any]]:
+    people = list(
+        session.scalars(
+            select(Subscriber)
+            .where(Subscriber.email.contains(text, autoescape=True))
+            .order_by(Subscriber.email)
+            .limit(SEARCH_LIMIT)
+        )
+    )
+    lists: dict[int, list[tuple[str, str]]] = {person.id: [] for person in people}
+    rows = session.execute(
+        select(Subscription.subscriber_id, MailingList.name, Subscription.status)
+        .join(MailingList, MailingList.id == Subscription.list_id)
+        .where(Subscription.subscriber_id.in_(list(lists)))
+        .order_by(MailingList.name)
+    )
+    for subscriber_id, list_name, state in rows:
+        lists[subscriber_id].append((list_name, state))
+    return [{"person": person, "lists": lists[person.id]} for person in people]
+
+
+@router.get("/admin/segments", response_class=HTMLResponse, tags=["admin"])
+def segments_page(request: Request, session: DbSession, _user: CurrentUser) -> HTMLResponse:
+    """Every segment with its rules and live count; a form to add one."""
+    return _segments(request, session)
+
+
+def _segments(
+    request: Request, session: Session, *, error: str = "", form: dict[str, Any] | None = None,
+    code: int = 200,
+) -> HTMLResponse:  # fmt: skip
+    segments = [(segment, count_members(session, segment)) for segment in all_segments(session)]
+    lists = list(session.scalars(select(MailingList).order_by(MailingList.name)))
+    context = {"title": "Segments", "section": "lists", "segments": segments, "lists": lists,
+               "names": {item.id: item.name for item in lists}, "error": error,
+               "form": form or {}, "dumps": _pretty}  # fmt: skip
+    return _page(request, "admin_segments.html", context, code)
+
+
+def _pretty(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, indent=1)
+
+
+@router.post("/admin/segments", response_class=HTMLResponse, tags=["admin"])
+def create_segment_from_page(
+    request: Request,
+    session: DbSession,
+    admin: Admin,
+    name: Annotated[str, Form()],
+    rules: Annotated[str, Form()],
+    list_ids: Annotated[list[IdValue], Form()] = [],  # noqa: B006 - FastAPI copies defaults
+) -> Any:
+    """Save a segment (rules validated), then show it with its live count."""
+    form = {"name": name, "rules": rules, "list_ids": list_ids}
+    try:
+        segment = create_segment(session, name=name, list_ids=list_ids, rules=json.loads(rules))
+    except json.JSONDecodeError as error:
+        problem = f"The rules are not JSON: {error}"
+    except SegmentError as error:
+        problem = f"The segment was not saved: {error}"
+    else:
+        record_audit(session, actor=admin.label, action="segments.create",
+                     object_type="segment", object_id=segment.id)  # fmt: skip
+        return RedirectResponse(f"/admin/segments/{segment.id}", status.HTTP_303_SEE_OTHER)
+    return _segments(request, session, error=problem, form=form, code=400)
+
+
+@router.get("/admin/segments/{segment_id}", response_class=HTMLResponse, tags=["admin"])
+def segment_page(
+    segment_id: RowId, request: Request, session: DbSession, _user: CurrentUser
+) -> HTMLResponse:
+    """One segment: its lists, rules and how many it would mail now."""
+    try:
+        segment = get_segment(session, segment_id)
+    except SegmentError as error:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(error)) from error
+    names = dict(session.execute(select(MailingList.id, MailingList.name)).all())
+    context = {
+        "title": segment.name, "section": "lists", "segment": segment,
+        "count": count_members(session, segment), "names": names, "dumps": _pretty,
+    }  # fmt: skip
+    return _page(request, "admin_segment.html", context)

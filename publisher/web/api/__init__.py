@@ -1,0 +1,1 @@
+"""The JSON API for programs: campaigns and posts, with bearer tokens."""

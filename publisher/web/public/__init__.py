@@ -1,0 +1,1 @@
+"""Public routes: subscriber pages, the archive, tracking URLs and provider webhooks."""

@@ -1,0 +1,1 @@
+"""Outgoing webhooks: signed activity events delivered to the endpoints admins registered."""

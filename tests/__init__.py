@@ -1,0 +1,1 @@
+"""Herald's tests, mirroring the packages; shared fixtures in ``tests.fixtures``."""

@@ -1,0 +1,85 @@
+"""``herald demo`` end to end, on the embedded default and on PostgreSQL + Redis, and every
+message it wrote parsed back with the standard library's email parser."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import re
+from email.message import EmailMessage
+from pathlib import Path
+
+from tests.fixtures.processes import herald, herald_env
+
+SUBSCRIBERS = 90
+CYRILLIC = re.compile(r"[\u0400-\u04FF]")
+JAPANESE = re.compile(r"[\u3040-\u30FF\u4E00-\u9FFF]")
+HTML_TAG = re.compile(r"</?(p|div|table|td|span|br|a|strong|img)\b", re.IGNORECASE)
+
+
+def _run_demo(tmp_path: Path, **settings: str) -> list[Path]:
+    outbox = tmp_path / "outbox"
+    env = herald_env(outbox_dir=str(outbox), base_url="https://news.example.org", **settings)
+    result = herald(
+        "demo", "--subscribers", str(SUBSCRIBERS), "--timeout", "180", env=env, cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"messages: {2 * SUBSCRIBERS}/{2 * SUBSCRIBERS}" in result.stdout
+    return sorted(outbox.glob("campaign-*/*.eml"))
+
+
+def test_demo_on_the_embedded_default(tmp_path: Path) -> None:
+    files = _run_demo(
+        tmp_path,
+        database_url=f"sqlite:///{tmp_path}/demo.sqlite",
+        broker_url=f"sqla+sqlite:///{tmp_path}/broker.sqlite",
+    )
+    assert len(files) == 2 * SUBSCRIBERS
+    _check_messages(files)
+
+
+def test_demo_on_postgres_and_redis(pg_db: str, redis_url: str, tmp_path: Path) -> None:
+    files = _run_demo(tmp_path, database_url=pg_db, broker_url=redis_url)
+    assert len(files) == 2 * SUBSCRIBERS
+    _check_messages(files)
+
+
+def test_demo_refuses_a_database_that_is_not_empty(tmp_path: Path) -> None:
+    settings = {"database_url": f"sqlite:///{tmp_path}/demo.sqlite",
+                "broker_url": f"sqla+sqlite:///{tmp_path}/broker.sqlite"}  # fmt: skip
+    _run_demo(tmp_path, **settings)
+    again = herald("demo", "--no-worker", env=herald_env(**settings), cwd=tmp_path)
+    assert again.returncode == 2
+    assert "empty database" in again.stderr
+
+
+def _check_messages(files: list[Path]) -> None:
+    scripts = {"cyrillic": 0, "japanese": 0}
+    for path in files:
+        raw = path.read_bytes()
+        head = raw.split(b"\r\n\r\n", 1)[0]
+        assert head.isascii(), f"{path.name}: raw headers must be ASCII (RFC 2047)"
+        message = email.message_from_bytes(raw, policy=email.policy.default)
+        assert isinstance(message, EmailMessage)
+        subject, text, html = _check_one(path.name, message)
+        for name, pattern in (("cyrillic", CYRILLIC), ("japanese", JAPANESE)):
+            if pattern.search(subject) and pattern.search(text) and pattern.search(html):
+                scripts[name] += 1
+    assert scripts["cyrillic"] > 0 and scripts["japanese"] > 0, scripts
+
+
+def _check_one(name: str, message: EmailMessage) -> tuple[str, str, str]:
+    for header in ("From", "To", "Subject", "Date", "Message-ID"):
+        assert message[header], f"{name}: no {header}"
+    unsubscribe = str(message["List-Unsubscribe"])
+    assert re.fullmatch(r"<https://news\.example\.org/unsubscribe/[\w.\-]+>", unsubscribe), name
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert message.get_content_type() == "multipart/alternative"
+    text_part = message.get_body(preferencelist=("plain",))
+    html_part = message.get_body(preferencelist=("html",))
+    assert text_part is not None and html_part is not None, name
+    text, html = text_part.get_content(), html_part.get_content()
+    assert unsubscribe.strip("<>") in text and unsubscribe.strip("<>") in html
+    assert not HTML_TAG.search(text), f"{name}: HTML in the plain-text part"
+    assert "\ufffd" not in text + html + str(message["Subject"]), f"{name}: mangled characters"
+    return str(message["Subject"]), text, html
