@@ -223,6 +223,7 @@ def skip_ineligible(session: Session, campaign_id: int, first_id: int, last_id: 
 
 
 def in_range(campaign_id: int, first_id: int, last_id: int) -> ColumnElement[bool]:
+    """The condition selecting one batch: a campaign's deliveries with ids in a closed range."""
     return and_(
         Delivery.campaign_id == campaign_id, Delivery.id >= first_id, Delivery.id <= last_id
     )
