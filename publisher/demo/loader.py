@@ -1,6 +1,7 @@
 """``herald demo``: sample content in a policy centre's shape, sent through the real pipeline.
 
-Seeds posts (a forum, panels, a report, translations), a list of subscribers in three
+Seeds posts (a forum, panels, a report, translations) through the post importer, from the
+Markdown files in ``content/`` (:mod:`publisher.demo.samples`), a list of subscribers in three
 languages, one announcement and one digest; a worker process sends them; the demo checks
 that every planned message was delivered.
 """
@@ -17,11 +18,18 @@ from core.database import utcnow
 from core.settings import Settings
 from publisher.campaigns.models import Campaign
 from publisher.campaigns.service import create_campaign, start_sending
-from publisher.demo.content import DemoPost, demo_posts, demo_subscribers
+from publisher.demo.people import demo_subscribers
+from publisher.demo.samples import DIGEST_SLUGS, FORUM_SLUG, demo_sources
+from publisher.posts.importing import import_sources
 from publisher.posts.models import Post
+from publisher.posts.service import CLI
 from subscribers.models import MailingList, Subscriber, Subscription
 
 DEMO_LIST_SLUG = "find-out-first"
+
+
+class DemoContentError(RuntimeError):
+    """A demo content file did not import: the demo ships broken."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,8 +51,7 @@ def database_is_empty(session: Session) -> bool:
 
 def seed_demo(session: Session, settings: Settings, *, subscribers: int = 300) -> DemoSeed:
     """Create the demo content and start its two campaigns (tasks go out after the commit)."""
-    base_url = settings.base_url.rstrip("/")
-    posts = _add_posts(session, demo_posts(base_url), base_url)
+    posts = import_demo_posts(session, settings.base_url)
     mailing_list = MailingList(
         slug=DEMO_LIST_SLUG,
         name="Find out first",
@@ -55,16 +62,14 @@ def seed_demo(session: Session, settings: Settings, *, subscribers: int = 300) -
     session.add(mailing_list)
     session.flush()
     count = _add_subscribers(session, mailing_list.id, subscribers)
-    originals = [posts[key] for key in posts if posts[key].translation_of_id is None]
-    forum, panels, report = originals[0], originals[1:-1], originals[-1]
     announcement = create_campaign(
-        session, kind="announcement", list_slugs=[DEMO_LIST_SLUG], post_ids=[forum.id]
+        session, kind="announcement", list_slugs=[DEMO_LIST_SLUG], post_ids=[posts[FORUM_SLUG].id]
     )
     digest = create_campaign(
         session,
         kind="digest",
         list_slugs=[DEMO_LIST_SLUG],
-        post_ids=[report.id, *(panel.id for panel in panels)],
+        post_ids=[posts[slug].id for slug in DIGEST_SLUGS],
         subject="This week at the Herald Policy Centre: a new report and two panels",
     )
     for campaign in (announcement, digest):
@@ -72,36 +77,13 @@ def seed_demo(session: Session, settings: Settings, *, subscribers: int = 300) -
     return DemoSeed(len(posts), count, (announcement.id, digest.id))
 
 
-def _add_posts(session: Session, items: list[DemoPost], base_url: str) -> dict[str, Post]:
-    posts: dict[str, Post] = {}
-    for item in items:
-        post = Post(
-            kind=item.kind,
-            language=item.language,
-            translation_of_id=posts[item.translation_of].id if item.translation_of else None,
-            slug=item.slug,
-            title=item.title,
-            summary=item.summary,
-            body=item.body,
-            takeaways=item.takeaways,
-            speakers=item.speakers,
-            media=item.media,
-            topics=item.topics,
-            author=item.author,
-            url=f"{base_url}/posts/{item.slug}",
-            image_url=item.image_url,
-            image_alt=item.image_alt,
-            location=item.location,
-            starts_at=item.starts_at,
-            timezone=item.timezone,
-            status="published",
-            published_at=item.published_at,
-            source_id=f"demo:{item.key}",
-        )
-        session.add(post)
-        session.flush()
-        posts[item.key] = post
-    return posts
+def import_demo_posts(session: Session, base_url: str) -> dict[str, Post]:
+    """The demo posts imported and published (links on ``base_url``), by slug."""
+    report = import_sources(session, sources=demo_sources(base_url), actor=CLI)
+    if report.rejected or report.notes:
+        problems = [f"{item.origin}: {item.reason}" for item in report.rejected]
+        raise DemoContentError("; ".join([*problems, *report.notes]))
+    return {item.post.slug: item.post for item in report.imported}
 
 
 def _add_subscribers(session: Session, list_id: int, count: int) -> int:

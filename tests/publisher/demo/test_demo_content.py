@@ -1,15 +1,27 @@
-"""The demo content has the shape the rest of Herald relies on."""
+"""The demo content has the shape the rest of Herald relies on, read as the importer reads it."""
 
 from __future__ import annotations
 
 import re
+import tomllib
 from collections import Counter
-from datetime import timedelta
+from datetime import UTC, datetime
+from fnmatch import fnmatch
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from publisher.demo.content import FORUM_KEY, DemoPost, demo_posts, demo_subscribers, post_url
+from publisher.demo.people import demo_subscribers
+from publisher.demo.samples import (
+    BASE_URL_PLACEHOLDER,
+    DIGEST_SLUGS,
+    FORUM_SLUG,
+    content_folder,
+    demo_posts,
+    demo_sources,
+)
+from publisher.posts.importing import ImportItem
+from tests.fixtures.paths import ROOT
 
 BASE_URL = "https://herald.example.org"
 ALLOWED_LINKS = ("https://video.example.org/", "https://photos.example.org/", f"{BASE_URL}/posts/")
@@ -17,18 +29,26 @@ EMAIL = re.compile(r"^[a-z0-9._-]+@example\.(com|org|net)$")
 
 
 @pytest.fixture
-def posts() -> list[DemoPost]:
+def posts() -> list[ImportItem]:
     return demo_posts(BASE_URL)
 
 
-def test_posts_have_unique_keys_and_slugs(posts: list[DemoPost]) -> None:
-    assert len({post.key for post in posts}) == len(posts)
-    assert len({post.slug for post in posts}) == len(posts)
-    assert all(re.fullmatch(r"[a-z0-9-]+", post.slug) for post in posts)
+def _forum(posts: list[ImportItem]) -> ImportItem:
+    return next(post for post in posts if post.data.slug == FORUM_SLUG)
 
 
-def test_post_fields_use_the_agreed_vocabulary(posts: list[DemoPost]) -> None:
-    for post in posts:
+def test_posts_have_unique_slugs_and_are_published(posts: list[ImportItem]) -> None:
+    assert len(posts) == 6
+    assert len({post.source_id for post in posts}) == len(posts)
+    assert len({post.data.slug for post in posts}) == len(posts)
+    assert all(re.fullmatch(r"[a-z0-9-]+", post.data.slug) for post in posts)
+    assert {post.status for post in posts} == {"published"}
+    slugs = {post.data.slug for post in posts}
+    assert {FORUM_SLUG, *DIGEST_SLUGS} <= slugs
+
+
+def test_post_fields_use_the_agreed_vocabulary(posts: list[ImportItem]) -> None:
+    for post in (item.data for item in posts):
         assert post.kind in {"event", "report", "news"}
         assert post.language in {"en", "uk", "ja"}
         assert set(post.topics) <= {"Events", "Research"} and post.topics
@@ -36,8 +56,8 @@ def test_post_fields_use_the_agreed_vocabulary(posts: list[DemoPost]) -> None:
         ZoneInfo(post.timezone)
 
 
-def test_exactly_one_report_with_ten_takeaways(posts: list[DemoPost]) -> None:
-    reports = [post for post in posts if post.kind == "report"]
+def test_exactly_one_report_with_ten_takeaways(posts: list[ImportItem]) -> None:
+    reports = [post.data for post in posts if post.data.kind == "report"]
     assert len(reports) == 1
     report = reports[0]
     assert len(report.takeaways) == 10
@@ -48,20 +68,20 @@ def test_exactly_one_report_with_ten_takeaways(posts: list[DemoPost]) -> None:
     assert report.body.count("\n## ") >= 4
 
 
-def test_translations_point_to_existing_originals(posts: list[DemoPost]) -> None:
-    by_key = {post.key: post for post in posts}
-    translations = [post for post in posts if post.translation_of is not None]
-    assert {post.language for post in translations} == {"uk", "ja"}
+def test_translations_point_to_existing_originals(posts: list[ImportItem]) -> None:
+    by_slug = {post.data.slug: post for post in posts}
+    translations = [post for post in posts if post.translation_of]
+    assert {post.data.language for post in translations} == {"uk", "ja"}
     for post in translations:
-        original = by_key[post.translation_of or ""]
-        assert original.translation_of is None
-        assert original.key == FORUM_KEY
-        assert original.language != post.language
-        assert post.starts_at == original.starts_at
+        original = by_slug[post.translation_of]
+        assert not original.translation_of
+        assert original.data.slug == FORUM_SLUG
+        assert original.data.language != post.data.language
+        assert post.data.starts_at == original.data.starts_at
 
 
-def test_forum_has_speakers_media_and_the_closing_call(posts: list[DemoPost]) -> None:
-    forum = next(post for post in posts if post.key == FORUM_KEY)
+def test_forum_has_speakers_media_and_the_closing_call(posts: list[ImportItem]) -> None:
+    forum = _forum(posts).data
     assert forum.kind == "event" and forum.starts_at is not None
     assert 3 <= len(forum.speakers) <= 4
     for speaker in forum.speakers:
@@ -74,43 +94,62 @@ def test_forum_has_speakers_media_and_the_closing_call(posts: list[DemoPost]) ->
     assert "### Panel 3" in forum.body
 
 
-def test_links_stay_on_example_domains_and_the_base_url(posts: list[DemoPost]) -> None:
-    for post in posts:
+def test_links_stay_on_example_domains_and_name_demo_posts(posts: list[ImportItem]) -> None:
+    slugs = {post.data.slug for post in posts}
+    for post in (item.data for item in posts):
         for item in post.media:
             assert set(item) == {"label", "url", "language"}
             assert re.match(r"^https://(video|photos)\.example\.org/", item["url"])
         assert post.image_url.startswith("https://photos.example.org/")
         for url in re.findall(r"\]\((\S+?)\)", post.body):
             assert url.startswith(ALLOWED_LINKS), url
-    forum = next(post for post in posts if post.key == FORUM_KEY)
-    assert post_url(BASE_URL + "/", forum.slug) == f"{BASE_URL}/posts/{forum.slug}"
+            if url.startswith(f"{BASE_URL}/posts/"):
+                assert url.removeprefix(f"{BASE_URL}/posts/") in slugs, url
+        assert BASE_URL_PLACEHOLDER not in post.body
 
 
-def test_all_datetimes_are_aware_utc(posts: list[DemoPost]) -> None:
-    for post in posts:
+def test_the_base_url_is_written_in_without_a_trailing_slash() -> None:
+    bodies = [source.content.decode() for source in demo_sources(BASE_URL + "/")]
+    assert any(f"]({BASE_URL}/posts/{FORUM_SLUG})" in body for body in bodies)
+    assert not any("//posts/" in body or BASE_URL_PLACEHOLDER in body for body in bodies)
+
+
+def test_dates_carry_their_zone_and_are_the_moments_meant(posts: list[ImportItem]) -> None:
+    for post in (item.data for item in posts):
         moments = [post.published_at] + ([post.starts_at] if post.starts_at else [])
         for moment in moments:
-            assert moment.tzinfo is not None
-            assert moment.utcoffset() == timedelta(0)
+            assert moment is not None and moment.tzinfo is not None
+    # 10:00 in Kyiv (UTC+2 in March) is 17:00 in Tokyo, as the forum's body says.
+    assert _forum(posts).data.starts_at == datetime(2026, 3, 18, 8, tzinfo=UTC)
 
 
-def test_every_image_has_alt_text(posts: list[DemoPost]) -> None:
-    assert all(post.image_url and post.image_alt.strip() for post in posts)
+def test_every_image_has_alt_text(posts: list[ImportItem]) -> None:
+    assert all(post.data.image_url and post.data.image_alt.strip() for post in posts)
 
 
-def test_text_mixes_scripts_and_typography(posts: list[DemoPost]) -> None:
+def test_text_mixes_scripts_and_typography(posts: list[ImportItem]) -> None:
     text = "\n".join(
-        " ".join([post.title, post.body, *[s["quote"] for s in post.speakers]]) for post in posts
+        " ".join([post.title, post.body, *[s["quote"] for s in post.speakers]])
+        for post in (item.data for item in posts)
     )
     for needle in ["“", "”", "–", "—", "•", "\u00a0", "«", "Відбудова", "佐藤 美咲"]:
         assert needle in text
     assert re.search(r"[\u0400-\u04ff]", text) and re.search(r"[\u3040-\u30ff]", text)
-    for post in posts:
+    for post in (item.data for item in posts):
         assert not post.body.isascii() or not post.title.isascii()
 
 
 def test_posts_are_the_same_on_every_call() -> None:
     assert demo_posts(BASE_URL) == demo_posts(BASE_URL)
+
+
+def test_every_content_file_ships_in_the_wheel() -> None:
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))
+    patterns = config["tool"]["setuptools"]["package-data"]["publisher.demo"]
+    names = [item.name for item in content_folder().iterdir()]
+    assert "people.yaml" in names and len([name for name in names if name.endswith(".md")]) == 6
+    for name in names:
+        assert any(fnmatch(f"content/{name}", pattern) for pattern in patterns), name
 
 
 def test_subscribers_are_unique_valid_and_deterministic() -> None:
@@ -143,3 +182,9 @@ def test_subscribers_mix_languages_scripts_and_names() -> None:
             assert re.search(r"[A-Za-z]", subscriber.name)
     zones = {s.timezone for s in subscribers}
     assert {"Europe/Kyiv", "Europe/London", "Asia/Tokyo"} <= zones
+
+
+def test_japanese_readers_are_named_family_name_first() -> None:
+    reader = demo_subscribers(5)[4]
+    assert reader.language == "ja"
+    assert reader.name == "渡辺 由紀" and reader.email == "yuki.watanabe.5@example.org"
