@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from core.providers import get_provider
 from core.providers.fallback import FallbackProvider
+from core.providers.registry import get_provider
 from core.settings import Settings
 
 CREDENTIALS = {

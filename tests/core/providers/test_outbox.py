@@ -8,8 +8,8 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from core.message import Mailbox, OutgoingMessage
-from core.providers import get_provider
 from core.providers.outbox import OutboxProvider
+from core.providers.registry import get_provider
 from core.settings import Settings
 
 SUBJECT = "Форум «Україна — Японія»: 東京フォーラム報告 – підсумки"

@@ -16,9 +16,9 @@ import httpx
 import pytest
 
 from core.message import Mailbox, OutgoingMessage
-from core.providers import get_provider
 from core.providers.base import OutcomeUnknown, ProviderError
 from core.providers.postmark import PostmarkProvider
+from core.providers.registry import get_provider
 from core.settings import Settings
 from sandbox import run_sandbox_in_thread
 

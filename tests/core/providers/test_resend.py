@@ -15,8 +15,8 @@ import httpx
 import pytest
 
 from core.message import Mailbox, OutgoingMessage
-from core.providers import get_provider
 from core.providers.base import OutcomeUnknown, ProviderError
+from core.providers.registry import get_provider
 from core.providers.resend import (
     MAX_IDEMPOTENCY_KEY_LENGTH,
     ResendProvider,

@@ -24,9 +24,9 @@ from sqlalchemy import func, select
 from core.database import unit_of_work
 from core.providers.events import WebhookRefused
 from core.providers.postmark import PostmarkProvider
-from core.providers.postmark_webhooks import PostmarkWebhookReader
-from core.providers.resend_webhooks import ResendWebhookReader, sign
-from core.providers.webhook_readers import known_providers, webhook_reader
+from core.providers.postmark_webhooks import PostmarkWebhooks
+from core.providers.registry import known_providers, webhook_reader
+from core.providers.resend_webhooks import ResendWebhooks, sign
 from core.settings import get_settings
 from publisher.campaigns.service import start_sending
 from publisher.sending.deliveries import plan_deliveries
@@ -148,7 +148,7 @@ def svix_headers(
 
 
 def test_postmark_accepts_its_configured_basic_auth() -> None:
-    PostmarkWebhookReader(USER, PASSWORD).verify(httpx.Headers(basic(USER, PASSWORD)), b"{}")
+    PostmarkWebhooks(USER, PASSWORD).verify(httpx.Headers(basic(USER, PASSWORD)), b"{}")
 
 
 @pytest.mark.parametrize(
@@ -166,14 +166,14 @@ def test_postmark_accepts_its_configured_basic_auth() -> None:
 )
 def test_postmark_refuses_missing_or_wrong_credentials_with_401(headers: dict[str, str]) -> None:
     with pytest.raises(WebhookRefused) as refused:
-        PostmarkWebhookReader(USER, PASSWORD).verify(httpx.Headers(headers), b"{}")
+        PostmarkWebhooks(USER, PASSWORD).verify(httpx.Headers(headers), b"{}")
     assert refused.value.status == 401
 
 
 @pytest.mark.parametrize(("user", "password"), [("", ""), (USER, ""), ("", PASSWORD)])
 def test_postmark_without_credentials_refuses_everything_with_403(user: str, password: str) -> None:
     with pytest.raises(WebhookRefused) as refused:
-        PostmarkWebhookReader(user, password).verify(httpx.Headers(basic(user, password)), b"{}")
+        PostmarkWebhooks(user, password).verify(httpx.Headers(basic(user, password)), b"{}")
     assert refused.value.status == 403
 
 
@@ -181,7 +181,7 @@ def test_postmark_without_credentials_refuses_everything_with_403(user: str, pas
 
 
 def read_postmark(record: dict[str, Any]) -> list[Any]:
-    return PostmarkWebhookReader(USER, PASSWORD).read(orjson.dumps(record))
+    return PostmarkWebhooks(USER, PASSWORD).read(orjson.dumps(record))
 
 
 def test_postmark_delivery_names_our_delivery_by_its_metadata() -> None:
@@ -287,7 +287,7 @@ def test_postmark_records_missing_their_key_fields_are_keyed_by_their_content() 
 
 def test_postmark_reads_an_array_of_records() -> None:
     body = orjson.dumps([PM_DELIVERY, PM_OPEN, {"RecordType": "Inbound"}])
-    events = PostmarkWebhookReader(USER, PASSWORD).read(body)
+    events = PostmarkWebhooks(USER, PASSWORD).read(body)
     assert [e.type for e in events] == ["delivered", "opened"]
 
 
@@ -295,7 +295,7 @@ def test_postmark_reads_an_array_of_records() -> None:
 
 
 def svix_reader(secret: str = SVIX_SECRET, now: float = float(SVIX_TIMESTAMP)) -> Any:
-    return ResendWebhookReader(secret, clock=lambda: now)
+    return ResendWebhooks(secret, clock=lambda: now)
 
 
 SVIX_HEADERS = {"svix-id": SVIX_ID, "svix-timestamp": SVIX_TIMESTAMP,
@@ -373,7 +373,7 @@ def test_resend_without_a_usable_secret_refuses_everything_with_403(secret: str)
 
 
 def read_resend(payload: dict[str, Any]) -> list[Any]:
-    return ResendWebhookReader(RESEND_SECRET).read(orjson.dumps(payload))
+    return ResendWebhooks(RESEND_SECRET).read(orjson.dumps(payload))
 
 
 @pytest.mark.parametrize(
