@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from core.providers import mailgun, postmark, resend, sendgrid, ses
 from core.providers.base import Provider
+from core.providers.dkim import DkimKey
 from core.providers.events import WebhookReader
 from core.providers.fallback import FallbackProvider
 from core.providers.mailgun_webhooks import MailgunWebhooks, shared_tokens
@@ -20,7 +21,7 @@ from core.providers.postmark_webhooks import PostmarkWebhooks
 from core.providers.resend_webhooks import ResendWebhooks
 from core.providers.sendgrid_webhooks import SendGridWebhooks
 from core.providers.ses_webhooks import SesWebhooks
-from core.providers.smtp import DkimKey, SmtpProvider
+from core.providers.smtp import SmtpProvider
 from core.settings import Settings
 
 # --- senders ----------------------------------------------------------------------------

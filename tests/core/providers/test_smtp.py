@@ -34,7 +34,8 @@ from cryptography.x509.oid import NameOID
 
 from core.message import Mailbox, OutgoingMessage
 from core.providers.base import OutcomeUnknown, ProviderError
-from core.providers.smtp import DkimKey, SmtpProvider, wire_bytes
+from core.providers.dkim import DkimKey
+from core.providers.smtp import SmtpProvider, wire_bytes
 
 HOST = "127.0.0.1"
 USER, PASSWORD = "herald", "s3cret-password"
