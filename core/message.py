@@ -1,15 +1,15 @@
 """The email message Herald sends: one rendered message to one recipient.
 
 Providers receive :class:`OutgoingMessage`; those that take raw MIME (outbox, SMTP, SES,
-Mailgun) write it with :func:`core.mime.to_wire`, the HTTP APIs map the fields to their JSON.
+Mailgun) write it with :func:`core.mime.to_wire`, the HTTP APIs map the fields to their JSON
+(a mailbox as header text with :func:`core.mime.formatted_mailbox`). This module holds only
+the data: the MIME writer builds on it, never the other way round.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-
-from core.mime import mailbox_words
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,10 +18,6 @@ class Mailbox:
 
     email: str
     name: str = ""
-
-    def formatted(self) -> str:
-        """RFC 5322 form, the name quoted where needed and RFC 2047-encoded outside ASCII."""
-        return " ".join(mailbox_words(self))
 
 
 @dataclass(frozen=True, slots=True)

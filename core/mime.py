@@ -30,12 +30,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import format_datetime
-from typing import TYPE_CHECKING
 
 from core.database import utcnow
-
-if TYPE_CHECKING:  # core.message builds on this module; the types are only annotations
-    from core.message import Mailbox, OutgoingMessage
+from core.message import Mailbox, OutgoingMessage
 
 CRLF = b"\r\n"
 FOLD_AT = 78
@@ -178,6 +175,11 @@ def address_header(name: str, mailboxes: Sequence[Mailbox], *, utf8: bool = Fals
             words[-1] += ","
         tokens += words
     return _fold(name, tokens)
+
+
+def formatted_mailbox(mailbox: Mailbox) -> str:
+    """RFC 5322 form, the name quoted where needed and RFC 2047-encoded outside ASCII."""
+    return " ".join(mailbox_words(mailbox))
 
 
 def mailbox_words(mailbox: Mailbox, *, utf8: bool = False) -> list[str]:

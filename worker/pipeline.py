@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 
 from core.celery_app import enqueue_after_commit
 from core.database import unit_of_work, utcnow
-from core.providers import get_provider
 from core.providers.base import Provider
+from core.providers.registry import get_provider
 from core.settings import get_settings
 from publisher.campaigns.models import Campaign
 from publisher.campaigns.scheduling import local_hour

@@ -45,7 +45,7 @@ import redis
 
 from core.database import utcnow
 from core.providers.events import EventType, ProviderEvent, WebhookRefused
-from core.providers.webhook_readers import Bounce, address, delivery_id_from, event_key, text
+from core.providers.webhook_fields import Bounce, address, delivery_id_from, event_key, text
 
 MAX_AGE_SECONDS = 300
 MAX_SEEN_TOKENS = 100_000

@@ -23,6 +23,7 @@ import httpx
 import orjson
 
 from core.message import OutgoingMessage
+from core.mime import formatted_mailbox
 from core.providers.base import Dispatched, OutcomeUnknown, ProviderError, SendResult, Sighting
 from core.providers.http import NEVER_SENT, json_client, not_accepted, refused, retry_after
 
@@ -102,8 +103,8 @@ class PostmarkProvider:
         headers = [{"Name": name, "Value": value} for name, value in message.headers.items()]
         headers.append({"Name": "Message-ID", "Value": message.message_id})
         found: dict[str, Any] = {
-            "From": message.sender.formatted(),
-            "To": message.to.formatted(),
+            "From": formatted_mailbox(message.sender),
+            "To": formatted_mailbox(message.to),
             "Subject": message.subject,
             "HtmlBody": message.html,
             "TextBody": message.text,
@@ -116,7 +117,7 @@ class PostmarkProvider:
             "TrackLinks": "None",
         }
         if message.reply_to:  # its own field: a Reply-To in Headers would be a second one
-            found["ReplyTo"] = ", ".join(mailbox.formatted() for mailbox in message.reply_to)
+            found["ReplyTo"] = ", ".join(formatted_mailbox(mailbox) for mailbox in message.reply_to)
         return found
 
     def _encode(self, message: OutgoingMessage) -> bytes:

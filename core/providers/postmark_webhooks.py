@@ -27,7 +27,7 @@ import orjson
 
 from core.database import utcnow
 from core.providers.events import EventType, ProviderEvent, WebhookRefused
-from core.providers.webhook_readers import (
+from core.providers.webhook_fields import (
     Bounce,
     address,
     delivery_id_from,
@@ -71,7 +71,7 @@ SUPPRESSION_REASONS: dict[str, tuple[EventType, Bounce]] = {
 }
 
 
-class PostmarkWebhookReader:
+class PostmarkWebhooks:
     """Verifies Postmark's basic auth and reads its records into Herald's events."""
 
     provider = "postmark"

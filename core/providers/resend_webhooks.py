@@ -30,7 +30,7 @@ import orjson
 
 from core.database import utcnow
 from core.providers.events import EventType, ProviderEvent, WebhookRefused
-from core.providers.webhook_readers import (
+from core.providers.webhook_fields import (
     Bounce,
     address,
     delivery_id_from,
@@ -59,7 +59,7 @@ BOUNCE_TYPES: dict[str, Bounce] = {"permanent": "hard", "transient": "soft",
                                    "temporary": "soft", "undetermined": "soft"}  # fmt: skip
 
 
-class ResendWebhookReader:
+class ResendWebhooks:
     """Verifies Svix signatures of Resend's webhooks and reads them into Herald's events."""
 
     provider = "resend"

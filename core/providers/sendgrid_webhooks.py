@@ -34,7 +34,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import load_der_public_key, load_pem_public_key
 
 from core.providers.events import EventType, ProviderEvent, WebhookRefused
-from core.providers.webhook_readers import (
+from core.providers.webhook_fields import (
     Bounce,
     address,
     delivery_id_from,

@@ -45,7 +45,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from core.providers.events import EventType, ProviderEvent, WebhookRefused
-from core.providers.webhook_readers import address, delivery_id_from, parse_time
+from core.providers.webhook_fields import address, delivery_id_from, parse_time
 
 CertificateFetcher = Callable[[str], bytes]
 

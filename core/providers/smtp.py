@@ -33,15 +33,11 @@ import smtplib
 import ssl
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from pathlib import Path
-
-import dkim
-import dkim.crypto
 
 from core.message import OutgoingMessage
 from core.mime import to_wire
 from core.providers.base import OutcomeUnknown, ProviderError, SendResult
+from core.providers.dkim import DkimKey, dkim_signature
 from core.providers.http import not_accepted, refused, stopped_batch
 
 MAX_BATCH_SIZE = 100
@@ -49,68 +45,7 @@ LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 SERVICE_CLOSING = 421
 ACCEPTED_RECIPIENT = frozenset({250, 251})
 
-DKIM_SIGNED_HEADERS = (
-    "From",
-    "To",
-    "Subject",
-    "Date",
-    "Message-ID",
-    "Reply-To",
-    "List-Unsubscribe",
-    "List-Unsubscribe-Post",
-    "MIME-Version",
-    "Content-Type",
-)
-"""Headers every signature covers; RFC 8058 requires both List-Unsubscribe headers."""
-
 _Command = Callable[[], tuple[int, bytes]]
-
-
-@dataclass(frozen=True, slots=True)
-class DkimKey:
-    """The key and DNS name (``<selector>._domainkey.<domain>``) of DKIM signatures."""
-
-    domain: str
-    selector: str
-    private_key_pem: bytes
-
-    def __post_init__(self) -> None:
-        # A bad key must stop the process at start, not fail every message later.
-        try:
-            dkim.crypto.parse_pem_private_key(self.pem)
-        except (dkim.crypto.UnparsableKeyError, ValueError) as error:
-            raise ValueError(f"DKIM private key for {self.domain} is unusable: {error}") from error
-
-    @classmethod
-    def from_file(cls, domain: str, selector: str, path: Path | str) -> DkimKey:
-        """The key stored as PEM (PKCS#1 or PKCS#8) at ``path``."""
-        return cls(domain, selector, Path(path).read_bytes())
-
-    @property
-    def pem(self) -> bytes:
-        """The PEM text with LF line endings, the only ones the key parser reads."""
-        return self.private_key_pem.replace(b"\r\n", b"\n")
-
-
-def dkim_signature(data: bytes, key: DkimKey, extra_headers: Sequence[str] = ()) -> bytes:
-    """The ``DKIM-Signature`` header line (CRLF-terminated) for the message ``data``.
-
-    relaxed/relaxed, rsa-sha256. Each signed header is listed once more than it occurs, so
-    adding another instance (a second List-Unsubscribe, say) breaks the signature.
-    """
-    wanted = (name.lower() for name in (*DKIM_SIGNED_HEADERS, *extra_headers))
-    names = [name for name in dict.fromkeys(wanted) if name.encode() not in dkim.DKIM.SHOULD_NOT]
-    signature: bytes = dkim.sign(
-        data,
-        key.selector.encode(),
-        key.domain.encode(),
-        key.pem,
-        canonicalize=(b"relaxed", b"relaxed"),
-        signature_algorithm=b"rsa-sha256",
-        include_headers=[name.encode() for name in names + names],
-        linesep=b"\r\n",
-    )
-    return signature
 
 
 def wire_bytes(message: OutgoingMessage, dkim_key: DkimKey | None = None) -> bytes:

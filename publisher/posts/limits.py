@@ -10,10 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from publisher.posts.service import PostInput
+from publisher.posts.input import PostInput
 
 TEXT_LIMITS = {
     "kind": 40,
@@ -29,7 +27,7 @@ TEXT_LIMITS = {
     "location": 500,
     "timezone": 64,
 }
-"""Characters per text field of :class:`publisher.posts.service.PostInput`."""
+"""Characters per text field of :class:`publisher.posts.input.PostInput`."""
 ROW_LIMITS = {
     "speakers": {"name": 200, "role": 300, "organisation": 300, "quote": 10_000},
     "media": {"label": 300, "url": 2_000, "language": 20},

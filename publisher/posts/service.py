@@ -11,7 +11,7 @@ in ``publisher.posts.workflow``.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -23,8 +23,14 @@ from sqlalchemy.orm import Session
 from core.audit import record_audit
 from core.settings import get_settings
 from publisher.accounts.users import Identity
+from publisher.posts.input import INPUT_FIELDS
+from publisher.posts.input import PostInput as PostInput
 from publisher.posts.limits import limit_problems
 from publisher.posts.models import POST_KINDS, POST_STATUSES, Post
+
+# PostInput is re-exported: the form, the API and the importer take the post as written and
+# its checks from this one module, though the type lives apart so the limits can read it
+# without importing this module.
 
 SPEAKER_KEYS = ("name", "role", "organisation", "quote")
 MEDIA_KEYS = ("label", "url", "language")
@@ -70,39 +76,6 @@ class PostPermissionError(PermissionError):
 
 class PostNotFound(LookupError):
     """No post has this id."""
-
-
-@dataclass(slots=True)
-class PostInput:
-    """Everything an editor writes about a post (status and ids are not theirs to set)."""
-
-    kind: str
-    title: str
-    language: str = "en"
-    slug: str = ""
-    summary: str = ""
-    body: str = ""
-    takeaways: list[str] = field(default_factory=list)
-    speakers: list[dict[str, str]] = field(default_factory=list)
-    media: list[dict[str, str]] = field(default_factory=list)
-    images: list[dict[str, str]] = field(default_factory=list)
-    topics: list[str] = field(default_factory=list)
-    author: str = ""
-    url: str = ""
-    image_url: str = ""
-    image_alt: str = ""
-    location: str = ""
-    starts_at: datetime | None = None
-    timezone: str = "UTC"
-    published_at: datetime | None = None
-
-    @classmethod
-    def of(cls, post: Post) -> PostInput:
-        """The editable part of a stored post."""
-        return cls(**{name: getattr(post, name) for name in INPUT_FIELDS})
-
-
-INPUT_FIELDS = tuple(item.name for item in fields(PostInput))
 
 
 def is_web_url(value: str) -> bool:

@@ -15,8 +15,8 @@ import httpx
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 
 from core.providers.events import WebhookRefused
+from core.providers.registry import webhook_reader
 from core.providers.ses_webhooks import CertificateUnavailable, SesWebhooks
-from core.providers.webhook_readers import webhook_reader
 from core.settings import get_settings
 from publisher.tracking.provider_events import ingest_events
 from publisher.web.deps import DbSession

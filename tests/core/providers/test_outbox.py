@@ -8,9 +8,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from core.message import Mailbox, OutgoingMessage
-from core.providers import get_provider
 from core.providers.outbox import OutboxProvider
-from core.settings import Settings
 
 SUBJECT = "Форум «Україна — Японія»: 東京フォーラム報告 – підсумки"
 TEXT = "Вітаємо! Панель з Кіото — 日本語のテキスト • головне"
@@ -110,13 +108,6 @@ def test_a_key_that_would_escape_the_directory_is_refused(tmp_path: Path) -> Non
     assert good.accepted
     assert not bad.accepted and bad.error and "file name" in bad.error
     assert not list(tmp_path.rglob("evil*"))
-
-
-def test_get_provider_builds_the_outbox_from_settings(tmp_path: Path) -> None:
-    provider = get_provider(Settings(provider="outbox", outbox_dir=tmp_path))
-
-    assert isinstance(provider, OutboxProvider)
-    assert provider.idempotent and provider.max_batch_size == 500
 
 
 def test_structured_headers_are_written_literally(tmp_path: Path) -> None:

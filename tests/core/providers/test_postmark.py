@@ -1,14 +1,14 @@
-"""The Postmark provider: the request it builds, and how it reads every kind of answer.
+"""The Postmark provider: the batch requests it builds and how it reads Postmark's answers.
 
-Request shapes and error handling are checked against an injected ``httpx.MockTransport``;
-the round trip is checked against the local sandbox over real HTTP.
+Checked against an injected ``httpx.MockTransport`` answering as Postmark's API reference
+shows; the round trip against the sandbox is in ``tests/sandbox/test_postmark_round_trip.py``.
 """
 
 from __future__ import annotations
 
 import json
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -16,33 +16,14 @@ import httpx
 import pytest
 
 from core.message import Mailbox, OutgoingMessage
-from core.providers import get_provider
 from core.providers.base import OutcomeUnknown, ProviderError
 from core.providers.postmark import PostmarkProvider
-from core.settings import Settings
-from sandbox import run_sandbox_in_thread
+from tests.fixtures.providers import api_message as _message
 
 TOKEN = "sandbox-token"
 API = "https://postmark.test"
 
 Handler = Callable[[httpx.Request], httpx.Response]
-
-
-def _message(key: str, *, campaign_id: str = "1") -> OutgoingMessage:
-    return OutgoingMessage(
-        key=key,
-        sender=Mailbox("news@herald.test", "Центр Herald"),
-        to=Mailbox(f"reader{key}@example.org", "山田 太郎"),
-        subject="Форум: 東京 — підсумки",
-        html="<p>Вітаємо — 日本語</p>",
-        text="Вітаємо — 日本語",
-        message_id=f"<{key}@herald.test>",
-        headers={
-            "List-Unsubscribe": "<https://x/u/1>, <mailto:u@x?subject=unsubscribe>",
-            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-        },
-        metadata={"campaign_id": campaign_id, "delivery_id": key},
-    )
 
 
 def _provider(handler: Handler, *, base_url: str = API) -> PostmarkProvider:
@@ -243,69 +224,6 @@ def test_nothing_listening_is_a_retryable_error() -> None:
 
     assert caught.value.retryable
     provider.close()
-
-
-# --- against the sandbox over HTTP -----------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def sandbox_url() -> Iterator[str]:
-    base_url, stop = run_sandbox_in_thread()
-    yield base_url
-    stop()
-
-
-@pytest.fixture
-def sandbox(sandbox_url: str) -> Iterator[PostmarkProvider]:
-    httpx.post(f"{sandbox_url}/_sandbox/reset").raise_for_status()
-    provider = PostmarkProvider(sandbox_url, TOKEN, "broadcast", 5)
-    yield provider
-    provider.close()
-
-
-def test_sandbox_accepts_a_batch_of_three(sandbox: PostmarkProvider, sandbox_url: str) -> None:
-    results = sandbox.send_batch([_message(str(i)) for i in range(3)])
-
-    assert all(r.accepted for r in results)
-    assert len({r.provider_message_id for r in results}) == 3
-    recorded = httpx.get(f"{sandbox_url}/_sandbox/messages").json()
-    assert [m["MessageID"] for m in recorded] == [r.provider_message_id for r in results]
-    assert recorded[0]["Subject"] == "Форум: 東京 — підсумки"
-    assert recorded[0]["Metadata"]["herald_key"] == "0"
-
-
-def test_sandbox_rejects_only_the_invalid_message(
-    sandbox: PostmarkProvider, sandbox_url: str
-) -> None:
-    invalid = replace(_message("2"), subject="")
-
-    first, second, third = sandbox.send_batch([_message("1"), invalid, _message("3")])
-
-    assert first.accepted and third.accepted
-    assert not second.accepted and second.error and second.error.startswith("300: ")
-    assert httpx.get(f"{sandbox_url}/_sandbox/stats").json()["messages"] == 2
-
-
-def test_sandbox_refuses_a_wrong_token(sandbox_url: str) -> None:
-    provider = PostmarkProvider(sandbox_url, "wrong-token", "broadcast", 5)
-
-    with pytest.raises(ProviderError) as caught:
-        provider.send_batch([_message("1")])
-
-    assert not caught.value.retryable and "401" in str(caught.value) and "10: " in str(caught.value)
-    provider.close()
-
-
-def test_get_provider_builds_postmark_from_settings() -> None:
-    settings = Settings(provider="postmark", postmark_server_token=TOKEN)
-
-    provider = get_provider(settings)
-
-    assert isinstance(provider, PostmarkProvider)
-    assert not provider.idempotent and provider.max_batch_size == 500
-    provider.close()
-    with pytest.raises(ValueError, match="TOKEN"):
-        get_provider(Settings(provider="postmark", postmark_server_token=""))
 
 
 def test_reply_to_and_list_headers_travel_once_each() -> None:

@@ -14,8 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from core.message import Mailbox, OutgoingMessage
-from core.providers import get_provider
+from core.message import Mailbox
 from core.providers.base import OutcomeUnknown, ProviderError
 from core.providers.resend import (
     MAX_IDEMPOTENCY_KEY_LENGTH,
@@ -24,7 +23,7 @@ from core.providers.resend import (
     mailbox_text,
     message_json,
 )
-from core.settings import Settings
+from tests.fixtures.providers import api_message as _message
 
 API_KEY = "re_test_key"
 API = "https://resend.test"
@@ -33,23 +32,6 @@ DOC_IDS = ["ae2014de-c168-4c61-8267-70d2662a1ce1", "faccb7a5-8a28-4e9a-ac64-8da1
 DOC_IDS_JSON = [{"id": email_id} for email_id in DOC_IDS]
 
 Handler = Callable[[httpx.Request], httpx.Response]
-
-
-def _message(key: str, *, campaign_id: str = "1") -> OutgoingMessage:
-    return OutgoingMessage(
-        key=key,
-        sender=Mailbox("news@herald.test", "Центр Herald"),
-        to=Mailbox(f"reader{key}@example.org", "山田 太郎"),
-        subject="Форум: 東京 — підсумки",
-        html="<p>Вітаємо — 日本語</p>",
-        text="Вітаємо — 日本語",
-        message_id=f"<{key}@herald.test>",
-        headers={
-            "List-Unsubscribe": "<https://x/u/1>, <mailto:u@x?subject=unsubscribe>",
-            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-        },
-        metadata={"campaign_id": campaign_id, "delivery_id": key},
-    )
 
 
 def _provider(handler: Handler) -> ResendProvider:
@@ -423,36 +405,6 @@ def test_no_messages_make_no_call() -> None:
         raise AssertionError("no call expected")
 
     assert _provider(handler).send_batch([], attempt_key="k") == []
-
-
-# --- configuration ---------------------------------------------------------------------
-
-
-def test_get_provider_builds_resend_against_resends_api_by_default(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.delenv("HERALD_PROVIDER_URL", raising=False)
-    provider = get_provider(Settings(provider="resend", resend_api_key=API_KEY))
-
-    assert isinstance(provider, ResendProvider)
-    assert provider.idempotent and provider.max_batch_size == 100
-    assert str(provider._client.base_url) == "https://api.resend.com"
-    provider.close()
-    assert provider._client.is_closed
-
-
-def test_get_provider_keeps_an_explicit_provider_url(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("HERALD_PROVIDER_URL", "http://127.0.0.1:8025")
-    provider = get_provider(Settings(provider="resend", resend_api_key=API_KEY))
-
-    assert isinstance(provider, ResendProvider)
-    assert str(provider._client.base_url) == "http://127.0.0.1:8025"
-    provider.close()
-
-
-def test_get_provider_refuses_resend_without_an_api_key() -> None:
-    with pytest.raises(ValueError, match="HERALD_RESEND_API_KEY"):
-        get_provider(Settings(provider="resend", resend_api_key=""))
 
 
 def test_reply_to_goes_in_its_own_field_not_among_headers() -> None:

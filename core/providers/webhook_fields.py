@@ -1,21 +1,17 @@
-"""Which reader verifies a provider's webhooks, and what every reader shares.
+"""What every webhook reader shares: the parts of reading that do not depend on the provider.
 
-:func:`webhook_reader` maps the provider named in the webhook URL to its reader, built from the
-settings; an unknown provider has none. The helpers below are the parts of reading that do not
-depend on the provider: our delivery id from metadata, timestamps, composite event ids.
+Our delivery id from metadata or tags, timestamps, composite event ids, and the text and
+address fields of a payload. The readers import these; nothing here knows any provider.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 import orjson
-
-from core.providers.events import WebhookReader
-from core.settings import Settings
 
 MAX_EVENT_ID_LENGTH = 200
 """The length of ``delivery_events.event_id``; longer composite keys are hashed."""
@@ -23,60 +19,6 @@ _MAX_DELIVERY_ID = 2**63 - 1
 
 Bounce = Literal["", "hard", "soft"]
 """The kind of a bounce event ("" for every other event)."""
-
-
-def _postmark(settings: Settings) -> WebhookReader:
-    # Imported here: the readers use this module's helpers, so it cannot import them first.
-    from core.providers.postmark_webhooks import PostmarkWebhookReader
-
-    return PostmarkWebhookReader(settings.postmark_webhook_user, settings.postmark_webhook_password)
-
-
-def _resend(settings: Settings) -> WebhookReader:
-    from core.providers.resend_webhooks import ResendWebhookReader
-
-    return ResendWebhookReader(settings.resend_webhook_secret)
-
-
-def _sendgrid(settings: Settings) -> WebhookReader:
-    from core.providers.sendgrid_webhooks import SendGridWebhooks
-
-    return SendGridWebhooks(settings.sendgrid_webhook_public_key)
-
-
-def _mailgun(settings: Settings) -> WebhookReader:
-    # Seen tokens in Redis when there is one (several web processes), else in this process.
-    from core.providers.mailgun_webhooks import MailgunWebhooks, shared_tokens
-
-    return MailgunWebhooks(
-        settings.mailgun_webhook_signing_key, shared_tokens(settings.shared_redis_url)
-    )
-
-
-def _ses(settings: Settings) -> WebhookReader:
-    from core.providers.ses_webhooks import SesWebhooks
-
-    return SesWebhooks(settings.ses_sns_topic_arn)
-
-
-_READERS: dict[str, Callable[[Settings], WebhookReader]] = {
-    "postmark": _postmark,
-    "resend": _resend,
-    "sendgrid": _sendgrid,
-    "mailgun": _mailgun,
-    "ses": _ses,
-}
-
-
-def webhook_reader(provider: str, settings: Settings) -> WebhookReader | None:
-    """The reader of ``provider``'s webhooks, or None for a provider Herald does not know."""
-    build = _READERS.get(provider)
-    return None if build is None else build(settings)
-
-
-def known_providers() -> list[str]:
-    """The providers whose webhooks Herald reads."""
-    return sorted(_READERS)
 
 
 def delivery_id_from(value: Any) -> int | None:
