@@ -40,8 +40,8 @@ from publisher.web.deps import (
     RowId,
     refuse_other_sites,
     safe_next,
-    templates,
 )
+from publisher.web.pages import templates
 
 router = APIRouter(tags=["auth"], include_in_schema=False)
 OwnSiteOnly = [Depends(refuse_other_sites)]

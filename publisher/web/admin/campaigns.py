@@ -41,7 +41,8 @@ from publisher.campaigns.service import (
     campaign_review_problem,
     get_campaign,
 )
-from publisher.web.deps import Admin, CurrentUser, DbSession, RowId, SubmittedForm, templates
+from publisher.web.deps import Admin, CurrentUser, DbSession, RowId, SubmittedForm
+from publisher.web.pages import templates
 
 router = APIRouter(tags=["admin"])
 
@@ -302,11 +303,3 @@ def _refusal(error: CampaignError) -> str:
     if isinstance(error, CampaignBlocked):
         return "Not sent: " + " ".join(error.reasons)
     return str(error)
-
-
-def local_label(moment: datetime | None) -> str:
-    """A schedule time as the page shows it."""
-    return moment.strftime("%a %d %b %Y, %H:%M") if moment else "—"
-
-
-templates.env.filters["local_label"] = local_label

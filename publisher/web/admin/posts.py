@@ -36,7 +36,6 @@ from publisher.posts.service import (
     get_post,
     is_web_url,
     list_posts,
-    post_time,
     translation_group,
     update_post,
 )
@@ -49,7 +48,7 @@ from publisher.posts.workflow import (
     take_step,
 )
 from publisher.web.api import posts as posts_api
-from publisher.web.deps import CurrentUser, DbSession, RowId, templates
+from publisher.web.deps import CurrentUser, DbSession, RowId
 from publisher.web.forms.posts import (
     COMMON_LANGUAGES,
     COMMON_TIMEZONES,
@@ -57,11 +56,10 @@ from publisher.web.forms.posts import (
     form_from_post,
     input_from_form,
 )
+from publisher.web.pages import templates
 
 router = APIRouter()
 router.include_router(posts_api.router)
-# The public post page (web/public.py) shares the article template and so this filter.
-templates.env.filters["post_time"] = post_time
 
 STATUS_LABELS = {"draft": "Draft", "in_review": "In review", "approved": "Approved",
                  "published": "Published"}  # fmt: skip

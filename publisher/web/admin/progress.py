@@ -30,7 +30,8 @@ from publisher.campaigns.service import (
 )
 from publisher.web.admin import campaigns as campaign_pages
 from publisher.web.api import campaigns as campaign_api
-from publisher.web.deps import Admin, CurrentUser, DbSession, RowId, templates
+from publisher.web.deps import Admin, CurrentUser, DbSession, RowId
+from publisher.web.pages import templates
 
 router = APIRouter()
 # First: their fixed paths (/send, /schedule…) must win over the {action} routes below.

@@ -20,7 +20,8 @@ from publisher.stats import export, health, queries
 from publisher.stats.charts import Series, bar_chart, line_chart
 from publisher.stats.list_queries import ListReport, all_lists, list_report
 from publisher.web.admin import webhooks as stats_webhooks
-from publisher.web.deps import CurrentUser, DbSession, RowId, templates
+from publisher.web.deps import CurrentUser, DbSession, RowId
+from publisher.web.pages import templates
 from subscribers.models import MailingList
 
 router = APIRouter()

@@ -29,7 +29,8 @@ from publisher.audience.segments import (
     create_segment,
     get_segment,
 )
-from publisher.web.deps import Admin, CurrentUser, DbSession, IdValue, RowId, templates
+from publisher.web.deps import Admin, CurrentUser, DbSession, IdValue, RowId
+from publisher.web.pages import templates
 from subscribers.exports import export_lines
 from subscribers.imports import (
     ImportJob,

@@ -15,7 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.activity import ACTIVITY_KINDS
-from publisher.web.deps import Admin, DbSession, RowId, templates
+from publisher.web.deps import Admin, DbSession, RowId
+from publisher.web.pages import templates
 from publisher.webhooks import outgoing as webhooks
 from publisher.webhooks.models import WebhookDelivery, WebhookEndpoint
 

@@ -21,7 +21,8 @@ from publisher.campaigns.archive import (
     public_list,
     public_lists,
 )
-from publisher.web.deps import DbSession, RowId, templates
+from publisher.web.deps import DbSession, RowId
+from publisher.web.pages import templates
 from subscribers.models import MailingList
 
 router = APIRouter(tags=["archive"])

@@ -20,7 +20,8 @@ from core.rendering.content import markdown_to_html
 from core.settings import get_settings
 from core.tokens import InvalidToken
 from publisher.posts.models import Post
-from publisher.web.deps import DbSession, templates
+from publisher.web.deps import DbSession
+from publisher.web.pages import templates
 from subscribers.lists import LANGUAGES
 from subscribers.preferences import leave_everything, preferences, save_preferences
 from subscribers.unsubscribe import (

@@ -22,7 +22,8 @@ from core.database import unit_of_work
 from core.settings import get_settings
 from core.tokens import InvalidToken
 from publisher.audience.privacy import erase_address, export_address
-from publisher.web.deps import Admin, DbSession, templates
+from publisher.web.deps import Admin, DbSession
+from publisher.web.pages import templates
 from subscribers import consent, throttle
 from subscribers.addresses import InvalidAddress, normalise_address
 from subscribers.lists import LANGUAGES, public_list

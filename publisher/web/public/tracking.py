@@ -18,7 +18,8 @@ from core.database import unit_of_work, utcnow
 from core.tokens import InvalidToken
 from publisher.tracking.links import read_click_token, read_open_token, record_click, record_open
 from publisher.tracking.machines import Hit
-from publisher.web.deps import DbSession, templates
+from publisher.web.deps import DbSession
+from publisher.web.pages import templates
 
 log = logging.getLogger(__name__)
 
