@@ -3,7 +3,7 @@
 Editors create and edit their drafts and submit them; admins also approve, send back and
 publish. Buttons show only what the role and status allow, and every route checks again
 (``publisher.posts.workflow``), so a hand-made request is refused the same way. The JSON API
-(``posts_api``) is included here so the app mounts one router for posts.
+is :mod:`publisher.web.api.posts`.
 """
 
 from __future__ import annotations
@@ -47,7 +47,6 @@ from publisher.posts.workflow import (
     comments_on,
     take_step,
 )
-from publisher.web.api import posts as posts_api
 from publisher.web.deps import CurrentUser, DbSession, RowId
 from publisher.web.forms.posts import (
     COMMON_LANGUAGES,
@@ -59,7 +58,6 @@ from publisher.web.forms.posts import (
 from publisher.web.pages import templates
 
 router = APIRouter()
-router.include_router(posts_api.router)
 
 STATUS_LABELS = {"draft": "Draft", "in_review": "In review", "approved": "Approved",
                  "published": "Published"}  # fmt: skip

@@ -1,7 +1,8 @@
-"""The admin: a campaigns page with progress and controls, and the same as a JSON API; the
-campaign editor (campaign_pages, campaign_api) is included from here.
+"""The admin's campaigns page with progress and controls, and the same as a JSON API. The
+campaign editor is :mod:`publisher.web.admin.campaigns`, its JSON API
+:mod:`publisher.web.api.campaigns`.
 
-Sign-in, CSRF and cross-site checks happen in the ``Admin`` dependency (web/common.py).
+Sign-in, CSRF and cross-site checks happen in the ``Admin`` dependency (web/deps.py).
 """
 
 from __future__ import annotations
@@ -28,15 +29,10 @@ from publisher.campaigns.service import (
     recent_campaigns,
     resume_campaign,
 )
-from publisher.web.admin import campaigns as campaign_pages
-from publisher.web.api import campaigns as campaign_api
 from publisher.web.deps import Admin, CurrentUser, DbSession, RowId
 from publisher.web.pages import templates
 
 router = APIRouter()
-# First: their fixed paths (/send, /schedule…) must win over the {action} routes below.
-router.include_router(campaign_pages.router)
-router.include_router(campaign_api.router)
 
 
 class CampaignAction(StrEnum):

@@ -19,13 +19,11 @@ from publisher.campaigns.progress import duration_text
 from publisher.stats import export, health, queries
 from publisher.stats.charts import Series, bar_chart, line_chart
 from publisher.stats.list_queries import ListReport, all_lists, list_report
-from publisher.web.admin import webhooks as stats_webhooks
 from publisher.web.deps import CurrentUser, DbSession, RowId
 from publisher.web.pages import templates
 from subscribers.models import MailingList
 
 router = APIRouter()
-router.include_router(stats_webhooks.router)
 
 TIMELINE_SERIES = (
     ("delivered", "Delivered", "var(--ok)"), ("opened", "Opens", "var(--accent)"),
