@@ -1,6 +1,6 @@
-"""The admin's campaigns page with progress and controls, and the same as a JSON API. The
-campaign editor is :mod:`publisher.web.admin.campaigns`, its JSON API
-:mod:`publisher.web.api.campaigns`.
+"""The admin's campaigns page with progress and controls, and the controls and one
+campaign's progress as JSON. The campaign editor is :mod:`publisher.web.admin.campaigns`, the
+rest of the campaigns' JSON API :mod:`publisher.web.api.campaigns`.
 
 Sign-in, CSRF and cross-site checks happen in the ``Admin`` dependency (web/deps.py).
 """
@@ -96,12 +96,6 @@ def control_from_page(
         outcome = "refused"
     query = urlencode({"campaign": campaign_id, "action": action.value, "outcome": outcome})
     return RedirectResponse(f"/admin?{query}", status_code=status.HTTP_303_SEE_OTHER)
-
-
-@router.get("/api/campaigns", tags=["admin"])
-def campaigns_json(session: DbSession, _user: CurrentUser) -> list[CampaignProgress]:
-    """Campaigns, newest first, with their progress."""
-    return campaign_progress(session, recent_campaigns(session, limit=100))
 
 
 @router.get("/api/campaigns/{campaign_id}", tags=["admin"])
