@@ -105,7 +105,7 @@ def posts_page(
     chosen = status_filter if status_filter in POST_STATUSES else ""
     posts = list_posts(session, status=chosen or None)
     context = {"title": "Posts", "posts": posts, "chosen": chosen, "statuses": POST_STATUSES}
-    return _page(request, "admin_posts.html", context)
+    return _page(request, "admin/posts/index.html", context)
 
 
 def _editor(
@@ -121,7 +121,7 @@ def _editor(
         "problems": problems or [],
         "error": "The post was not saved: please correct the fields below." if problems else "",
     }
-    return _page(request, "admin_post_form.html", context, 422 if problems else 200)
+    return _page(request, "admin/posts/form.html", context, 422 if problems else 200)
 
 
 @router.get("/admin/posts/new", response_class=HTMLResponse, tags=["admin"])
@@ -145,7 +145,7 @@ def create_from_page(
 @router.get("/admin/posts/import", response_class=HTMLResponse, tags=["admin"])
 def import_page(request: Request, _user: CurrentUser) -> HTMLResponse:
     """Upload Markdown files or a feed file, or name a feed URL."""
-    return _page(request, "admin_post_import.html", {"title": "Import posts", "report": None})
+    return _page(request, "admin/posts/import.html", {"title": "Import posts", "report": None})
 
 
 @router.post("/admin/posts/import", response_class=HTMLResponse, tags=["admin"])
@@ -175,7 +175,7 @@ def import_from_page(
     context = {"title": "Import posts", "report": report, "tried": bool(sources or url)}
     # Only a bad URL and nothing else to import: the request itself was unusable.
     return _page(
-        request, "admin_post_import.html", context, 422 if bad_url and not sources else 200
+        request, "admin/posts/import.html", context, 422 if bad_url and not sources else 200
     )
 
 
@@ -206,7 +206,7 @@ def post_page(
         "notice": DONE.get(done, "") if done != "refused" else "",
         "error": DONE["refused"] if done == "refused" else "",
     }
-    return _page(request, "admin_post.html", context)
+    return _page(request, "admin/posts/post.html", context)
 
 
 @router.get("/admin/posts/{post_id}/edit", response_class=HTMLResponse, tags=["admin"])

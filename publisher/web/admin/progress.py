@@ -62,7 +62,7 @@ def campaigns_page(request: Request, session: DbSession, _user: CurrentUser) -> 
         "duration_text": duration_text,
         "notice": _notice(request, progress),
     }
-    return templates.TemplateResponse(request, "admin_campaigns.html", context)
+    return templates.TemplateResponse(request, "admin/campaigns/index.html", context)
 
 
 def _notice(request: Request, progress: list[CampaignProgress]) -> str:

@@ -83,5 +83,5 @@ router.add_api_route("/t/c/{token}", click, methods=["HEAD"], include_in_schema=
 
 def _invalid_link(request: Request) -> HTMLResponse:
     return templates.TemplateResponse(
-        request, "invalid_link.html", {"title": "This link is not valid"}, status_code=400
+        request, "public/invalid_link.html", {"title": "This link is not valid"}, status_code=400
     )
