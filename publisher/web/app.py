@@ -1,4 +1,5 @@
-"""The web process: FastAPI app with admin pages, JSON API, public pages and health check."""
+"""The web process: the FastAPI app, its error answers and health check; the URL map is
+:mod:`publisher.web.routes`."""
 
 from __future__ import annotations
 
@@ -8,17 +9,9 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
 from core.database import is_lock_timeout, unit_of_work
-from publisher.web import metrics
-from publisher.web.admin import accounts as auth
-from publisher.web.admin import posts as admin_posts
-from publisher.web.admin import progress as admin
-from publisher.web.admin import stats
-from publisher.web.admin import subscribers as admin_subscribers
 from publisher.web.deps import LoginRequired, login_redirect
 from publisher.web.input_guard import refuse_nul_characters
-from publisher.web.public import archive, subscribe, tracking
-from publisher.web.public import preferences as public
-from publisher.web.public import provider_webhooks as webhooks
+from publisher.web.routes import include_routes
 
 RETRY_AFTER_SECONDS = 5
 
@@ -31,17 +24,7 @@ def create_app() -> FastAPI:
         version="0.1.0",
         dependencies=[Depends(refuse_nul_characters)],
     )
-    application.include_router(public.router)
-    application.include_router(subscribe.router)
-    application.include_router(archive.router)
-    application.include_router(auth.router)
-    application.include_router(admin_posts.router)
-    application.include_router(admin_subscribers.router)
-    application.include_router(stats.router)
-    application.include_router(metrics.router)
-    application.include_router(admin.router)
-    application.include_router(webhooks.router)
-    application.include_router(tracking.router)
+    include_routes(application)
 
     @application.exception_handler(LoginRequired)
     def login_required(request: Request, _error: LoginRequired) -> Response:

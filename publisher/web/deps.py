@@ -1,4 +1,4 @@
-"""What every route shares: the request's unit of work, page templates, who is asking.
+"""What every route shares: the request's unit of work, who is asking, and the guards.
 
 Admin pages use a login session (an HttpOnly cookie); the JSON API also takes
 ``Authorization: Bearer <token>``. Browsers send cookies along with requests that other
@@ -12,20 +12,16 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import quote, urlsplit
 
 from fastapi import Depends, HTTPException, Request, status
-from fastapi.templating import Jinja2Templates
-from jinja2 import pass_context
-from jinja2.runtime import Context
-from markupsafe import Markup
 from pydantic import AfterValidator, Field, WithJsonSchema
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from core.database import unit_of_work, utcnow
-from core.settings import get_settings, project_root
+from core.settings import get_settings
 from publisher.accounts.users import Identity, identity_for_api_token, identity_for_session
 
 MAX_ROW_ID = 2**31 - 1
@@ -33,32 +29,6 @@ MAX_ROW_ID = 2**31 - 1
 SESSION_COOKIE = "herald_session"
 CSRF_FIELD = "csrf_token"
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-
-
-def _page_context(request: Request) -> dict[str, Any]:
-    identity: Identity | None = getattr(request.state, "identity", None)
-    return {
-        "user": identity,
-        "csrf_token": identity.csrf_token if identity else "",
-        "admin_nav": identity is not None,
-    }
-
-
-templates = Jinja2Templates(
-    directory=str(project_root() / "templates" / "web"), context_processors=[_page_context]
-)
-templates.env.globals["organisation_name"] = get_settings().organisation_name
-
-
-@pass_context
-def _csrf_input(context: Context) -> Markup:
-    """The hidden field every admin form carries: ``{{ csrf_input() }}``."""
-    field = '<input type="hidden" name="{}" value="{}">'
-    # Markup.format escapes the token: only the fixed markup above is trusted.
-    return Markup(field).format(CSRF_FIELD, context.get("csrf_token", ""))  # noqa: S704
-
-
-templates.env.globals["csrf_input"] = _csrf_input
 
 
 def request_session() -> Iterator[Session]:

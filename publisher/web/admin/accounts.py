@@ -40,8 +40,8 @@ from publisher.web.deps import (
     RowId,
     refuse_other_sites,
     safe_next,
-    templates,
 )
+from publisher.web.pages import templates
 
 router = APIRouter(tags=["auth"], include_in_schema=False)
 OwnSiteOnly = [Depends(refuse_other_sites)]
@@ -51,7 +51,9 @@ def _login_page(
     request: Request, *, setup: bool, status_code: int = 200, **values: str
 ) -> Response:
     context = {"title": "Set up" if setup else "Log in", "setup": setup, **values}
-    return templates.TemplateResponse(request, "login.html", context, status_code=status_code)
+    return templates.TemplateResponse(
+        request, "admin/accounts/login.html", context, status_code=status_code
+    )
 
 
 def _logged_in(session: DbSession, user: User, target: str) -> RedirectResponse:
@@ -178,7 +180,9 @@ def _account(
 ) -> Response:
     tokens = [token for token, _email in api_tokens_of(session, user_id)]
     context = {"title": "Account", "section": "account", "tokens": tokens, **extra}
-    return templates.TemplateResponse(request, "account.html", context, status_code=status_code)
+    return templates.TemplateResponse(
+        request, "admin/accounts/account.html", context, status_code=status_code
+    )
 
 
 @router.post("/admin/account/password")
@@ -250,7 +254,9 @@ def _users(request: Request, session: DbSession, status_code: int = 200, **extra
         "tokens": api_tokens_of(session),
         **extra,
     }
-    return templates.TemplateResponse(request, "admin_users.html", context, status_code=status_code)
+    return templates.TemplateResponse(
+        request, "admin/accounts/users.html", context, status_code=status_code
+    )
 
 
 @router.post("/admin/users")

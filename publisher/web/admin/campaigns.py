@@ -41,7 +41,8 @@ from publisher.campaigns.service import (
     campaign_review_problem,
     get_campaign,
 )
-from publisher.web.deps import Admin, CurrentUser, DbSession, RowId, SubmittedForm, templates
+from publisher.web.deps import Admin, CurrentUser, DbSession, RowId, SubmittedForm
+from publisher.web.pages import templates
 
 router = APIRouter(tags=["admin"])
 
@@ -110,7 +111,7 @@ def new_campaign_page(
     fields = DraftFields(kind=kind if kind in ("announcement", "digest") else "announcement")
     context = {"title": "New campaign", "section": "campaigns", "fields": fields}
     return templates.TemplateResponse(
-        request, "admin_campaign_new.html", {**context, **_form_context(session)}
+        request, "admin/campaigns/new.html", {**context, **_form_context(session)}
     )
 
 
@@ -128,7 +129,7 @@ def create_campaign_from_page(
         context = {"title": "New campaign", "section": "campaigns", "fields": fields}
         context |= {"error": str(error), **_form_context(session)}
         return templates.TemplateResponse(
-            request, "admin_campaign_new.html", context, status_code=400
+            request, "admin/campaigns/new.html", context, status_code=400
         )
     return _back(campaign.id, notice="created")
 
@@ -142,7 +143,7 @@ def campaign_page(
     code = request.query_params.get("notice", "")
     context = _campaign_context(session, campaign, user)
     context["notice"] = NOTICES.get(code, "")
-    return templates.TemplateResponse(request, "admin_campaign.html", context)
+    return templates.TemplateResponse(request, "admin/campaigns/campaign.html", context)
 
 
 def _campaign_context(session: Session, campaign: Campaign, user: Identity) -> dict[str, Any]:
@@ -220,7 +221,9 @@ def _page_with_error(
 ) -> HTMLResponse:
     context = _campaign_context(session, _campaign(session, campaign_id), user)
     context["error"] = error
-    return templates.TemplateResponse(request, "admin_campaign.html", context, status_code=409)
+    return templates.TemplateResponse(
+        request, "admin/campaigns/campaign.html", context, status_code=409
+    )
 
 
 @router.get("/admin/campaigns/{campaign_id}/preview.html", response_class=HTMLResponse)
@@ -302,11 +305,3 @@ def _refusal(error: CampaignError) -> str:
     if isinstance(error, CampaignBlocked):
         return "Not sent: " + " ".join(error.reasons)
     return str(error)
-
-
-def local_label(moment: datetime | None) -> str:
-    """A schedule time as the page shows it."""
-    return moment.strftime("%a %d %b %Y, %H:%M") if moment else "—"
-
-
-templates.env.filters["local_label"] = local_label

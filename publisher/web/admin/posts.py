@@ -3,7 +3,7 @@
 Editors create and edit their drafts and submit them; admins also approve, send back and
 publish. Buttons show only what the role and status allow, and every route checks again
 (``publisher.posts.workflow``), so a hand-made request is refused the same way. The JSON API
-(``posts_api``) is included here so the app mounts one router for posts.
+is :mod:`publisher.web.api.posts`.
 """
 
 from __future__ import annotations
@@ -36,7 +36,6 @@ from publisher.posts.service import (
     get_post,
     is_web_url,
     list_posts,
-    post_time,
     translation_group,
     update_post,
 )
@@ -48,8 +47,7 @@ from publisher.posts.workflow import (
     comments_on,
     take_step,
 )
-from publisher.web.api import posts as posts_api
-from publisher.web.deps import CurrentUser, DbSession, RowId, templates
+from publisher.web.deps import CurrentUser, DbSession, RowId
 from publisher.web.forms.posts import (
     COMMON_LANGUAGES,
     COMMON_TIMEZONES,
@@ -57,11 +55,9 @@ from publisher.web.forms.posts import (
     form_from_post,
     input_from_form,
 )
+from publisher.web.pages import templates
 
 router = APIRouter()
-router.include_router(posts_api.router)
-# The public post page (web/public.py) shares the article template and so this filter.
-templates.env.filters["post_time"] = post_time
 
 STATUS_LABELS = {"draft": "Draft", "in_review": "In review", "approved": "Approved",
                  "published": "Published"}  # fmt: skip
@@ -109,7 +105,7 @@ def posts_page(
     chosen = status_filter if status_filter in POST_STATUSES else ""
     posts = list_posts(session, status=chosen or None)
     context = {"title": "Posts", "posts": posts, "chosen": chosen, "statuses": POST_STATUSES}
-    return _page(request, "admin_posts.html", context)
+    return _page(request, "admin/posts/index.html", context)
 
 
 def _editor(
@@ -125,7 +121,7 @@ def _editor(
         "problems": problems or [],
         "error": "The post was not saved: please correct the fields below." if problems else "",
     }
-    return _page(request, "admin_post_form.html", context, 422 if problems else 200)
+    return _page(request, "admin/posts/form.html", context, 422 if problems else 200)
 
 
 @router.get("/admin/posts/new", response_class=HTMLResponse, tags=["admin"])
@@ -149,7 +145,7 @@ def create_from_page(
 @router.get("/admin/posts/import", response_class=HTMLResponse, tags=["admin"])
 def import_page(request: Request, _user: CurrentUser) -> HTMLResponse:
     """Upload Markdown files or a feed file, or name a feed URL."""
-    return _page(request, "admin_post_import.html", {"title": "Import posts", "report": None})
+    return _page(request, "admin/posts/import.html", {"title": "Import posts", "report": None})
 
 
 @router.post("/admin/posts/import", response_class=HTMLResponse, tags=["admin"])
@@ -179,7 +175,7 @@ def import_from_page(
     context = {"title": "Import posts", "report": report, "tried": bool(sources or url)}
     # Only a bad URL and nothing else to import: the request itself was unusable.
     return _page(
-        request, "admin_post_import.html", context, 422 if bad_url and not sources else 200
+        request, "admin/posts/import.html", context, 422 if bad_url and not sources else 200
     )
 
 
@@ -210,7 +206,7 @@ def post_page(
         "notice": DONE.get(done, "") if done != "refused" else "",
         "error": DONE["refused"] if done == "refused" else "",
     }
-    return _page(request, "admin_post.html", context)
+    return _page(request, "admin/posts/post.html", context)
 
 
 @router.get("/admin/posts/{post_id}/edit", response_class=HTMLResponse, tags=["admin"])

@@ -1,7 +1,8 @@
-"""The admin: a campaigns page with progress and controls, and the same as a JSON API; the
-campaign editor (campaign_pages, campaign_api) is included from here.
+"""The admin's campaigns page with progress and controls, and the controls and one
+campaign's progress as JSON. The campaign editor is :mod:`publisher.web.admin.campaigns`, the
+rest of the campaigns' JSON API :mod:`publisher.web.api.campaigns`.
 
-Sign-in, CSRF and cross-site checks happen in the ``Admin`` dependency (web/common.py).
+Sign-in, CSRF and cross-site checks happen in the ``Admin`` dependency (web/deps.py).
 """
 
 from __future__ import annotations
@@ -28,14 +29,10 @@ from publisher.campaigns.service import (
     recent_campaigns,
     resume_campaign,
 )
-from publisher.web.admin import campaigns as campaign_pages
-from publisher.web.api import campaigns as campaign_api
-from publisher.web.deps import Admin, CurrentUser, DbSession, RowId, templates
+from publisher.web.deps import Admin, CurrentUser, DbSession, RowId
+from publisher.web.pages import templates
 
 router = APIRouter()
-# First: their fixed paths (/send, /schedule…) must win over the {action} routes below.
-router.include_router(campaign_pages.router)
-router.include_router(campaign_api.router)
 
 
 class CampaignAction(StrEnum):
@@ -65,7 +62,7 @@ def campaigns_page(request: Request, session: DbSession, _user: CurrentUser) -> 
         "duration_text": duration_text,
         "notice": _notice(request, progress),
     }
-    return templates.TemplateResponse(request, "admin_campaigns.html", context)
+    return templates.TemplateResponse(request, "admin/campaigns/index.html", context)
 
 
 def _notice(request: Request, progress: list[CampaignProgress]) -> str:
@@ -99,12 +96,6 @@ def control_from_page(
         outcome = "refused"
     query = urlencode({"campaign": campaign_id, "action": action.value, "outcome": outcome})
     return RedirectResponse(f"/admin?{query}", status_code=status.HTTP_303_SEE_OTHER)
-
-
-@router.get("/api/campaigns", tags=["admin"])
-def campaigns_json(session: DbSession, _user: CurrentUser) -> list[CampaignProgress]:
-    """Campaigns, newest first, with their progress."""
-    return campaign_progress(session, recent_campaigns(session, limit=100))
 
 
 @router.get("/api/campaigns/{campaign_id}", tags=["admin"])

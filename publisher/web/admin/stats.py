@@ -19,12 +19,11 @@ from publisher.campaigns.progress import duration_text
 from publisher.stats import export, health, queries
 from publisher.stats.charts import Series, bar_chart, line_chart
 from publisher.stats.list_queries import ListReport, all_lists, list_report
-from publisher.web.admin import webhooks as stats_webhooks
-from publisher.web.deps import CurrentUser, DbSession, RowId, templates
+from publisher.web.deps import CurrentUser, DbSession, RowId
+from publisher.web.pages import templates
 from subscribers.models import MailingList
 
 router = APIRouter()
-router.include_router(stats_webhooks.router)
 
 TIMELINE_SERIES = (
     ("delivered", "Delivered", "var(--ok)"), ("opened", "Opens", "var(--accent)"),
@@ -93,7 +92,7 @@ def dashboard(request: Request, session: DbSession, _user: CurrentUser) -> HTMLR
         ],
     )
     return _page(
-        request, "stats_dashboard.html", "Delivery statistics",
+        request, "admin/stats/dashboard.html", "Delivery statistics",
         reports=reports, chart=chart, rates_chart=rates, lists=all_lists(session),
     )  # fmt: skip
 
@@ -125,7 +124,7 @@ def campaign_page(
     (report,) = queries.campaign_reports(session, [_campaign(session, campaign_id)])
     points = queries.timeline(session, campaign_id)
     return _page(
-        request, "stats_campaign.html", f"Statistics of campaign #{campaign_id}",
+        request, "admin/stats/campaign.html", f"Statistics of campaign #{campaign_id}",
         report=report, points=points, links=queries.link_clicks(session, campaign_id),
         funnel=_funnel_chart(report), timeline_chart=_timeline_chart(points),
     )  # fmt: skip
@@ -194,7 +193,7 @@ def list_page(
     """A list over the last 30 days, and how its recent campaigns did."""
     report = list_report(session, _list(session, list_id))
     return _page(
-        request, "stats_list.html", f"Statistics of {report.name}",
+        request, "admin/stats/list.html", f"Statistics of {report.name}",
         report=report, **_list_charts(report),
     )  # fmt: skip
 
@@ -247,7 +246,7 @@ def providers_page(request: Request, session: DbSession, _user: CurrentUser) -> 
         ]
         charts.append(line_chart(f"{provider}: per hour (UTC)", labels, series))
     return _page(
-        request, "stats_providers.html", "Provider health",
+        request, "admin/stats/providers.html", "Provider health",
         points=points, charts=charts, totals=health.provider_totals(session),
     )  # fmt: skip
 

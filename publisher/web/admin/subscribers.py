@@ -29,7 +29,8 @@ from publisher.audience.segments import (
     create_segment,
     get_segment,
 )
-from publisher.web.deps import Admin, CurrentUser, DbSession, IdValue, RowId, templates
+from publisher.web.deps import Admin, CurrentUser, DbSession, IdValue, RowId
+from publisher.web.pages import templates
 from subscribers.exports import export_lines
 from subscribers.imports import (
     ImportJob,
@@ -81,7 +82,7 @@ def _lists(request: Request, session: Session, error: str = "", code: int = 200)
     lists = list(session.scalars(select(MailingList).order_by(MailingList.name)))
     context = {"title": "Lists", "section": "lists", "lists": lists, "error": error,
                "counts": status_counts(session), "opt_in_modes": OPT_IN_MODES}  # fmt: skip
-    return _page(request, "admin_lists.html", context, code)
+    return _page(request, "admin/subscribers/lists.html", context, code)
 
 
 @router.post("/admin/lists", response_class=HTMLResponse, tags=["admin"])
@@ -133,7 +134,7 @@ def list_page(
         "counts": status_counts(session).get(list_id, {}),
         "imports": recent_imports(session, list_id), "segments": segments,
     }  # fmt: skip
-    return _page(request, "admin_list.html", context)
+    return _page(request, "admin/subscribers/list.html", context)
 
 
 @router.post("/admin/lists/{list_id}/imports", tags=["admin"])
@@ -174,7 +175,7 @@ def import_page(
     job = _job_or_404(session, job_id)
     context = {"title": f"Import #{job.id}", "section": "lists", "job": job,
                "list": session.get(MailingList, job.list_id), "summary": summary(job)}  # fmt: skip
-    return _page(request, "admin_import.html", context)
+    return _page(request, "admin/subscribers/import.html", context)
 
 
 @router.get("/api/imports/{job_id}", tags=["admin"])
@@ -236,7 +237,7 @@ def subscribers_page(
     found = _search(session, q.strip().lower()) if q.strip() else []
     context = {"title": "Subscribers", "section": "subscribers", "q": q, "found": found,
                "limit": SEARCH_LIMIT}  # fmt: skip
-    return _page(request, "admin_subscribers.html", context)
+    return _page(request, "admin/subscribers/index.html", context)
 
 
 def _search(session: Session, text: str) -> list[dict[str, Any]]:
@@ -275,7 +276,7 @@ def _segments(
     context = {"title": "Segments", "section": "lists", "segments": segments, "lists": lists,
                "names": {item.id: item.name for item in lists}, "error": error,
                "form": form or {}, "dumps": _pretty}  # fmt: skip
-    return _page(request, "admin_segments.html", context, code)
+    return _page(request, "admin/subscribers/segments.html", context, code)
 
 
 def _pretty(value: Any) -> str:
@@ -320,4 +321,4 @@ def segment_page(
         "title": segment.name, "section": "lists", "segment": segment,
         "count": count_members(session, segment), "names": names, "dumps": _pretty,
     }  # fmt: skip
-    return _page(request, "admin_segment.html", context)
+    return _page(request, "admin/subscribers/segment.html", context)

@@ -15,7 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.activity import ACTIVITY_KINDS
-from publisher.web.deps import Admin, DbSession, RowId, templates
+from publisher.web.deps import Admin, DbSession, RowId
+from publisher.web.pages import templates
 from publisher.webhooks import outgoing as webhooks
 from publisher.webhooks.models import WebhookDelivery, WebhookEndpoint
 
@@ -55,7 +56,7 @@ def webhooks_page(request: Request, session: DbSession, _admin: Admin) -> HTMLRe
     """The endpoints, a form to add one, and the latest deliveries."""
     endpoints = list(session.scalars(select(WebhookEndpoint).order_by(WebhookEndpoint.id)))
     return _page(
-        request, "admin_webhooks.html", "Outgoing webhooks",
+        request, "admin/webhooks/index.html", "Outgoing webhooks",
         endpoints=endpoints, log=_log(session),
         notice=NOTICES.get(request.query_params.get("done", ""), ""),
     )  # fmt: skip
@@ -78,7 +79,7 @@ def add_endpoint(
     except webhooks.EndpointError as error:
         endpoints = list(session.scalars(select(WebhookEndpoint).order_by(WebhookEndpoint.id)))
         return _page(
-            request, "admin_webhooks.html", "Outgoing webhooks",
+            request, "admin/webhooks/index.html", "Outgoing webhooks",
             endpoints=endpoints, log=_log(session), error=str(error),
         )  # fmt: skip
     return RedirectResponse(f"/admin/stats/webhooks/{endpoint.id}?done=created", status_code=303)
@@ -91,7 +92,7 @@ def endpoint_page(
     """One endpoint: its secret, how to verify, and its delivery log."""
     endpoint = _endpoint(session, endpoint_id)
     return _page(
-        request, "admin_webhook.html", f"Webhook endpoint #{endpoint.id}",
+        request, "admin/webhooks/endpoint.html", f"Webhook endpoint #{endpoint.id}",
         endpoint=endpoint, log=_log(session, endpoint.id),
         notice=NOTICES.get(request.query_params.get("done", ""), ""),
     )  # fmt: skip

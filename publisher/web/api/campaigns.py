@@ -1,4 +1,5 @@
-"""The campaign editor's JSON API: create drafts, run checks, preview, test, send and schedule.
+"""The campaigns' JSON API: list them, create drafts, run checks, preview, test, send and
+schedule.
 
 Send and schedule are for admins and answer 409 with the blocking reasons when the checks
 refuse; editors may create drafts, run checks and send tests.
@@ -20,7 +21,12 @@ from publisher.campaigns.preview import campaign_subjects, preview_campaign
 from publisher.campaigns.progress import CampaignProgress, campaign_progress
 from publisher.campaigns.proofs import request_test_send
 from publisher.campaigns.scheduling import parse_moment
-from publisher.campaigns.service import CampaignError, CampaignNotFound, get_campaign
+from publisher.campaigns.service import (
+    CampaignError,
+    CampaignNotFound,
+    get_campaign,
+    recent_campaigns,
+)
 from publisher.web.deps import Admin, CurrentUser, DbSession, IdValue, RowId
 
 router = APIRouter(tags=["admin"])
@@ -111,6 +117,12 @@ def _conflict(error: CampaignError) -> HTTPException:
     else:
         detail = str(error)
     return HTTPException(status.HTTP_409_CONFLICT, detail=detail)
+
+
+@router.get("/api/campaigns")
+def campaigns_json(session: DbSession, _user: CurrentUser) -> list[CampaignProgress]:
+    """Campaigns, newest first, with their progress."""
+    return campaign_progress(session, recent_campaigns(session, limit=100))
 
 
 @router.post("/api/campaigns", status_code=201, responses=REFUSED)

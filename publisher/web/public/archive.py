@@ -21,7 +21,8 @@ from publisher.campaigns.archive import (
     public_list,
     public_lists,
 )
-from publisher.web.deps import DbSession, RowId, templates
+from publisher.web.deps import DbSession, RowId
+from publisher.web.pages import templates
 from subscribers.models import MailingList
 
 router = APIRouter(tags=["archive"])
@@ -42,7 +43,7 @@ def _audience(mailing_list: MailingList) -> str:
 def archive_home(request: Request, session: DbSession) -> HTMLResponse:
     """The public lists, each with its archive and feed."""
     context = {"title": "Archive", "lists": public_lists(session)}
-    return templates.TemplateResponse(request, "archive_lists.html", context)
+    return templates.TemplateResponse(request, "archive/lists.html", context)
 
 
 @router.get("/archive/{slug}/feed.atom")
@@ -71,7 +72,7 @@ def archive_list(request: Request, slug: str, session: DbSession) -> HTMLRespons
         "entries": archive_entries(session, mailing_list),
         "language_names": labels_for("en")["languages"],
     }
-    return templates.TemplateResponse(request, "archive_list.html", context)
+    return templates.TemplateResponse(request, "archive/list.html", context)
 
 
 @router.get("/archive/{slug}/{campaign_id}", response_class=HTMLResponse)
@@ -95,4 +96,4 @@ def archive_campaign(
         "languages": sorted(campaign.compiled["languages"]),
         "language_names": labels_for("en")["languages"],
     }
-    return templates.TemplateResponse(request, "archive_campaign.html", context)
+    return templates.TemplateResponse(request, "archive/campaign.html", context)

@@ -20,7 +20,8 @@ from core.rendering.content import markdown_to_html
 from core.settings import get_settings
 from core.tokens import InvalidToken
 from publisher.posts.models import Post
-from publisher.web.deps import DbSession, templates
+from publisher.web.deps import DbSession
+from publisher.web.pages import templates
 from subscribers.lists import LANGUAGES
 from subscribers.preferences import leave_everything, preferences, save_preferences
 from subscribers.unsubscribe import (
@@ -36,7 +37,7 @@ router = APIRouter(include_in_schema=True)
 
 def _invalid_link(request: Request) -> HTMLResponse:
     return templates.TemplateResponse(
-        request, "invalid_link.html", {"title": "This link is not valid"}, status_code=400
+        request, "public/invalid_link.html", {"title": "This link is not valid"}, status_code=400
     )
 
 
@@ -56,7 +57,7 @@ def unsubscribe_page(request: Request, token: str, session: DbSession) -> HTMLRe
     if resolved is None:
         return _invalid_link(request)
     context = {"title": "Unsubscribe", "about": resolved[1], "token": token, "done": False}
-    return templates.TemplateResponse(request, "unsubscribe.html", context)
+    return templates.TemplateResponse(request, "public/unsubscribe.html", context)
 
 
 @router.post("/unsubscribe/{token}", response_class=HTMLResponse, tags=["subscribers"])
@@ -69,7 +70,7 @@ def unsubscribe_now(request: Request, token: str, session: DbSession) -> HTMLRes
     via = f"campaign:{wanted.campaign_id}" if wanted.campaign_id else "link"
     about = unsubscribe(session, wanted, source=f"unsubscribe link ({via})")
     context = {"title": "Unsubscribed", "about": about, "token": token, "done": True}
-    return templates.TemplateResponse(request, "unsubscribe.html", context)
+    return templates.TemplateResponse(request, "public/unsubscribe.html", context)
 
 
 PREFERENCE_NOTICES = {
@@ -93,7 +94,7 @@ def preferences_page(
         "prefs": preferences(session, resolved[0].subscriber_id),
         "notice": PREFERENCE_NOTICES.get(done, ""),
     }
-    return templates.TemplateResponse(request, "preferences.html", context)
+    return templates.TemplateResponse(request, "public/preferences.html", context)
 
 
 @router.post("/preferences/{token}", tags=["subscribers"])
@@ -141,4 +142,4 @@ def post_page(request: Request, slug: str, session: DbSession) -> HTMLResponse:
     if post is None:
         raise HTTPException(status_code=404, detail="no such post")
     context = {"title": post.title, "post": post, "body_html": markdown_to_html(post.body)}
-    return templates.TemplateResponse(request, "post.html", context)
+    return templates.TemplateResponse(request, "public/post.html", context)

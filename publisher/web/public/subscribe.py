@@ -22,7 +22,8 @@ from core.database import unit_of_work
 from core.settings import get_settings
 from core.tokens import InvalidToken
 from publisher.audience.privacy import erase_address, export_address
-from publisher.web.deps import Admin, DbSession, templates
+from publisher.web.deps import Admin, DbSession
+from publisher.web.pages import templates
 from subscribers import consent, throttle
 from subscribers.addresses import InvalidAddress, normalise_address
 from subscribers.lists import LANGUAGES, public_list
@@ -130,7 +131,9 @@ def _form_page(
         "values": {},
         **extra,
     }
-    return templates.TemplateResponse(request, "subscribe.html", context, status_code=status_code)
+    return templates.TemplateResponse(
+        request, "public/subscribe.html", context, status_code=status_code
+    )
 
 
 @router.get("/subscribe/{slug}", response_class=HTMLResponse)
@@ -143,7 +146,7 @@ def subscribe_page(request: Request, slug: str, session: DbSession) -> HTMLRespo
 def embed_snippet(request: Request, slug: str, session: DbSession) -> HTMLResponse:
     """The list's form as an HTML snippet to paste into another site's page."""
     context = {"list": _list_or_404(session, slug), "base_url": get_settings().base_url}
-    return templates.TemplateResponse(request, "embed_form.html", context)
+    return templates.TemplateResponse(request, "public/embed_form.html", context)
 
 
 @router.post("/subscribe/{slug}", response_class=HTMLResponse)
@@ -219,7 +222,7 @@ def subscribe_json(
 def _confirm_page(request: Request, token: str, outcome: consent.Confirmation) -> HTMLResponse:
     context = {"title": "Confirm your subscription", "token": token, "about": outcome}
     code = 400 if outcome.outcome in ("stale", "expired") else 200
-    return templates.TemplateResponse(request, "confirm.html", context, status_code=code)
+    return templates.TemplateResponse(request, "public/confirm.html", context, status_code=code)
 
 
 def _confirmation(request: Request, token: str, act: Any) -> HTMLResponse:
@@ -229,7 +232,10 @@ def _confirmation(request: Request, token: str, act: Any) -> HTMLResponse:
         return _confirm_page(request, token, consent.Confirmation("expired"))
     except InvalidToken:
         return templates.TemplateResponse(
-            request, "invalid_link.html", {"title": "This link is not valid"}, status_code=400
+            request,
+            "public/invalid_link.html",
+            {"title": "This link is not valid"},
+            status_code=400,
         )
 
 

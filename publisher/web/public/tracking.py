@@ -18,7 +18,8 @@ from core.database import unit_of_work, utcnow
 from core.tokens import InvalidToken
 from publisher.tracking.links import read_click_token, read_open_token, record_click, record_open
 from publisher.tracking.machines import Hit
-from publisher.web.deps import DbSession, templates
+from publisher.web.deps import DbSession
+from publisher.web.pages import templates
 
 log = logging.getLogger(__name__)
 
@@ -82,5 +83,5 @@ router.add_api_route("/t/c/{token}", click, methods=["HEAD"], include_in_schema=
 
 def _invalid_link(request: Request) -> HTMLResponse:
     return templates.TemplateResponse(
-        request, "invalid_link.html", {"title": "This link is not valid"}, status_code=400
+        request, "public/invalid_link.html", {"title": "This link is not valid"}, status_code=400
     )
