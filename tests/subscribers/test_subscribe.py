@@ -55,11 +55,6 @@ __all__ = ["mailroom"]  # the fixture
 FORM_PAGE = "http://forum.example.org/events?utm_source=x#signup"
 
 
-@pytest.fixture
-def client(db: str) -> TestClient:
-    return TestClient(create_app(), follow_redirects=False)
-
-
 @dataclass(frozen=True)
 class Lists:
     """A double opt-in list with topics, a single opt-in list, and a private list."""
