@@ -23,8 +23,8 @@ from publisher.campaigns.service import (
     CampaignStateError,
     start_sending,
 )
-from tests.fixtures.campaigns import ALLOWED, Dispatched, add_campaign, counts, stored
-from tests.fixtures.factories import add_announcement, add_list, add_subscribers
+from tests.fixtures.campaigns import ALLOWED, Dispatched, add_campaign, stored
+from tests.fixtures.factories import add_announcement, add_list, add_subscribers, counts_by_status
 from worker import pipeline, scheduled, sending
 
 ACTIONS = ("pause", "resume", "cancel")
@@ -65,7 +65,7 @@ def test_refused_transitions_say_why_and_change_nothing(
     assert f"campaign {campaign_id} is {before}" in str(refused.value)
     after = stored(campaign_id)
     assert (after.status, after.error, after.finished_at) == (before, "kept", None)
-    assert counts(campaign_id) == {"queued": 2}
+    assert counts_by_status(campaign_id) == {"queued": 2}
     assert dispatched == []
 
 
@@ -79,14 +79,14 @@ def test_cancel_stops_queued_deliveries_and_leaves_the_others(dispatched: Dispat
     mix = {"queued": 4, "sending": 2, "sent": 3, "failed": 1, "skipped": 1}
     campaign_id, other_id = add_campaign("sending", mix), add_campaign("sending", {"queued": 2})
     control("cancel", campaign_id)
-    assert counts(campaign_id) == {
+    assert counts_by_status(campaign_id) == {
         "cancelled": 4,
         "sending": 2,
         "sent": 3,
         "failed": 1,
         "skipped": 1,
     }
-    assert counts(other_id) == {"queued": 2}
+    assert counts_by_status(other_id) == {"queued": 2}
     after = stored(campaign_id)
     assert after.status == "cancelled"
     assert after.finished_at is not None
@@ -96,7 +96,7 @@ def test_cancel_stops_queued_deliveries_and_leaves_the_others(dispatched: Dispat
 def test_pause_enqueues_nothing_and_keeps_the_rows(dispatched: Dispatched) -> None:
     campaign_id = add_campaign("sending", {"queued": 3, "sent": 1})
     control("pause", campaign_id)
-    assert counts(campaign_id) == {"queued": 3, "sent": 1}
+    assert counts_by_status(campaign_id) == {"queued": 3, "sent": 1}
     assert dispatched == []
 
 
@@ -193,13 +193,13 @@ def test_batches_of_a_paused_campaign_wait_for_the_resume(
 ) -> None:
     control("pause", planned)
     run_batches(dispatched)  # tasks already in the broker become no-ops
-    assert counts(planned) == {"queued": 5}
+    assert counts_by_status(planned) == {"queued": 5}
     scheduled.finish_done()
     assert stored(planned).status == "paused"
     control("resume", planned)
     assert dispatched == [(ENQUEUE_TASK, [planned])]
     run_batches(dispatched)
-    assert counts(planned) == {"sent": 5}
+    assert counts_by_status(planned) == {"sent": 5}
     assert stored(planned).status == "sent"
 
 
@@ -207,5 +207,5 @@ def test_batches_of_a_cancelled_campaign_send_nothing(planned: int, dispatched: 
     control("cancel", planned)
     run_batches(dispatched)
     scheduled.finish_done()
-    assert counts(planned) == {"cancelled": 5}
+    assert counts_by_status(planned) == {"cancelled": 5}
     assert stored(planned).status == "cancelled"

@@ -24,10 +24,9 @@ from tests.fixtures.campaigns import (
     PROGRESS_FIELDS,
     Dispatched,
     add_campaign,
-    counts,
     stored,
 )
-from tests.fixtures.factories import add_user, log_in
+from tests.fixtures.factories import add_user, counts_by_status, log_in
 
 OWN = {"Origin": "http://testserver"}
 FOREIGN = {"Origin": "https://evil.example"}
@@ -112,7 +111,7 @@ def test_cookie_requests_without_the_csrf_token_change_nothing(
     headers = {} if csrf is None else {"X-CSRF-Token": csrf}
     assert admin.post(f"/api/campaigns/{campaign_id}/cancel", headers=headers).status_code == 403
     assert stored(campaign_id).status == "sending"
-    assert counts(campaign_id) == {"queued": 2}
+    assert counts_by_status(campaign_id) == {"queued": 2}
 
 
 def test_the_page_form_carries_the_csrf_token(admin: TestClient) -> None:
@@ -204,7 +203,7 @@ def test_admin_forms_refuse_cross_site_posts(admin: TestClient, headers: dict[st
     campaign_id = add_campaign("sending", {"queued": 2})
     assert post_form(admin, campaign_id, "cancel", headers).status_code == 403
     assert stored(campaign_id).status == "sending"
-    assert counts(campaign_id) == {"queued": 2}
+    assert counts_by_status(campaign_id) == {"queued": 2}
 
 
 def test_admin_forms_accept_the_configured_base_url_and_own_referer(
