@@ -24,7 +24,6 @@ from core.settings import get_settings
 from publisher.campaigns.service import start_sending
 from publisher.sending.deliveries import delivery_counts
 from publisher.sending.models import Delivery
-from publisher.web.app import create_app
 from subscribers.consent import WELCOME_TASK
 from subscribers.lists import create_list
 from subscribers.models import Subscriber, Subscription, Suppression
@@ -51,11 +50,6 @@ class Reader:
 
     def token(self, *list_ids: int, campaign_id: int | None = None) -> str:
         return unsubscribe_token(self.id, list_ids or (self.forum,), campaign_id)
-
-
-@pytest.fixture
-def client(db: str) -> TestClient:
-    return TestClient(create_app(), follow_redirects=False)
 
 
 @pytest.fixture

@@ -2,43 +2,26 @@
 
 The public form, its embeddable copy and the JSON endpoint; double opt-in with signed,
 expiring links (forged, altered, expired and replayed ones included); the same answer for
-every address whatever Herald knows about it; the honeypot and the limits per IP and per
-address (in the database, and in Redis). Transactional tasks are captured instead of going
-to a broker and run in-process through the outbox, whose files are read back like mail;
-once, a real web process and a real Celery worker do it through the embedded broker.
+every address whatever Herald knows about it. Transactional tasks are captured instead of
+going to a broker and run in-process through the outbox, whose files are read back like mail.
+Robots and floods are in test_subscribe_limits.py, confirmations asked for by imports and
+through a real worker in test_confirmations.py.
 """
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
-from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
-from typing import Any
 
 import pytest
-import redis
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from core.database import unit_of_work
-from core.settings import get_settings
 from core.tokens import make_token
-from publisher.web.app import create_app
-from subscribers import throttle
-from subscribers.consent import (
-    CONFIRM_TASK,
-    TASK_CHUNK,
-    WELCOME_TASK,
-    ask_for_confirmation,
-    confirmation_token,
-)
-from subscribers.lists import create_list
+from subscribers.consent import CONFIRM_TASK, WELCOME_TASK, confirmation_token
 from subscribers.models import Subscriber, Subscription, Suppression
 from subscribers.unsubscribe import unsubscribe_token
-from tests.conftest import REDIS_URL, use_settings
 from tests.fixtures.mailroom import (
     Mailroom,
     activity,
@@ -48,46 +31,9 @@ from tests.fixtures.mailroom import (
     subscriber_id,
     subscription,
 )
-from tests.fixtures.processes import celery_worker, herald_env, wait_until
+from tests.fixtures.subscribing import Lists, post_form
 
 __all__ = ["mailroom"]  # the fixture
-
-FORM_PAGE = "http://forum.example.org/events?utm_source=x#signup"
-
-
-@pytest.fixture
-def client(db: str) -> TestClient:
-    return TestClient(create_app(), follow_redirects=False)
-
-
-@dataclass(frozen=True)
-class Lists:
-    """A double opt-in list with topics, a single opt-in list, and a private list."""
-
-    forum: int
-    alerts: int
-    board: int
-
-
-@pytest.fixture
-def lists(db: str) -> Lists:
-    with unit_of_work() as session:
-        forum = create_list(
-            session,
-            slug="forum",
-            name="Find out first",
-            opt_in="double",
-            topics=["Events", "Research"],
-            description="Events and research, first.",
-        )
-        alerts = create_list(session, slug="alerts", name="Alerts", opt_in="single")
-        board = create_list(session, slug="board", name="Board", public=False)
-        return Lists(forum.id, alerts.id, board.id)
-
-
-def post_form(client: TestClient, slug: str, **fields: Any) -> Any:
-    data = {"email": "anna@example.org", "name": "Anna", "language": "en", **fields}
-    return client.post(f"/subscribe/{slug}", data=data, headers={"referer": FORM_PAGE})
 
 
 # The form and the JSON endpoint
@@ -379,157 +325,3 @@ def test_a_pending_request_is_not_mailed_again_within_minutes(
     post_form(client, "forum")
     assert mailroom.names() == [CONFIRM_TASK]
     assert len(activity("subscriber.subscribed")) == 1  # the same request, asked again
-
-
-# Robots and floods
-
-
-def test_the_honeypot_answers_as_usual_and_does_nothing(
-    client: TestClient, lists: Lists, mailroom: Mailroom
-) -> None:
-    trap = post_form(client, "forum", website="http://spam.example")
-    honest = post_form(client, "forum", email="real@example.org")
-    assert trap.status_code == honest.status_code == 200
-    assert trap.text == honest.text
-    assert subscription("anna@example.org", lists.forum) is None
-    api = client.post("/api/subscribe/forum", json={"email": "bot@example.org", "website": "x"})
-    assert api.status_code == 202 and subscription("bot@example.org", lists.forum) is None
-
-
-def test_an_unusable_address_is_refused_with_a_reason(client: TestClient, lists: Lists) -> None:
-    page = post_form(client, "forum", email="not an address")
-    assert page.status_code == 400 and "does not look like an email" in page.text
-    assert 'value="not an address"' in page.text
-    api = client.post("/api/subscribe/forum", json={"email": "anna@"})
-    assert api.status_code == 422
-    assert everything() == []
-
-
-def _limits(monkeypatch: pytest.MonkeyPatch, *, per_ip: int, per_address: int) -> None:
-    monkeypatch.setattr(throttle, "PER_IP", throttle.Limit("test-ip", per_ip, 1.0))
-    monkeypatch.setattr(throttle, "PER_ADDRESS", throttle.Limit("test-to", per_address, 1.0))
-
-
-def _limited_per_ip_and_address(lists: Lists, monkeypatch: pytest.MonkeyPatch) -> None:
-    _limits(monkeypatch, per_ip=4, per_address=2)
-    app = create_app()
-    one_ip = TestClient(app, client=("198.51.100.7", 5000))
-    codes = [post_form(one_ip, "forum", email=f"p{i}@example.org").status_code for i in range(5)]
-    assert codes == [200, 200, 200, 200, 429]
-    refused = post_form(one_ip, "forum", email="p9@example.org")
-    assert "Too many attempts" in refused.text and int(refused.headers["retry-after"]) >= 1
-    assert subscription("p9@example.org", lists.forum) is None
-
-    # One address from many IPs: the third attempt is refused, known address or not.
-    answers = [
-        TestClient(app, client=(f"192.0.2.{i}", 5000))
-        .post("/api/subscribe/forum", json={"email": "target@example.org"})
-        .status_code
-        for i in range(3)
-    ]
-    assert answers == [202, 202, 429]
-
-
-def test_limits_per_ip_and_per_address_in_the_database(
-    lists: Lists, mailroom: Mailroom, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    _limited_per_ip_and_address(lists, monkeypatch)
-
-
-def test_limits_per_ip_and_per_address_in_redis(
-    lists: Lists, mailroom: Mailroom, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    url = REDIS_URL.rsplit("/", 1)[0] + "/11"
-    client = redis.Redis.from_url(url)
-    try:
-        client.flushdb()
-    except redis.RedisError as error:
-        from tests.conftest import service_unavailable
-
-        service_unavailable("Redis", error)
-    finally:
-        client.close()
-    use_settings(monkeypatch, redis_url=url, database_url=get_settings().database_url)
-    _limited_per_ip_and_address(lists, monkeypatch)
-    keys = redis.Redis.from_url(url).keys("herald:ratelimit:test-*")
-    assert keys and not any(b"example.org" in key or b"192.0.2" in key for key in keys)
-
-
-# Confirmations asked for by others (imports)
-
-
-def test_confirmations_are_asked_in_chunks_of_ids(mailroom: Mailroom, lists: Lists) -> None:
-    with unit_of_work() as session:
-        ask_for_confirmation(session, list_id=lists.forum, subscriber_ids=range(1, 1202))
-        assert mailroom.tasks == []  # only once committed
-    sizes = [len(args[1]) for name, args in mailroom.tasks if name == CONFIRM_TASK]
-    assert sizes == [TASK_CHUNK, TASK_CHUNK, 201]
-
-
-def test_an_imported_subscriber_gets_a_working_link(
-    client: TestClient, mailroom: Mailroom, lists: Lists
-) -> None:
-    with unit_of_work() as session:
-        person = Subscriber(email="imported@example.org", name="Ім'я", language="uk")
-        session.add(person)
-        session.flush()
-        session.add(
-            Subscription(
-                subscriber_id=person.id, list_id=lists.forum, consent_source="import:x.csv"
-            )
-        )
-        ask_for_confirmation(session, list_id=lists.forum, subscriber_ids=[person.id])
-    mailroom.run()
-    message = mailroom.message("confirm", lists.forum, person.id)
-    assert message is not None and "Підтвердьте" in str(message["Subject"])
-    assert client.post(confirm_url(message)).status_code == 200
-    with unit_of_work() as session:
-        count = session.scalar(
-            select(func.count()).select_from(Subscription).where(Subscription.status == "confirmed")
-        )
-    assert count == 1
-
-
-# Through a real worker
-
-
-SUBSCRIBE_IN_A_WEB_PROCESS = """
-from fastapi.testclient import TestClient
-from publisher.web.app import app
-answer = TestClient(app).post("/subscribe/forum", data={"email": "anna@example.org"})
-assert answer.status_code == 200, answer.text
-"""
-
-
-def test_a_real_worker_emails_the_confirmation(sqlite_db: str, tmp_path: Path) -> None:
-    with unit_of_work() as session:
-        forum = create_list(session, slug="forum", name="Forum", opt_in="double").id
-    settings = get_settings()
-    env = herald_env(
-        database_url=sqlite_db,
-        broker_url=settings.broker_url,
-        env="test",
-        outbox_dir=str(settings.outbox_dir),
-        base_url="http://testserver",
-    )
-    with celery_worker(env, tmp_path, name="transactional"):
-        web = subprocess.run(
-            [sys.executable, "-c", SUBSCRIBE_IN_A_WEB_PROCESS],
-            env=env,
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        assert web.returncode == 0, web.stderr
-        person = subscriber_id("anna@example.org")
-        wait_until(
-            lambda: Mailroom().message("confirm", forum, person) is not None,
-            timeout=120,
-            what="the confirmation email",
-        )
-    message = Mailroom().message("confirm", forum, person)
-    assert message is not None and "/confirm/" in confirm_url(message)
-    pending = subscription("anna@example.org", forum)
-    assert pending is not None and pending.confirmation_sent_at is not None

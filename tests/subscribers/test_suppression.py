@@ -13,7 +13,6 @@ from core.audit import AuditEntry
 from core.database import unit_of_work
 from publisher.audience.privacy import erase_address
 from publisher.cli.main import app as cli
-from publisher.web.app import create_app
 from subscribers.consent import CONFIRM_TASK
 from subscribers.lists import create_list
 from subscribers.models import Suppression
@@ -29,11 +28,6 @@ from tests.fixtures.mailroom import (
 )
 
 __all__ = ["mailroom"]  # the fixture, shared with test_subscribe
-
-
-@pytest.fixture
-def client(db: str) -> TestClient:
-    return TestClient(create_app(), follow_redirects=False)
 
 
 @pytest.fixture

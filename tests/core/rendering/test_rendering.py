@@ -5,136 +5,26 @@ from __future__ import annotations
 import json
 import re
 import time
-from dataclasses import replace
-from datetime import UTC, datetime
 
 import pytest
 
-from core.rendering.content import markdown_to_html
 from core.rendering.emails import (
     CompiledEmail,
     EmailContent,
-    PostView,
-    Recipient,
     RecipientRenderer,
-    RenderedEmail,
     compile_email,
     labels_for,
     post_date,
 )
-
-INJECTION = "{{ 7*7 }} <script>alert(1)</script>"
-
-BODY = """The **Open Horizons Forum** brought together officials, researchers and
-journalists — in Kyiv and online — to ask what “resilience” means in practice.
-
-## Panel one: energy
-
-> Київ тримається, бо люди тримаються разом.
-
-- Decentralised generation
-- Repair crews and spare parts
-"""
-
-
-def event_post(**changes: object) -> PostView:
-    """A fictional forum announcement with every block filled."""
-    post = PostView(
-        kind="event",
-        title="Open Horizons Forum 2026: resilience after the winter",
-        summary="Three panels, twelve speakers and one question:\u00a0what keeps a city running?",
-        body_html=markdown_to_html(BODY),
-        url="https://herald.example/posts/open-horizons-2026",
-        takeaways=[
-            "Local energy beats central plans – when spare parts arrive on time",
-            "Trust is infrastructure, too",
-            "Data sharing between cities saves weeks",
-            "Funding must follow the repair crews",
-        ],
-        speakers=[
-            {
-                "name": "Олена Коваленко",
-                "role": "Director",
-                "organisation": "Kyiv Energy Lab",
-                "quote": "We rebuilt the grid street by street — and we wrote down every step.",
-            },
-            {
-                "name": "佐藤 花子",
-                "role": "Senior Fellow",
-                "organisation": "Tokyo Policy Forum",
-                "quote": "「復興」は建物だけではなく、信頼の問題です。",
-            },
-        ],
-        media=[
-            {"label": "Full recording", "url": "https://video.example/ohf-en", "language": "en"},
-            {"label": "Повний запис", "url": "https://video.example/ohf-uk", "language": "uk"},
-        ],
-        author="",
-        image_url="https://herald.example/media/ohf-2026.jpg",
-        image_alt="Panel speakers on stage at the Open Horizons Forum",
-        location="Kyiv, Ukrainian House",
-        starts_at=datetime(2026, 12, 12, 8, 0, tzinfo=UTC),
-        timezone="Europe/Kyiv",
-    )
-    return replace(post, **changes)  # type: ignore[arg-type]
-
-
-def report_post(**changes: object) -> PostView:
-    """A fictional research report."""
-    post = PostView(
-        kind="report",
-        title="Cities that keep the lights on: a field report",
-        summary="A 9,000-word study of municipal energy resilience • 14 cities • 2 winters.",
-        body_html=markdown_to_html("The report follows **14 cities** through two winters."),
-        url="https://herald.example/posts/cities-lights-on",
-        takeaways=[
-            "Spare parts matter more than plans",
-            "Budgets lag behind needs",
-            "Third",
-            "4th",
-        ],
-        author="Centre for Urban Resilience",
-        published_at=datetime(2026, 3, 3, 9, 30, tzinfo=UTC),
-    )
-    return replace(post, **changes)  # type: ignore[arg-type]
-
-
-def email_content(**changes: object) -> EmailContent:
-    """An English announcement of the forum."""
-    content = EmailContent(
-        template="announcement",
-        language="en",
-        subject="Open Horizons Forum — 12 December, Kyiv",
-        preheader="Register now: three panels, twelve speakers",
-        posts=[event_post()],
-        organisation_name="Centre for Open Horizons",
-        organisation_address="12 Example Street\nKyiv 01001\nUkraine",
-        base_url="https://herald.example",
-    )
-    return replace(content, **changes)  # type: ignore[arg-type]
-
-
-def digest_content(**changes: object) -> EmailContent:
-    """An English digest of two posts."""
-    return email_content(
-        template="digest", subject="This week", posts=[event_post(), report_post()], **changes
-    )
-
-
-def recipient(name: str = "Ada", email: str = "ada@example.org") -> Recipient:
-    """A recipient with distinct unsubscribe and preferences URLs."""
-    token = email.split("@")[0]
-    return Recipient(
-        email=email,
-        name=name,
-        unsubscribe_url=f"https://herald.example/u/{token}?list=1&sig=ab",
-        preferences_url=f"https://herald.example/p/{token}",
-    )
-
-
-def render(content: EmailContent, who: Recipient | None = None) -> RenderedEmail:
-    """Compile and render for one recipient."""
-    return RecipientRenderer(compile_email(content)).render(who or recipient())
+from tests.fixtures.rendering import (
+    INJECTION,
+    digest_content,
+    email_content,
+    event_post,
+    recipient,
+    render,
+    report_post,
+)
 
 
 def test_compiled_once_rendered_per_recipient() -> None:

@@ -37,19 +37,6 @@ from tests.fixtures.factories import PASSWORD, add_user, log_in
 from tests.fixtures.processes import herald_env, web_server
 
 
-@pytest.fixture
-def client(db: str) -> TestClient:
-    """An anonymous client of the web app on the test database."""
-    return TestClient(create_app())
-
-
-@pytest.fixture
-def admin(client: TestClient) -> TestClient:
-    """The same client, logged in as an admin, sending its CSRF token."""
-    client.headers["X-CSRF-Token"] = log_in(client)
-    return client
-
-
 def _in_parallel(count: int, work: Callable[[int], Any]) -> list[Any]:
     """Run ``work(0..count-1)`` in threads released together; their results (or errors)."""
     barrier = threading.Barrier(count)

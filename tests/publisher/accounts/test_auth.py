@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -18,25 +17,7 @@ from publisher.cli.main import app as cli_app
 from publisher.web.app import create_app
 from tests.conftest import use_settings
 from tests.fixtures.factories import PASSWORD, add_user, log_in
-
-
-@pytest.fixture
-def client(db: str) -> TestClient:
-    """An anonymous client of the web app on the test database."""
-    return TestClient(create_app())
-
-
-@pytest.fixture
-def admin(client: TestClient) -> TestClient:
-    """The same client, logged in as an admin, sending its CSRF token like the page's scripts."""
-    client.headers["X-CSRF-Token"] = log_in(client)
-    return client
-
-
-def post_form(client: TestClient, url: str, form: dict[str, str]) -> Any:
-    """Post a form with the session's CSRF token in it, as the page would."""
-    data = {**form, "csrf_token": client.headers["X-CSRF-Token"]}
-    return client.post(url, data=data, follow_redirects=False)
+from tests.fixtures.web import post_form
 
 
 @pytest.mark.parametrize("path", ["/admin", "/admin/users", "/admin/account"])

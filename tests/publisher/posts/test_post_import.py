@@ -25,10 +25,10 @@ from publisher.posts.importing import (
 )
 from publisher.posts.models import Post
 from publisher.posts.service import CLI, Actor
+from tests.fixtures.factories import EDITOR
 from tests.fixtures.paths import DATA
 
 DATA = DATA / "posts"
-EDITOR = Actor(label="editor@example.com", role="editor")
 
 
 def _source(path: Path) -> ImportSource:

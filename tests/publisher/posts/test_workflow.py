@@ -26,10 +26,7 @@ from publisher.posts.service import (
 )
 from publisher.posts.workflow import WorkflowError, allowed_steps, comments_on, take_step
 from tests.conftest import use_settings
-from tests.fixtures.factories import add_draft, add_list, add_user
-
-EDITOR = Actor(label="editor@example.com", role="editor", user_id=None)
-ADMIN = Actor(label="admin@example.com", role="admin", user_id=None)
+from tests.fixtures.factories import ADMIN, EDITOR, add_draft, add_list, add_user
 
 
 def _walk(session: Session, post: Post, *steps: str, actor: Actor = ADMIN) -> None:

@@ -21,8 +21,13 @@ from typing import Any
 import httpx
 
 from core.database import unit_of_work
-from publisher.sending.deliveries import delivery_counts
-from tests.fixtures.factories import add_announcement, add_list, add_subscribers, emails_with_status
+from tests.fixtures.factories import (
+    add_announcement,
+    add_list,
+    add_subscribers,
+    counts_by_status,
+    emails_with_status,
+)
 from tests.fixtures.processes import (
     celery_beat,
     celery_worker,
@@ -46,11 +51,6 @@ def _seed() -> int:
         return add_announcement(session, "news").id
 
 
-def _counts(campaign_id: int) -> dict[str, int]:
-    with unit_of_work() as session:
-        return delivery_counts(session, [campaign_id])[campaign_id]
-
-
 def _environment(pg_db: str, redis_url: str, provider: str, url: str) -> dict[str, str]:
     return herald_env(
         database_url=pg_db, broker_url=redis_url, env="test", provider=provider,
@@ -71,21 +71,21 @@ def _send_through_a_crash(pg_db: str, redis_url: str, tmp_path: Path, provider: 
             sent = herald("campaigns", "send", str(campaign_id), env=env, cwd=tmp_path)
             assert sent.returncode == 0, sent.stderr
             wait_until(
-                lambda: _counts(campaign_id).get("sent", 0) >= RECIPIENTS // 4,
+                lambda: counts_by_status(campaign_id).get("sent", 0) >= RECIPIENTS // 4,
                 timeout=120, what="a quarter of the campaign to be sent",
             )  # fmt: skip
             set_sandbox_faults(url, HOLD_EVERY_ANSWER)
             wait_until(
-                lambda: _counts(campaign_id).get("sending", 0) > 0
-                and len(sandbox_received(url, campaign_id)) > _counts(campaign_id)["sent"],
+                lambda: counts_by_status(campaign_id).get("sending", 0) > 0
+                and len(sandbox_received(url, campaign_id)) > counts_by_status(campaign_id)["sent"],
                 timeout=60, what="the sandbox to hold an accepted, unanswered batch",
             )  # fmt: skip
             kill_tree(doomed)
-            in_flight = _counts(campaign_id).get("sending", 0)
+            in_flight = counts_by_status(campaign_id).get("sending", 0)
             set_sandbox_faults(url, MILD_FAULTS)
             with celery_worker(env, tmp_path, name="survivor"):
                 wait_until(
-                    lambda: not {"queued", "sending"} & set(_counts(campaign_id)),
+                    lambda: not {"queued", "sending"} & set(counts_by_status(campaign_id)),
                     timeout=180, what="every delivery to be resolved",
                 )  # fmt: skip
         stats = httpx.get(f"{url}/_sandbox/stats").json()
@@ -102,7 +102,7 @@ def test_resend_with_idempotency_keys_delivers_exactly_once_through_a_crash(
     assert in_flight > 0, "the kill must land while a batch is in flight"
     assert stats["throttled"] > 0 and stats["errors"] > 0, "faults must have been injected"
     assert stats["replayed"] > 0, "the crashed attempt must have been replayed, not re-sent"
-    assert _counts(campaign_id) == {"sent": RECIPIENTS}
+    assert counts_by_status(campaign_id) == {"sent": RECIPIENTS}
     assert len(received) == RECIPIENTS
     assert set(received.values()) == {1}
     assert stats["duplicates"] == 0
@@ -117,7 +117,7 @@ def test_postmark_without_idempotency_is_reconciled_to_exactly_once_through_a_cr
     assert in_flight > 0, "the kill must land while a batch is in flight"
     assert stats["throttled"] > 0 and stats["errors"] > 0, "faults must have been injected"
     assert stats["duplicates"] == 0
-    assert _counts(campaign_id) == {"sent": RECIPIENTS}
+    assert counts_by_status(campaign_id) == {"sent": RECIPIENTS}
     assert len(received) == RECIPIENTS
     assert set(received.values()) == {1}
     # The rows the crash left in doubt were found in Postmark's records, not sent again.

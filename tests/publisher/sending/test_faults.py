@@ -30,9 +30,14 @@ from sqlalchemy import func, select
 
 from core.database import dispose_engines, unit_of_work
 from publisher.campaigns.models import Campaign
-from publisher.sending.deliveries import delivery_counts
 from publisher.sending.models import Delivery
-from tests.fixtures.factories import add_announcement, add_list, add_subscribers, emails_with_status
+from tests.fixtures.factories import (
+    add_announcement,
+    add_list,
+    add_subscribers,
+    counts_by_status,
+    emails_with_status,
+)
 from tests.fixtures.processes import (
     RedisServer,
     celery_beat,
@@ -92,11 +97,6 @@ def _seed() -> int:
         return add_announcement(session, "news").id
 
 
-def _counts(campaign_id: int) -> dict[str, int]:
-    with unit_of_work() as session:
-        return delivery_counts(session, [campaign_id])[campaign_id]
-
-
 def _dispatched_in_flight(campaign_id: int) -> int:
     """Rows whose request may have left and whose outcome is not recorded yet."""
     with unit_of_work() as session:
@@ -142,14 +142,14 @@ def _start_sending(run: Run) -> None:
 
 def _sent_at_least(run: Run, share: float) -> None:
     wait_until(
-        lambda: _counts(run.campaign_id).get("sent", 0) >= RECIPIENTS * share,
+        lambda: counts_by_status(run.campaign_id).get("sent", 0) >= RECIPIENTS * share,
         timeout=60,
         what=f"{share:.0%} of the campaign to be sent",
     )
 
 
 def _finished(run: Run) -> bool:
-    if {"queued", "sending"} & set(_counts(run.campaign_id)):
+    if {"queued", "sending"} & set(counts_by_status(run.campaign_id)):
         return False
     with unit_of_work() as session:
         return session.scalar(select(Campaign.status).where(Campaign.id == run.campaign_id)) == (
@@ -192,7 +192,7 @@ def kill_while_rendering(run: Run) -> int:
 def kill_while_pacing(run: Run) -> int:
     """Claimed and committed, not dispatched: the sweeper puts the rows back."""
     in_flight = _kill_at(run, "pace")
-    claimed = _counts(run.campaign_id).get("sending", 0) - in_flight
+    claimed = counts_by_status(run.campaign_id).get("sending", 0) - in_flight
     assert claimed > 0, "the kill must land after the claim's commit"
     return in_flight
 
@@ -207,7 +207,7 @@ def kill_while_in_flight(run: Run) -> int:
             lambda: (
                 _dispatched_in_flight(run.campaign_id) > 0
                 and len(sandbox_received(run.sandbox, run.campaign_id))
-                > _counts(run.campaign_id).get("sent", 0)
+                > counts_by_status(run.campaign_id).get("sent", 0)
             ),
             timeout=30,
             what="the sandbox to hold an accepted, unanswered batch",
@@ -226,7 +226,7 @@ def redis_down_for_3_seconds(run: Run) -> int:
             _start_sending(run)
             _sent_at_least(run, 0.25)
             run.broker.stop()
-            in_flight = _counts(run.campaign_id).get("sending", 0)
+            in_flight = counts_by_status(run.campaign_id).get("sending", 0)
             time.sleep(3)
             run.broker.start()
             wait_until(lambda: _finished(run), timeout=90, what="the campaign to finish")
@@ -256,7 +256,7 @@ def terminate_database_connections(run: Run) -> int:
         _sent_at_least(run, 0.25)
         in_flight = 0
         for _ in range(3):
-            in_flight = max(in_flight, _counts(run.campaign_id).get("sending", 0))
+            in_flight = max(in_flight, counts_by_status(run.campaign_id).get("sending", 0))
             assert _terminate_others(run.database) > 0
             time.sleep(0.7)
         dispose_engines()  # this process's pooled connections were ended too
@@ -306,7 +306,7 @@ def _through(fault: Fault, provider: str, database: str, folder: Path) -> Tally:
                 wait_until(lambda: _finished(run), timeout=90, what="every delivery resolved")
         received = sandbox_received(run.sandbox, run.campaign_id)
         stats = httpx.get(f"{sandbox}/_sandbox/stats").json()
-    counts = _counts(campaign_id)
+    counts = counts_by_status(campaign_id)
     sent = emails_with_status(campaign_id, "sent")
     unknown = emails_with_status(campaign_id, "unknown")
     assert sent <= set(received), "a row marked sent was never received"

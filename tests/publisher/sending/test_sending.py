@@ -23,10 +23,9 @@ from core.ratelimit import DatabaseRateLimiter, RedisRateLimiter
 from core.settings import get_settings
 from publisher.campaigns.models import Campaign
 from publisher.campaigns.service import cancel_campaign, start_sending
-from publisher.sending import deliveries
 from publisher.sending.models import Delivery
 from tests.conftest import use_settings
-from tests.fixtures.factories import add_announcement, add_list, add_subscribers
+from tests.fixtures.factories import add_announcement, add_list, add_subscribers, counts_by_status
 from tests.fixtures.processes import free_port
 from worker import pipeline, sending
 
@@ -102,11 +101,6 @@ def resend(server: ProviderServer) -> ResendProvider:
     )  # fmt: skip
 
 
-def _statuses(campaign_id: int) -> dict[str, int]:
-    with unit_of_work() as session:
-        return deliveries.delivery_counts(session, [campaign_id])[campaign_id]
-
-
 def _campaign(campaign_id: int) -> Campaign:
     with unit_of_work() as session:
         found = session.get(Campaign, campaign_id)
@@ -130,7 +124,7 @@ def test_a_timeout_through_postmark_waits_for_reconciliation_and_is_never_resent
     server = ProviderServer(time_out)
     use_provider(monkeypatch, postmark(server))
     sending.send_batch(campaign, 1, 10**9)
-    assert _statuses(campaign) == {"sending": 3}  # in doubt: Postmark will be asked
+    assert counts_by_status(campaign) == {"sending": 3}  # in doubt: Postmark will be asked
     with unit_of_work() as session:
         rows = session.scalars(select(Delivery).where(Delivery.campaign_id == campaign)).all()
         assert all(row.dispatched_at is not None and row.lease_until is not None for row in rows)
@@ -144,7 +138,7 @@ def test_a_timeout_through_sendgrid_is_unknown_at_once(
 ) -> None:
     use_provider(monkeypatch, sendgrid(ProviderServer(time_out)))
     sending.send_batch(campaign, 1, 10**9)
-    assert _statuses(campaign) == {"unknown": 3}
+    assert counts_by_status(campaign) == {"unknown": 3}
 
 
 class BrokenLimiter(DatabaseRateLimiter):
@@ -178,7 +172,7 @@ def test_a_failing_rate_limiter_puts_the_batch_back_for_a_retry_with_backoff(
     with pytest.raises(sending.RetryLater) as later:
         sending.send_batch(campaign, 1, 10**9)
     assert later.value.delay is None  # the task's own backoff
-    assert _statuses(campaign) == {"queued": 3}
+    assert counts_by_status(campaign) == {"queued": 3}
     assert server.requests == []
     assert _campaign(campaign).consecutive_failures == 0  # not the provider's failure
 
@@ -193,7 +187,7 @@ def test_a_stopped_redis_behind_the_limiter_puts_the_batch_back(
     monkeypatch.setattr(sending, "get_rate_limiter", lambda settings: limiter)
     with pytest.raises(sending.RetryLater):
         sending.send_batch(campaign, 1, 10**9)
-    assert _statuses(campaign) == {"queued": 3}
+    assert counts_by_status(campaign) == {"queued": 3}
     assert server.requests == []
 
 
@@ -207,7 +201,7 @@ def test_a_429_with_the_limiter_down_still_requeues_the_batch(
     with pytest.raises(sending.RetryLater) as later:
         sending.send_batch(campaign, 1, 10**9)
     assert later.value.delay == 3
-    assert _statuses(campaign) == {"queued": 3}
+    assert counts_by_status(campaign) == {"queued": 3}
 
 
 def test_rows_taken_back_before_the_dispatch_are_not_sent(
@@ -232,7 +226,7 @@ def test_rows_taken_back_before_the_dispatch_are_not_sent(
     assert taken_back
     [request] = server.requests
     assert len(httpx.Response(200, content=request.content).json()) == 2
-    assert _statuses(campaign) == {"sent": 2, "queued": 1}
+    assert counts_by_status(campaign) == {"sent": 2, "queued": 1}
 
 
 def test_a_timeout_through_resend_is_replayed_as_the_same_request(
@@ -242,9 +236,9 @@ def test_a_timeout_through_resend_is_replayed_as_the_same_request(
     use_provider(monkeypatch, resend(server))
     with pytest.raises(sending.ReplayLater) as later:
         sending.send_batch(campaign, 1, 10**9)
-    assert _statuses(campaign) == {"sending": 3}
+    assert counts_by_status(campaign) == {"sending": 3}
     sending.replay_attempt(campaign, later.value.attempt_id)
-    assert _statuses(campaign) == {"sent": 3}
+    assert counts_by_status(campaign) == {"sent": 3}
     first, replay = server.requests
     assert first.headers["Idempotency-Key"] == replay.headers["Idempotency-Key"]
     assert first.content == replay.content
@@ -260,7 +254,7 @@ def test_a_changed_attempt_refused_by_resend_stays_unknown(
     with pytest.raises(sending.ReplayLater) as later:
         sending.send_batch(campaign, 1, 10**9)
     sending.replay_attempt(campaign, later.value.attempt_id)
-    assert _statuses(campaign) == {"unknown": 3}
+    assert counts_by_status(campaign) == {"unknown": 3}
 
 
 def test_a_429_requeues_the_batch_and_slows_every_worker(
@@ -270,7 +264,7 @@ def test_a_429_requeues_the_batch_and_slows_every_worker(
     with pytest.raises(sending.RetryLater) as later:
         sending.send_batch(campaign, 1, 10**9)
     assert later.value.delay == 30
-    assert _statuses(campaign) == {"queued": 3}
+    assert counts_by_status(campaign) == {"queued": 3}
     another_worker = DatabaseRateLimiter(0, 0, url=get_settings().database_url)
     assert another_worker.acquire("postmark", 1) > 20
     assert _campaign(campaign).consecutive_failures == 0  # throttling is not failing
@@ -296,7 +290,7 @@ def test_failing_batches_pause_the_campaign_and_a_success_resets_the_count(
     calls = len(server.requests)
     sending.send_batch(campaign, 3, 3)  # batches still in the broker do nothing now
     assert len(server.requests) == calls
-    assert _statuses(campaign) == {"sent": 1, "queued": 2}
+    assert counts_by_status(campaign) == {"sent": 1, "queued": 2}
 
 
 def test_a_refused_batch_fails_without_retry(
@@ -304,7 +298,7 @@ def test_a_refused_batch_fails_without_retry(
 ) -> None:
     use_provider(monkeypatch, postmark(ProviderServer(status(422))))
     sending.send_batch(campaign, 1, 10**9)
-    assert _statuses(campaign) == {"failed": 3}
+    assert counts_by_status(campaign) == {"failed": 3}
 
 
 def test_a_long_wait_for_the_rate_limit_gives_the_batch_back(
@@ -317,7 +311,7 @@ def test_a_long_wait_for_the_rate_limit_gives_the_batch_back(
     with pytest.raises(sending.RetryLater) as later:
         sending.send_batch(campaign, 2, 3)  # next token in 5 s: not held
     assert later.value.delay is not None and later.value.delay > sending.PACE_MAX_WAIT_SECONDS
-    assert _statuses(campaign) == {"sent": 1, "queued": 2}
+    assert counts_by_status(campaign) == {"sent": 1, "queued": 2}
     assert len(server.requests) == 1
 
 
@@ -332,7 +326,7 @@ def test_a_batch_failing_after_a_cancel_is_cancelled_not_requeued(
     use_provider(monkeypatch, postmark(ProviderServer(cancel_then_fail)))
     with pytest.raises(sending.RetryLater):
         sending.send_batch(campaign, 1, 10**9)
-    assert _statuses(campaign) == {"cancelled": 3}
+    assert counts_by_status(campaign) == {"cancelled": 3}
 
 
 def accept_sendgrid(request: httpx.Request) -> httpx.Response:
@@ -353,9 +347,9 @@ def test_messages_a_stopped_batch_never_sent_go_back_to_the_queue(
     use_provider(monkeypatch, sendgrid(server))
     with pytest.raises(sending.RetryLater):
         sending.send_batch(campaign, 1, 10**9)  # one per call: the second call fails
-    assert _statuses(campaign) == {"sent": 1, "queued": 2}
+    assert counts_by_status(campaign) == {"sent": 1, "queued": 2}
     sending.send_batch(campaign, 1, 10**9)  # the task's retry
-    assert _statuses(campaign) == {"sent": 3}
+    assert counts_by_status(campaign) == {"sent": 3}
     assert len(server.requests) == 4
 
 
@@ -365,4 +359,4 @@ def test_a_silent_message_of_a_stopped_batch_is_unknown_and_the_rest_requeued(
     use_provider(monkeypatch, sendgrid(ProviderServer(accept_sendgrid, time_out, accept_sendgrid)))
     with pytest.raises(sending.RetryLater):
         sending.send_batch(campaign, 1, 10**9)
-    assert _statuses(campaign) == {"sent": 1, "unknown": 1, "queued": 1}
+    assert counts_by_status(campaign) == {"sent": 1, "unknown": 1, "queued": 1}

@@ -1,4 +1,4 @@
-"""Our own open pixel and click redirects: tokens, rewritten links, machines, the record.
+"""Our own open pixel and click redirects on real campaigns: what each hit records.
 
 Messages are rendered from real campaigns through ``publisher.sending.messages`` and their links
 followed through the web app, on SQLite and PostgreSQL.
@@ -7,192 +7,34 @@ followed through the web app, on SQLite and PostgreSQL.
 from __future__ import annotations
 
 import html
-import re
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.database import unit_of_work, utcnow
 from core.message import OutgoingMessage
-from core.rendering.emails import Recipient, RecipientRenderer, compile_email
 from core.settings import get_settings
-from core.tokens import InvalidToken, make_id_token, make_token
+from core.tokens import make_token
 from publisher.campaigns.models import Campaign
 from publisher.campaigns.service import campaign_list_ids, create_campaign
 from publisher.sending.attempts import ClaimedDelivery
 from publisher.sending.messages import CampaignEmails, compile_campaign
 from publisher.sending.models import Delivery
-from publisher.tracking.links import (
-    CampaignLinks,
-    click_urls,
-    open_url,
-    read_click_token,
-    read_open_token,
-    record_click,
-    record_open,
-    track_email,
-)
-from publisher.tracking.machines import Hit, Kind, machine_reason
+from publisher.tracking.links import read_click_token, record_click, record_open
+from publisher.tracking.machines import Hit
 from publisher.tracking.models import DeliveryEvent
-from publisher.web.app import create_app
 from publisher.web.public.tracking import PIXEL_GIF
-from subscribers.unsubscribe import unsubscribe_token
-from tests.core.rendering.test_rendering import INJECTION, email_content, event_post
 from tests.fixtures.factories import add_list, add_post, add_subscribers
+from tests.fixtures.tracking import AT, BROWSER, CLICK, HREF, PIXEL, PROGRAMME, RECORDING
 
-BROWSER = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko)"
-PROGRAMME = "https://forum.example/programme?day=1&lang=en"
-RECORDING = "https://video.example/forum-en"
 BODY = (
     f"Read [the programme]({PROGRAMME}), write to [the press desk](mailto:press@example.org),"
     " jump [to the top](#top), and see [the programme]({PROGRAMME}) again."
 )
-_HREF = re.compile(r'<a\b[^>]*?\shref="([^"]*)"')
-_CLICK = re.compile(r'href="(https?://[^/"]+/t/c/[^"]+)"')
-_PIXEL = re.compile(r'<img src="https?://[^/"]+/t/o/([^"]+)\.gif" width="1" height="1" alt=""')
-
-
-# Tokens and compile-time rewriting (no database) ----------------------------------------------
-
-
-def test_tokens_name_one_delivery_and_link_and_cannot_be_forged() -> None:
-    token = click_urls("http://x", 41, (3,))[3].rsplit("/", 1)[1]
-    assert read_click_token(token) == (41, 3)
-    payload, signature = token.split(".")
-    forged = [
-        f"42-3.{signature}",  # moved to another delivery
-        f"41-4.{signature}",  # moved to another link
-        f"{payload}.{signature[:-2]}xx",
-        make_id_token("open", 41),  # a token made for another purpose
-        unsubscribe_token(41, (1,), 3),
-        make_id_token("click", 41),  # signed, but not a click's shape
-        make_id_token("click", 41, 3, 5),
-        make_token("click", [41, 3]),  # another kind of token for the same purpose
-    ]
-    for bad in forged:
-        with pytest.raises(InvalidToken):
-            read_click_token(bad)
-    assert read_open_token(make_id_token("open", 41)) == 41
-    for bad in (token, make_token("open", "41"), "garbage", "41.", ".x"):
-        with pytest.raises(InvalidToken):
-            read_open_token(bad)
-
-
-def _tracked(**changes: object) -> tuple[CampaignLinks, RecipientRenderer, str]:
-    links = CampaignLinks.for_site("https://herald.example")
-    compiled = track_email(compile_email(email_content(**changes)), links, opens=True, clicks=True)
-    return links, RecipientRenderer(compiled), compiled.html
-
-
-def test_links_become_numbered_placeholders_and_their_urls_are_kept() -> None:
-    own = "https://herald.example/unsubscribe/old-token"
-    post = event_post(
-        body_html=(
-            f'<p><a href="{html.escape(PROGRAMME)}">a</a> <a href="mailto:x@example.org">m</a>'
-            f' <a href="#top">t</a> <a href="/relative">r</a> <a href="{own}">u</a></p>'
-        )
-    )
-    links, _, compiled = _tracked(posts=[post])
-    assert links.urls == [
-        PROGRAMME,
-        "https://video.example/ohf-en",
-        "https://video.example/ohf-uk",
-        "https://herald.example/posts/open-horizons-2026",
-    ]
-    hrefs = _HREF.findall(compiled)
-    assert "{{ click_urls[0] }}" in hrefs and "{{ click_urls[3] }}" in hrefs
-    assert {"mailto:x@example.org", "#top", "/relative", own} <= set(hrefs)
-    assert {"{{ unsubscribe_url }}", "{{ preferences_url }}"} <= set(hrefs)
-    assert not [href for href in hrefs if href.startswith("https://video.example")]
-
-
-def test_each_recipient_gets_signed_click_urls_and_a_pixel_at_the_end_of_the_body() -> None:
-    links, renderer, _ = _tracked()
-    rendered = renderer.render(_recipient(77, renderer))
-    clicks = _CLICK.findall(rendered.html)
-    resolved = {read_click_token(url.rsplit("/", 1)[1]) for url in clicks}
-    assert resolved == {(77, number) for number in range(len(links.urls))}
-    pixel = _PIXEL.search(rendered.html)
-    assert pixel is not None and read_open_token(pixel.group(1)) == 77
-    assert rendered.html.rstrip().endswith('style="display:none"></body></html>')
-    # The plain-text part keeps the addresses people read and may copy.
-    assert "https://video.example/ohf-uk" in rendered.text and "/t/c/" not in rendered.text
-
-
-def test_editor_content_is_still_never_template_code() -> None:
-    post = event_post(
-        title=INJECTION,
-        url="https://herald.example/posts/x?q={{ 7*7 }}",
-        body_html='<p><a href="https://e.example/{{ 7*7 }}" title="{{ 7*7 }}">{{ 7*7 }}</a></p>',
-        media=[{"label": "{{ 7*7 }}", "url": "https://video.example/{% if 1 %}x{% endif %}"}],
-    )
-    links, renderer, _ = _tracked(posts=[post])
-    rendered = renderer.render(_recipient(5, renderer))
-    assert "49" not in rendered.html + rendered.text
-    assert "https://herald.example/posts/x?q={{ 7*7 }}" in links.urls
-    assert "https://video.example/{% if 1 %}x{% endif %}" in links.urls
-    assert "https://e.example/{{ 7*7 }}" in links.urls
-    assert 'title="&#123;&#123; 7*7 }}"' in rendered.html
-
-
-def _recipient(delivery_id: int, renderer: RecipientRenderer) -> Recipient:
-    return Recipient(
-        email="ada@example.org",
-        name="Ada",
-        unsubscribe_url="https://herald.example/unsubscribe/t",
-        preferences_url="https://herald.example/preferences/t",
-        open_url=open_url("https://herald.example", delivery_id),
-        click_urls=click_urls("https://herald.example", delivery_id, renderer.links),
-    )
-
-
-AT = datetime(2026, 12, 12, 9, 0, 30, tzinfo=UTC)
-SENT = AT - timedelta(hours=1)
-
-
-@pytest.mark.parametrize(
-    ("hit", "kind", "reason"),
-    [
-        (Hit(AT, user_agent=BROWSER), "click", None),
-        (Hit(AT, user_agent="Mozilla/5.0 (compatible; GoogleImageProxy)"), "open", None),
-        (Hit(AT, user_agent="Mozilla/5.0 (compatible; GoogleImageProxy)"), "click", "image proxy"),
-        (Hit(AT, method="HEAD", user_agent=BROWSER), "click", "HEAD request"),
-        (Hit(AT, user_agent=BROWSER, purpose="prefetch;anonymous-client-ip"), "open", "prefetch"),
-        (Hit(AT, user_agent=""), "open", "no user agent"),
-        (Hit(AT, user_agent="Mozilla/5.0"), "open", "Apple Mail Privacy Protection"),
-        (Hit(AT, user_agent="Mozilla/5.0 (compatible; BingPreview/1.0b)"), "click", "scanner"),
-        (Hit(AT, user_agent="Proofpoint URL Defense"), "click", "scanner"),
-        (Hit(AT, user_agent="Barracuda Sentinel (EE)"), "click", "scanner"),
-        (Hit(AT, user_agent="python-requests/2.32"), "click", "scanner"),
-        (
-            Hit(AT, user_agent=f"{BROWSER} Chrome/42.0.2311.135 Safari/537.36 Edge/12.246"),
-            "open",
-            "Gmail arrival fetch",
-        ),
-        (Hit(SENT + timedelta(seconds=1), user_agent=BROWSER), "open", "at sending time"),
-    ],
-)
-def test_machines_are_told_from_people(hit: Hit, kind: Kind, reason: str | None) -> None:
-    found = machine_reason(hit, kind, sent_at=SENT)
-    assert (found or "").startswith(reason or "") and (found is None) == (reason is None)
-
-
-def test_only_clicks_on_other_links_in_quick_succession_are_a_burst() -> None:
-    hit = Hit(AT, user_agent=BROWSER)
-    just_before = AT - timedelta(seconds=1)
-    assert machine_reason(hit, "click", sent_at=SENT, other_click_at=just_before)
-    assert (
-        machine_reason(hit, "click", sent_at=SENT, other_click_at=AT - timedelta(seconds=5)) is None
-    )
-
-
-# Real campaigns, through the web app -------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -205,11 +47,11 @@ class Mailed:
 
     def clicks(self, index: int = 0) -> list[str]:
         """The click URLs of one message, in the order they appear."""
-        return _CLICK.findall(self.messages[index].html)
+        return CLICK.findall(self.messages[index].html)
 
     def pixel(self, index: int = 0) -> str:
         """The pixel URL of one message."""
-        found = _PIXEL.search(self.messages[index].html)
+        found = PIXEL.search(self.messages[index].html)
         assert found is not None
         return f"/t/o/{found.group(1)}.gif"
 
@@ -264,13 +106,6 @@ def _delivery_row(delivery_id: int) -> Delivery:
         row = session.get(Delivery, delivery_id)
         assert row is not None
         return row
-
-
-@pytest.fixture
-def client(db: str) -> Iterator[TestClient]:
-    """A client of the web app on the test database."""
-    with TestClient(create_app(), headers={"user-agent": BROWSER}) as test_client:
-        yield test_client
 
 
 def test_a_click_is_recorded_and_redirected_to_the_url_in_that_email(client: TestClient) -> None:
@@ -393,7 +228,7 @@ def test_no_tracking_when_the_campaign_turns_it_off(db: str) -> None:
     untracked = _mail("news", track_opens=False, track_clicks=False)
     message = untracked.messages[0]
     assert "/t/o/" not in message.html and "/t/c/" not in message.html
-    hrefs = {html.unescape(href) for href in _HREF.findall(message.html)}
+    hrefs = {html.unescape(href) for href in HREF.findall(message.html)}
     assert {PROGRAMME, RECORDING, "http://testserver/posts/news"} <= hrefs
     with unit_of_work() as session:
         campaign = session.get(Campaign, untracked.campaign_id)
@@ -421,7 +256,7 @@ def test_turning_tracking_off_after_the_send_stops_recording(client: TestClient)
 
 def test_unsubscribe_and_preferences_links_are_never_rewritten(client: TestClient) -> None:
     message = _mail().messages[0]
-    hrefs = _HREF.findall(message.html)
+    hrefs = HREF.findall(message.html)
     unsubscribe = [href for href in hrefs if href.startswith("http://testserver/unsubscribe/")]
     preferences = [href for href in hrefs if href.startswith("http://testserver/preferences/")]
     assert len(unsubscribe) == len(preferences) == 1

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -18,6 +17,7 @@ from publisher.posts.workflow import comments_on
 from publisher.web.app import create_app
 from tests.fixtures.factories import add_draft, add_post, log_in
 from tests.fixtures.paths import DATA
+from tests.fixtures.web import post_form
 
 DATA = DATA / "posts"
 FORM = {
@@ -31,20 +31,9 @@ FORM = {
 }  # fmt: skip
 
 
-@pytest.fixture
-def client(db: str) -> TestClient:
-    """An anonymous client of the web app."""
-    return TestClient(create_app())
-
-
 def _as(client: TestClient, role: str) -> TestClient:
     client.headers["X-CSRF-Token"] = log_in(client, f"{role}@example.com", role)
     return client
-
-
-def _form(client: TestClient, url: str, form: dict[str, str]) -> Any:
-    data = {**form, "csrf_token": client.headers["X-CSRF-Token"]}
-    return client.post(url, data=data, follow_redirects=False)
 
 
 def _post(post_id: int) -> Post:
@@ -78,9 +67,8 @@ def test_anonymous_api_and_form_posts_are_refused(client: TestClient) -> None:
         assert session.query(Post).count() == 0
 
 
-def test_an_editor_writes_a_post_with_the_form_and_sees_it(client: TestClient) -> None:
-    editor = _as(client, "editor")
-    answer = _form(editor, "/admin/posts/new", FORM)
+def test_an_editor_writes_a_post_with_the_form_and_sees_it(editor: TestClient) -> None:
+    answer = post_form(editor, "/admin/posts/new", FORM)
     assert answer.status_code == 303
     post_id = int(answer.headers["location"].split("/")[3].split("?")[0])
     post = _post(post_id)
@@ -101,15 +89,14 @@ def test_an_editor_writes_a_post_with_the_form_and_sees_it(client: TestClient) -
     assert 'value="2027-05-10T17:00"' in edit.text
 
 
-def test_a_form_with_mistakes_is_shown_again_with_the_reasons(client: TestClient) -> None:
-    editor = _as(client, "editor")
+def test_a_form_with_mistakes_is_shown_again_with_the_reasons(editor: TestClient) -> None:
     bad = {
         **FORM,
         "title": "",
         "media": "Recording | javascript:alert(1) | en",
         "images": "https://x.org/a.jpg",
     }
-    answer = _form(editor, "/admin/posts/new", bad)
+    answer = post_form(editor, "/admin/posts/new", bad)
     assert answer.status_code == 422
     assert (
         "the title is missing" in answer.text
@@ -122,18 +109,18 @@ def test_a_form_with_mistakes_is_shown_again_with_the_reasons(client: TestClient
 def test_editor_submits_admin_approves_and_publishes_through_the_pages(client: TestClient) -> None:
     editor = _as(client, "editor")
     post_id = int(
-        _form(editor, "/admin/posts/new", FORM).headers["location"].split("/")[3].split("?")[0]
+        post_form(editor, "/admin/posts/new", FORM).headers["location"].split("/")[3].split("?")[0]
     )
-    assert _form(editor, f"/admin/posts/{post_id}/step/submit", {}).status_code == 303
-    assert _form(editor, f"/admin/posts/{post_id}/step/approve", {}).status_code == 403
+    assert post_form(editor, f"/admin/posts/{post_id}/step/submit", {}).status_code == 303
+    assert post_form(editor, f"/admin/posts/{post_id}/step/approve", {}).status_code == 403
     assert _post(post_id).status == "in_review"
     admin = TestClient(create_app())
     _as(admin, "admin")
     page = admin.get(f"/admin/posts/{post_id}")
     assert "/step/approve" in page.text and "Send back to draft" in page.text
-    assert _form(admin, f"/admin/posts/{post_id}/step/approve", {}).status_code == 303
-    assert _form(editor, f"/admin/posts/{post_id}/step/publish", {}).status_code == 403
-    answer = _form(admin, f"/admin/posts/{post_id}/step/publish", {})
+    assert post_form(admin, f"/admin/posts/{post_id}/step/approve", {}).status_code == 303
+    assert post_form(editor, f"/admin/posts/{post_id}/step/publish", {}).status_code == 403
+    answer = post_form(admin, f"/admin/posts/{post_id}/step/publish", {})
     assert answer.headers["location"].endswith("done=publish")
     assert _post(post_id).status == "published"
     history = admin.get(f"/admin/posts/{post_id}").text
@@ -145,21 +132,19 @@ def test_editor_submits_admin_approves_and_publishes_through_the_pages(client: T
     assert public.status_code == 200 and "佐藤 美咲" in public.text
 
 
-def test_a_step_out_of_order_from_the_page_says_so(client: TestClient) -> None:
-    admin = _as(client, "admin")
+def test_a_step_out_of_order_from_the_page_says_so(admin: TestClient) -> None:
     post_id = _new_draft()
-    answer = _form(admin, f"/admin/posts/{post_id}/step/publish", {})
+    answer = post_form(admin, f"/admin/posts/{post_id}/step/publish", {})
     assert answer.headers["location"].endswith("done=refused")
     assert "not possible in the post" in admin.get(answer.headers["location"]).text
 
 
-def test_sending_back_with_a_comment_and_commenting(client: TestClient) -> None:
-    admin = _as(client, "admin")
+def test_sending_back_with_a_comment_and_commenting(admin: TestClient) -> None:
     post_id = _new_draft("in_review")
-    _form(
+    post_form(
         admin, f"/admin/posts/{post_id}/step/send_back", {"comment": "Add the Tokyo panel — 東京."}
     )
-    _form(admin, f"/admin/posts/{post_id}/comments", {"comment": "Thanks!"})
+    post_form(admin, f"/admin/posts/{post_id}/comments", {"comment": "Thanks!"})
     assert _post(post_id).status == "draft"
     with unit_of_work() as session:
         assert [c.body for c in comments_on(session, post_id)] == [
@@ -169,53 +154,48 @@ def test_sending_back_with_a_comment_and_commenting(client: TestClient) -> None:
     assert "Add the Tokyo panel — 東京." in admin.get(f"/admin/posts/{post_id}").text
 
 
-def test_an_editor_cannot_edit_someone_elses_post_or_a_published_one(client: TestClient) -> None:
-    _as(client, "editor")
+def test_an_editor_cannot_edit_someone_elses_post_or_a_published_one(editor: TestClient) -> None:
     with unit_of_work() as session:
         from tests.fixtures.factories import add_user
 
         add_user(session, "other@example.com", "editor")
     theirs = _new_draft(owner="other@example.com")
-    assert client.get(f"/admin/posts/{theirs}/edit").status_code == 403
-    assert _form(client, f"/admin/posts/{theirs}/edit", FORM).status_code == 403
+    assert editor.get(f"/admin/posts/{theirs}/edit").status_code == 403
+    assert post_form(editor, f"/admin/posts/{theirs}/edit", FORM).status_code == 403
     published = _new_draft("published")
-    assert _form(client, f"/admin/posts/{published}/edit", FORM).status_code == 403
-    assert "Edit</a>" not in client.get(f"/admin/posts/{published}").text
+    assert post_form(editor, f"/admin/posts/{published}/edit", FORM).status_code == 403
+    assert "Edit</a>" not in editor.get(f"/admin/posts/{published}").text
 
 
-def test_editing_an_approved_post_from_the_page_sends_it_back_to_review(client: TestClient) -> None:
-    admin = _as(client, "admin")
+def test_editing_an_approved_post_from_the_page_sends_it_back_to_review(admin: TestClient) -> None:
     post_id = _new_draft("approved")
     form = {**FORM, "title": "A new title"}
-    assert _form(admin, f"/admin/posts/{post_id}/edit", form).status_code == 303
+    assert post_form(admin, f"/admin/posts/{post_id}/edit", form).status_code == 303
     assert _post(post_id).status == "in_review"
 
 
-def test_a_translation_is_created_and_linked(client: TestClient) -> None:
-    editor = _as(client, "editor")
+def test_a_translation_is_created_and_linked(editor: TestClient) -> None:
     post_id = _new_draft()
-    answer = _form(editor, f"/admin/posts/{post_id}/translations", {"language": "uk"})
+    answer = post_form(editor, f"/admin/posts/{post_id}/translations", {"language": "uk"})
     copy_id = int(answer.headers["location"].split("/")[3])
     copy = _post(copy_id)
     assert copy.translation_of_id == post_id and copy.language == "uk" and copy.status == "draft"
     page = editor.get(f"/admin/posts/{copy_id}").text
     assert f'href="/admin/posts/{post_id}"' in page and "original" in page
-    again = _form(editor, f"/admin/posts/{post_id}/translations", {"language": "uk"})
+    again = post_form(editor, f"/admin/posts/{post_id}/translations", {"language": "uk"})
     assert again.headers["location"].endswith("done=refused")
 
 
-def test_the_list_filters_by_status(client: TestClient) -> None:
-    _as(client, "editor")
+def test_the_list_filters_by_status(editor: TestClient) -> None:
     with unit_of_work() as session:
         add_draft(session, "Draft one")
         add_post(session, "Published one")
-    assert "Draft one" in client.get("/admin/posts").text
-    only_published = client.get("/admin/posts?status=published").text
+    assert "Draft one" in editor.get("/admin/posts").text
+    only_published = editor.get("/admin/posts?status=published").text
     assert "Published one" in only_published and "Draft one" not in only_published
 
 
-def test_import_page_reports_imported_and_rejected_files(client: TestClient) -> None:
-    _as(client, "editor")
+def test_import_page_reports_imported_and_rejected_files(editor: TestClient) -> None:
     files = [
         ("files", ("forum.md", (DATA / "good" / "forum.md").read_bytes(), "text/markdown")),
         ("files", ("no-title.md", (DATA / "bad" / "no-title.md").read_bytes(), "text/markdown")),
@@ -224,8 +204,8 @@ def test_import_page_reports_imported_and_rejected_files(client: TestClient) -> 
             ("events.rss", (DATA / "feeds" / "events.rss").read_bytes(), "application/rss+xml"),
         ),
     ]
-    data = {"csrf_token": client.headers["X-CSRF-Token"], "feed_url": "ftp://example.org/feed"}
-    answer = client.post("/admin/posts/import", files=files, data=data)
+    data = {"csrf_token": editor.headers["X-CSRF-Token"], "feed_url": "ftp://example.org/feed"}
+    answer = editor.post("/admin/posts/import", files=files, data=data)
     assert answer.status_code == 200
     assert "3 imported, 2 rejected" in answer.text
     assert "no-title.md</strong>: missing title" in answer.text

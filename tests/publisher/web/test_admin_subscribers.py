@@ -14,7 +14,6 @@ from sqlalchemy import select
 import core.celery_app
 from core.audit import AuditEntry
 from core.database import unit_of_work
-from publisher.web.app import create_app
 from subscribers.imports import UPLOAD_DIR, ImportJob
 from subscribers.models import MailingList, Subscriber
 from tests.fixtures.factories import add_list, add_subscribers, log_in
@@ -25,8 +24,9 @@ DATA = DATA / "imports"
 
 
 @pytest.fixture
-def client(pg_db: str) -> TestClient:
-    return TestClient(create_app())
+def db(pg_db: str) -> str:
+    """These pages run on PostgreSQL only: the shared client takes its database from here."""
+    return pg_db
 
 
 @pytest.fixture

@@ -38,7 +38,6 @@ from tests.fixtures.factories import (
     add_list,
     add_subscribers,
     add_user,
-    log_in,
 )
 
 LAUGHS = "\n".join(
@@ -84,14 +83,6 @@ def test_a_merge_key_alias_is_refused_too(session: Session) -> None:
     assert report.imported == []
 
 
-@pytest.fixture
-def client(db: str) -> TestClient:
-    """An admin's client (cookie and CSRF header) of the web app."""
-    app = TestClient(create_app())
-    app.headers["X-CSRF-Token"] = log_in(app)
-    return app
-
-
 POST = {"kind": "event", "title": "Kyiv–Tokyo forum", "timezone": "Europe/Kyiv"}
 TOO_MUCH = [
     ({"title": "T" * 501}, "the title is longer than 500 characters"),
@@ -111,18 +102,18 @@ TOO_MUCH = [
 ]
 
 
-def test_post_fields_over_their_limits_are_422_with_the_reason(client: TestClient) -> None:
+def test_post_fields_over_their_limits_are_422_with_the_reason(admin: TestClient) -> None:
     for change, problem in TOO_MUCH:
-        answer = client.post("/api/posts", json={**POST, **change})
+        answer = admin.post("/api/posts", json={**POST, **change})
         assert answer.status_code == 422, (change, answer.text)
         assert any(problem in line for line in answer.json()["detail"]), answer.json()
     assert _count(Post) == 0
 
 
-def test_the_form_refuses_a_year_1_date(client: TestClient) -> None:
-    csrf, audited = client.headers["X-CSRF-Token"], _count(AuditEntry)
+def test_the_form_refuses_a_year_1_date(admin: TestClient) -> None:
+    csrf, audited = admin.headers["X-CSRF-Token"], _count(AuditEntry)
     form = {"csrf_token": csrf, "kind": "event", "title": "Forum", "timezone": "Europe/Kyiv"}
-    answer = client.post("/admin/posts/new", data={**form, "starts_at": "0001-01-01T00:00"})
+    answer = admin.post("/admin/posts/new", data={**form, "starts_at": "0001-01-01T00:00"})
     assert answer.status_code == 422
     assert "starts at must be between the years 1900 and 2999" in answer.text
     assert (_count(Post), _count(AuditEntry)) == (0, audited)
@@ -132,23 +123,23 @@ NUL_REFUSED = "the request contains a NUL character (U+0000), which Herald canno
 
 
 def test_nul_in_titles_names_comments_and_urls_is_422_and_stores_nothing(
-    client: TestClient,
+    admin: TestClient,
 ) -> None:
     with unit_of_work() as session:
         add_list(session, "news").public = True
         post_id = add_draft(session).id
     before = _row_counts()
-    csrf = client.headers["X-CSRF-Token"]
+    csrf = admin.headers["X-CSRF-Token"]
     answers = [
-        client.post("/api/posts", json={**POST, "title": "Forum\u0000"}),
-        client.post("/api/posts", json={**POST, "speakers": [{"name": "A\x00"}]}),
-        client.post("/api/subscribe/news", json={"email": "a@example.org", "name": "A\x00"}),
-        client.post(
+        admin.post("/api/posts", json={**POST, "title": "Forum\u0000"}),
+        admin.post("/api/posts", json={**POST, "speakers": [{"name": "A\x00"}]}),
+        admin.post("/api/subscribe/news", json={"email": "a@example.org", "name": "A\x00"}),
+        admin.post(
             f"/admin/posts/{post_id}/comments", data={"csrf_token": csrf, "comment": "ok\x00"}
         ),
-        client.post("/api/stats/webhooks", json={"url": "https://h.example.org/\x00"}),
-        client.get("/admin/subscribers", params={"q": "olena\x00"}),
-        client.get("/posts/forum%00"),
+        admin.post("/api/stats/webhooks", json={"url": "https://h.example.org/\x00"}),
+        admin.get("/admin/subscribers", params={"q": "olena\x00"}),
+        admin.get("/posts/forum%00"),
     ]
     assert [(item.status_code, item.json()["detail"]) for item in answers] == [
         (422, NUL_REFUSED)
@@ -164,7 +155,7 @@ def test_an_imported_file_with_a_nul_in_its_body_is_rejected(session: Session) -
     assert _count(Post) == 0
 
 
-def test_limits_leave_real_material_alone(client: TestClient) -> None:
+def test_limits_leave_real_material_alone(admin: TestClient) -> None:
     report = {
         **POST,
         "kind": "report",
@@ -172,7 +163,7 @@ def test_limits_leave_real_material_alone(client: TestClient) -> None:
         "takeaways": [f"Takeaway {n}: «енергетика» — 復興" for n in range(10)],
         "speakers": [{"name": "佐藤 美咲", "role": "Director", "quote": "“Together.” " * 300}],
     }
-    assert client.post("/api/posts", json=report).status_code == 201
+    assert admin.post("/api/posts", json=report).status_code == 201
     assert _count(Post) == 1
 
 

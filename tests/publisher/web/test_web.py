@@ -21,7 +21,6 @@ from sqlalchemy import select
 from core.database import unit_of_work
 from core.tokens import make_token
 from publisher.sending.models import Delivery
-from publisher.web.app import create_app
 from subscribers.models import Subscription
 from subscribers.unsubscribe import unsubscribe_token
 from tests.fixtures.factories import (
@@ -29,7 +28,6 @@ from tests.fixtures.factories import (
     add_list,
     add_post,
     add_subscribers,
-    log_in,
     subscribe,
 )
 
@@ -50,19 +48,6 @@ class Reader:
     def token(self) -> str:
         """The unsubscribe token of the email sent to the news list."""
         return unsubscribe_token(self.subscriber_id, (self.news_id,), self.campaign_id)
-
-
-@pytest.fixture
-def client(db: str) -> TestClient:
-    """A client of the web app on the test database (anonymous)."""
-    return TestClient(create_app())
-
-
-@pytest.fixture
-def admin(client: TestClient) -> TestClient:
-    """The same client, logged in as an admin."""
-    client.headers["X-CSRF-Token"] = log_in(client)
-    return client
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from publisher.posts.models import Post
 from publisher.sending.messages import compile_campaign
 from publisher.tracking.links import click_urls
 from publisher.web.app import create_app
-from tests.fixtures.factories import add_list, log_in
+from tests.fixtures.factories import add_list
 
 SCRIPT_URL = "javascript:alert(document.cookie)"
 HOSTILE: dict[str, Any] = {
@@ -89,27 +89,19 @@ def _hostile_post(session: Session, status: str = "published") -> Post:
     return post
 
 
-@pytest.fixture
-def client(db: str) -> TestClient:
-    """A client logged in as an admin."""
-    client = TestClient(create_app())
-    client.headers["X-CSRF-Token"] = log_in(client)
-    return client
-
-
-def test_the_admin_pages_show_hostile_content_as_text(client: TestClient) -> None:
+def test_the_admin_pages_show_hostile_content_as_text(admin: TestClient) -> None:
     with unit_of_work() as session:
         post_id = _hostile_post(session, status="in_review").id
     for path in ("/admin/posts", f"/admin/posts/{post_id}", f"/admin/posts/{post_id}/edit"):
-        page = client.get(path)
+        page = admin.get(path)
         assert page.status_code == 200, path
         assert_inert(page.text)
-    preview = client.get(f"/admin/posts/{post_id}").text
+    preview = admin.get(f"/admin/posts/{post_id}").text
     assert 'href="https://example.org/ok"' in preview  # the good link survives
     assert "Energy — first" in preview and "Forum «Відбудова»" in preview
 
 
-def test_the_public_post_page_shows_hostile_content_as_text(client: TestClient) -> None:
+def test_the_public_post_page_shows_hostile_content_as_text(admin: TestClient) -> None:
     with unit_of_work() as session:
         _hostile_post(session)
     page = TestClient(create_app()).get("/posts/hostile")
@@ -137,7 +129,7 @@ def test_a_campaign_email_of_a_hostile_post_is_inert(db: str) -> None:
     assert SCRIPT_URL not in email.html
 
 
-def test_the_editor_form_refuses_script_urls_and_echoes_input_inertly(client: TestClient) -> None:
+def test_the_editor_form_refuses_script_urls_and_echoes_input_inertly(admin: TestClient) -> None:
     form = {
         "kind": "event", "language": "en", "timezone": "Europe/Kyiv",
         "title": HOSTILE["title"], "summary": HOSTILE["summary"], "body": HOSTILE["body"],
@@ -145,8 +137,8 @@ def test_the_editor_form_refuses_script_urls_and_echoes_input_inertly(client: Te
         "media": f"Recording | {SCRIPT_URL} | en", "images": f"{SCRIPT_URL} | alt",
         "image_url": SCRIPT_URL, "image_alt": HOSTILE["image_alt"], "url": SCRIPT_URL,
     }  # fmt: skip
-    answer = client.post(
-        "/admin/posts/new", data={**form, "csrf_token": client.headers["X-CSRF-Token"]}
+    answer = admin.post(
+        "/admin/posts/new", data={**form, "csrf_token": admin.headers["X-CSRF-Token"]}
     )
     assert answer.status_code == 422
     for problem in ("media link 1", "image 1 must", "the url must", "the image url must"):
