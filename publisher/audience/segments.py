@@ -35,6 +35,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from core.database import Base, UTCDateTime, utcnow
 from publisher.campaigns.models import Campaign, CampaignList
 from publisher.sending.models import Delivery
+from subscribers.lists import list_names
 from subscribers.models import Subscriber, Subscription, Suppression
 
 PLAIN_FIELDS = {
@@ -153,6 +154,9 @@ def create_segment(session: Session, *, name: str, list_ids: Sequence[int], rule
         raise SegmentError("a segment needs a name")
     if not list_ids:
         raise SegmentError("a segment needs at least one list")
+    unknown = sorted(set(list_ids) - set(list_names(session)))
+    if unknown:
+        raise SegmentError(f"no list {', '.join(f'#{list_id}' for list_id in unknown)}")
     segment = Segment(
         name=name.strip(), list_ids=sorted(set(list_ids)), rules=validate_rules(rules)
     )

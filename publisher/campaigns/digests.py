@@ -26,7 +26,7 @@ from publisher.campaigns.models import Campaign, CampaignList, DigestSchedule
 from publisher.campaigns.scheduling import zone_named
 from publisher.campaigns.service import CampaignError, create_campaign, lists_by_slug, start_sending
 from publisher.posts.models import Post
-from subscribers.models import MailingList
+from subscribers.lists import slugs_of
 
 FIRST_DIGEST_WINDOW = timedelta(days=7)
 """A list's first digest carries the posts of this last stretch."""
@@ -233,7 +233,7 @@ def _run(
         )
     try:
         campaign = create_campaign(
-            session, kind="digest", list_slugs=_slugs(session, schedule.list_ids),
+            session, kind="digest", list_slugs=slugs_of(session, schedule.list_ids),
             post_ids=[post.id for post in posts], language=schedule.language,
             subject=_subject(schedule, run_at, len(posts)),
         )  # fmt: skip
@@ -256,10 +256,6 @@ def _outcome(
     session.flush()
     log.info("recurring digest %s, run %s: %s", schedule.id, run_at.isoformat(), text)
     return DigestRun(schedule.id, run_at, campaign_id, text)
-
-
-def _slugs(session: Session, list_ids: Sequence[int]) -> list[str]:
-    return list(session.scalars(select(MailingList.slug).where(MailingList.id.in_(list_ids))))
 
 
 def _subject(schedule: DigestSchedule, run_at: datetime, count: int) -> str:

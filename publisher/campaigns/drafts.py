@@ -27,7 +27,7 @@ from publisher.campaigns.service import (
     set_posts,
 )
 from publisher.posts.models import Post
-from subscribers.models import MailingList
+from subscribers.lists import slugs_of
 
 PICKABLE_STATUSES = REVIEWED_STATUSES
 
@@ -58,11 +58,6 @@ def pickable_posts(session: Session, *, limit: int = 60) -> list[Post]:
             .limit(limit)
         )
     )
-
-
-def all_lists(session: Session) -> list[MailingList]:
-    """Every list, by name."""
-    return list(session.scalars(select(MailingList).order_by(MailingList.name)))
 
 
 def all_segments(session: Session) -> list[Segment]:
@@ -117,8 +112,7 @@ def ordered_choice(chosen: Sequence[tuple[int, float]]) -> list[int]:
 
 def list_slugs_of(session: Session, campaign: Campaign) -> list[str]:
     """The slugs of the lists the campaign goes to."""
-    ids = campaign_list_ids(session, campaign.id)
-    return list(session.scalars(select(MailingList.slug).where(MailingList.id.in_(ids))))
+    return slugs_of(session, campaign_list_ids(session, campaign.id))
 
 
 def post_ids_of(session: Session, campaign: Campaign) -> list[int]:

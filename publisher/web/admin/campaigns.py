@@ -21,7 +21,6 @@ from publisher.accounts.users import Identity
 from publisher.campaigns.checks import CampaignBlocked, CheckReport, check_campaign
 from publisher.campaigns.drafts import (
     DraftFields,
-    all_lists,
     all_segments,
     create_draft,
     list_slugs_of,
@@ -42,6 +41,7 @@ from publisher.campaigns.service import (
     get_campaign,
 )
 from publisher.web.deps import Admin, CurrentUser, DbSession, RowId, SubmittedForm, templates
+from subscribers.lists import all_lists
 
 router = APIRouter(tags=["admin"])
 
