@@ -73,6 +73,15 @@ def posts_since_last_digest(
     )
 
 
+def digest_post_ids(session: Session, list_slugs: Sequence[str], *, now: datetime) -> list[int]:
+    """The posts a digest to these lists carries when nobody chose them: those published
+    since the lists' last digest (:func:`posts_since_last_digest`)."""
+    lists = lists_by_slug(session, list_slugs)
+    return [
+        post.id for post in posts_since_last_digest(session, [item.id for item in lists], now=now)
+    ]
+
+
 def create_digest(
     session: Session,
     *,
@@ -86,9 +95,7 @@ def create_digest(
     """A draft digest of the posts chosen by hand (in that order), or else of the posts
     published since the lists' last digest."""
     if post_ids is None:
-        lists = lists_by_slug(session, list_slugs)
-        found = posts_since_last_digest(session, [item.id for item in lists], now=now or utcnow())
-        post_ids = [post.id for post in found]
+        post_ids = digest_post_ids(session, list_slugs, now=now or utcnow())
     return create_campaign(
         session, kind="digest", list_slugs=list_slugs, post_ids=post_ids, subject=subject,
         language=language, local_time=local_time,

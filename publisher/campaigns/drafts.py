@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from publisher.audience.segments import Segment
-from publisher.campaigns.digests import posts_since_last_digest
+from publisher.campaigns.digests import digest_post_ids
 from publisher.campaigns.models import Campaign
 from publisher.campaigns.service import (
     REVIEWED_STATUSES,
@@ -70,9 +70,7 @@ def create_draft(session: Session, fields: DraftFields, *, now: datetime) -> Cam
     gets the posts published since the lists' last digest."""
     post_ids = fields.post_ids
     if fields.kind == "digest" and not post_ids and fields.since_last_digest:
-        lists = lists_by_slug(session, fields.list_slugs)
-        found = posts_since_last_digest(session, [item.id for item in lists], now=now)
-        post_ids = [post.id for post in found]
+        post_ids = digest_post_ids(session, fields.list_slugs, now=now)
     campaign = create_campaign(
         session, kind=fields.kind, list_slugs=fields.list_slugs, post_ids=post_ids,
         subject=fields.subject, language=fields.language, track_opens=fields.track_opens,
