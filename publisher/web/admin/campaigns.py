@@ -289,8 +289,6 @@ def schedule_from_page(
     try:
         campaign.local_time = form.get("local_time") == "on"
         moment = parse_moment(str(form.get("at") or ""), zone)
-        if moment <= utcnow() and not campaign.local_time:
-            raise CampaignError("that time has passed: use Send now, or pick a later time")
         schedule_for(session, campaign, moment, zone=zone, actor=admin.label)
     except CampaignError as error:
         session.rollback()
