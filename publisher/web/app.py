@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
-from core.database import is_lock_timeout, unit_of_work
+from core.database import is_lock_timeout, ping, unit_of_work
 from publisher.web import metrics
 from publisher.web.admin import accounts as auth
 from publisher.web.admin import posts as admin_posts
@@ -70,7 +69,7 @@ def create_app() -> FastAPI:
         """Alive, and the database answers."""
         try:
             with unit_of_work(web=True) as session:
-                session.execute(text("SELECT 1"))
+                ping(session)
         except Exception as error:  # any database failure means unhealthy
             return JSONResponse({"status": "error", "database": str(error)}, status_code=503)
         return JSONResponse({"status": "ok", "database": "ok"})
