@@ -33,7 +33,7 @@ from tests.conftest import use_settings
 from tests.fixtures.factories import add_announcement, add_list, add_user
 from tests.fixtures.processes import ROOT, herald_env, web_server
 
-WEB_SOURCES = [*sorted((ROOT / "publisher" / "web").glob("*.py")), ROOT / "publisher" / "app.py"]
+WEB_SOURCES = sorted((ROOT / "publisher" / "web").rglob("*.py"))
 DATABASE_NAMES = {"session", "DbSession", "Session", "unit_of_work", "new_session", "get_engine"}
 
 
