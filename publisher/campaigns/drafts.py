@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from publisher.audience.segments import Segment
+from publisher.audience.segments import Segment, apply_segment
 from publisher.campaigns.digests import digest_post_ids
 from publisher.campaigns.models import Campaign
 from publisher.campaigns.service import (
@@ -97,10 +97,14 @@ def update_draft(session: Session, campaign: Campaign, fields: DraftFields) -> N
 
 
 def _set_segment(session: Session, campaign: Campaign, segment_id: int | None) -> None:
-    if segment_id is not None and session.get(Segment, segment_id) is None:
+    if segment_id is None:
+        campaign.segment_id = None
+        session.flush()
+        return
+    segment = session.get(Segment, segment_id)
+    if segment is None:
         raise CampaignError(f"no segment {segment_id}")
-    campaign.segment_id = segment_id
-    session.flush()
+    apply_segment(session, campaign, segment)
 
 
 def ordered_choice(chosen: Sequence[tuple[int, float]]) -> list[int]:

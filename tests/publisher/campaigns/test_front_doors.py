@@ -11,6 +11,8 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from core.database import unit_of_work, utcnow
+from publisher.audience.segments import create_segment
+from publisher.campaigns.drafts import list_slugs_of
 from publisher.campaigns.launch import PASSED
 from publisher.campaigns.models import Campaign
 from publisher.campaigns.service import campaign_posts
@@ -111,3 +113,34 @@ def test_a_digest_without_posts_carries_the_same_posts_from_the_api_and_the_cli(
         titles = [[post.title for post in campaign_posts(session, i)] for i in (from_api, from_cli)]
         assert titles == [["Forum «Відбудова»"], ["Forum «Відбудова»"]]
         assert session.get_one(Campaign, from_cli).track_opens is False
+
+
+def test_a_segment_brings_its_lists_to_the_campaign_from_every_door(db: str) -> None:
+    with unit_of_work() as session:
+        add_list(session, "news")
+        alerts = add_list(session, "alerts")
+        post_id = add_post(session).id
+        segment_id = create_segment(session, name="Alerts", list_ids=[alerts.id], rules={}).id
+        used = add_announcement(session, "news").id
+    client, csrf = _admin()
+    answer = client.post(
+        "/api/campaigns",
+        json={
+            "kind": "announcement",
+            "lists": ["news"],
+            "post_ids": [post_id],
+            "segment_id": segment_id,
+        },
+        headers={"X-CSRF-Token": csrf},
+    )
+    assert answer.status_code == 201, answer.text
+    args = ["campaigns", "create", "--kind", "announcement", "--list", "news"]
+    made = runner.invoke(cli, [*args, "--post", str(post_id), "--segment", str(segment_id)])
+    assert made.exit_code == 0, made.output
+    chosen = runner.invoke(cli, ["segments", "use", str(segment_id), "--campaign", str(used)])
+    assert chosen.exit_code == 0, chosen.output
+    with unit_of_work() as session:
+        for campaign_id in (answer.json()["id"], int(made.output.strip()), used):
+            campaign = session.get_one(Campaign, campaign_id)
+            assert campaign.segment_id == segment_id
+            assert list_slugs_of(session, campaign) == ["alerts", "news"]
