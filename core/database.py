@@ -11,7 +11,16 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Engine, Integer, MetaData, create_engine, event
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Engine,
+    Integer,
+    MetaData,
+    create_engine,
+    event,
+    text,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -136,6 +145,11 @@ def unit_of_work(url: str | None = None, *, web: bool = False) -> Iterator[Sessi
         raise
     finally:
         session.close()
+
+
+def ping(session: Session) -> None:
+    """Ask the database for nothing: raises when it does not answer."""
+    session.execute(text("SELECT 1"))
 
 
 def is_lock_timeout(error: BaseException) -> bool:

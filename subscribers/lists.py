@@ -19,6 +19,7 @@ from subscribers.models import (
 )
 
 SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,79}")
+NAME_LENGTH = 200
 LANGUAGES = {"en": "English", "uk": "Українська", "ja": "日本語"}
 """The languages a subscriber can choose (those the email labels exist in), by native name."""
 
@@ -62,6 +63,8 @@ def create_list(
         raise ListError(f"language is one of {', '.join(LANGUAGES)}")
     if not name.strip():
         raise ListError("a list needs a name")
+    if len(name.strip()) > NAME_LENGTH:
+        raise ListError(f"a list's name is at most {NAME_LENGTH} characters")
     if find_list(session, slug) is not None:
         raise ListError(f"a list {slug!r} exists already")
     mailing_list = MailingList(
@@ -133,5 +136,27 @@ def _summary(mailing_list: MailingList, counts: dict[str, int]) -> ListSummary:
 
 
 def all_lists(session: Session) -> list[MailingList]:
-    """Every list, by slug."""
-    return list(session.scalars(select(MailingList).order_by(MailingList.slug)))
+    """Every list, by name (the slug settles a tie)."""
+    return list(session.scalars(select(MailingList).order_by(MailingList.name, MailingList.slug)))
+
+
+def get_list(session: Session, list_id: int) -> MailingList | None:
+    """The list with this id, if any."""
+    return session.get(MailingList, list_id)
+
+
+def list_names(session: Session) -> dict[int, str]:
+    """Every list's name by its id."""
+    return dict(session.execute(select(MailingList.id, MailingList.name)).all())
+
+
+def slugs_of(session: Session, list_ids: Sequence[int]) -> list[str]:
+    """The slugs of the lists with these ids, sorted."""
+    query = select(MailingList.slug).where(MailingList.id.in_(list_ids)).order_by(MailingList.slug)
+    return list(session.scalars(query))
+
+
+def ids_by_slug(session: Session, slugs: Sequence[str]) -> dict[str, int]:
+    """The ids of the lists with these slugs (an unknown slug is left out)."""
+    query = select(MailingList.slug, MailingList.id).where(MailingList.slug.in_(slugs))
+    return dict(session.execute(query).all())

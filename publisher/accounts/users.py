@@ -321,10 +321,12 @@ def identity_for_session(session: Session, cookie: str) -> Identity | None:
 
 
 def create_api_token(session: Session, user: User, *, name: str) -> str:
-    """A new API token for ``user``; the only time its secret is shown."""
+    """A new API token for ``user``; the only time its secret is shown. Its name is what the
+    token is for, trimmed to the 200 characters kept."""
     secret = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    label = name.strip()[:200]
     session.add(
-        ApiToken(token_hash=_digest(secret), prefix=secret[:12], user_id=user.id, name=name)
+        ApiToken(token_hash=_digest(secret), prefix=secret[:12], user_id=user.id, name=label)
     )
     return secret
 

@@ -35,6 +35,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from core.database import Base, UTCDateTime, utcnow
 from publisher.campaigns.models import Campaign, CampaignList
 from publisher.sending.models import Delivery
+from subscribers.lists import list_names
 from subscribers.models import Subscriber, Subscription, Suppression
 
 PLAIN_FIELDS = {
@@ -153,6 +154,9 @@ def create_segment(session: Session, *, name: str, list_ids: Sequence[int], rule
         raise SegmentError("a segment needs a name")
     if not list_ids:
         raise SegmentError("a segment needs at least one list")
+    unknown = sorted(set(list_ids) - set(list_names(session)))
+    if unknown:
+        raise SegmentError(f"no list {', '.join(f'#{list_id}' for list_id in unknown)}")
     segment = Segment(
         name=name.strip(), list_ids=sorted(set(list_ids)), rules=validate_rules(rules)
     )
@@ -252,13 +256,18 @@ def use_segment(session: Session, *, campaign_id: int, segment_id: int) -> None:
         raise SegmentError(f"no campaign #{campaign_id}")
     if campaign.status not in ("draft", "scheduled"):
         raise SegmentError(f"campaign #{campaign_id} is {campaign.status}; too late to change")
-    segment = get_segment(session, segment_id)
+    apply_segment(session, campaign, get_segment(session, segment_id))
+
+
+def apply_segment(session: Session, campaign: Campaign, segment: Segment) -> None:
+    """The campaign goes to the segment's members only; the segment's lists are added to the
+    campaign's, since a member of a list the campaign does not go to would not be mailed."""
     campaign.segment_id = segment.id
     have = set(
-        session.scalars(select(CampaignList.list_id).where(CampaignList.campaign_id == campaign_id))
+        session.scalars(select(CampaignList.list_id).where(CampaignList.campaign_id == campaign.id))
     )
     session.add_all(
-        CampaignList(campaign_id=campaign_id, list_id=list_id)
+        CampaignList(campaign_id=campaign.id, list_id=list_id)
         for list_id in segment.list_ids
         if list_id not in have
     )

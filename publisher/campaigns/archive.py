@@ -44,13 +44,6 @@ def public_lists(session: Session) -> list[MailingList]:
     )
 
 
-def public_list(session: Session, slug: str) -> MailingList | None:
-    """The public list with this slug, if there is one."""
-    return session.scalars(
-        select(MailingList).where(MailingList.slug == slug, MailingList.public.is_(True))
-    ).first()
-
-
 def _sent(list_id: int) -> Select[Campaign]:
     return (
         select(Campaign)

@@ -26,7 +26,7 @@ from publisher.campaigns.models import Campaign, CampaignList, DigestSchedule
 from publisher.campaigns.scheduling import zone_named
 from publisher.campaigns.service import CampaignError, create_campaign, lists_by_slug, start_sending
 from publisher.posts.models import Post
-from subscribers.models import MailingList
+from subscribers.lists import slugs_of
 
 FIRST_DIGEST_WINDOW = timedelta(days=7)
 """A list's first digest carries the posts of this last stretch."""
@@ -73,6 +73,15 @@ def posts_since_last_digest(
     )
 
 
+def digest_post_ids(session: Session, list_slugs: Sequence[str], *, now: datetime) -> list[int]:
+    """The posts a digest to these lists carries when nobody chose them: those published
+    since the lists' last digest (:func:`posts_since_last_digest`)."""
+    lists = lists_by_slug(session, list_slugs)
+    return [
+        post.id for post in posts_since_last_digest(session, [item.id for item in lists], now=now)
+    ]
+
+
 def create_digest(
     session: Session,
     *,
@@ -86,9 +95,7 @@ def create_digest(
     """A draft digest of the posts chosen by hand (in that order), or else of the posts
     published since the lists' last digest."""
     if post_ids is None:
-        lists = lists_by_slug(session, list_slugs)
-        found = posts_since_last_digest(session, [item.id for item in lists], now=now or utcnow())
-        post_ids = [post.id for post in found]
+        post_ids = digest_post_ids(session, list_slugs, now=now or utcnow())
     return create_campaign(
         session, kind="digest", list_slugs=list_slugs, post_ids=post_ids, subject=subject,
         language=language, local_time=local_time,
@@ -233,7 +240,7 @@ def _run(
         )
     try:
         campaign = create_campaign(
-            session, kind="digest", list_slugs=_slugs(session, schedule.list_ids),
+            session, kind="digest", list_slugs=slugs_of(session, schedule.list_ids),
             post_ids=[post.id for post in posts], language=schedule.language,
             subject=_subject(schedule, run_at, len(posts)),
         )  # fmt: skip
@@ -256,10 +263,6 @@ def _outcome(
     session.flush()
     log.info("recurring digest %s, run %s: %s", schedule.id, run_at.isoformat(), text)
     return DigestRun(schedule.id, run_at, campaign_id, text)
-
-
-def _slugs(session: Session, list_ids: Sequence[int]) -> list[str]:
-    return list(session.scalars(select(MailingList.slug).where(MailingList.id.in_(list_ids))))
 
 
 def _subject(schedule: DigestSchedule, run_at: datetime, count: int) -> str:

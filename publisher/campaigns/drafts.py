@@ -12,8 +12,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from publisher.audience.segments import Segment
-from publisher.campaigns.digests import posts_since_last_digest
+from publisher.audience.segments import Segment, apply_segment
+from publisher.campaigns.digests import digest_post_ids
 from publisher.campaigns.models import Campaign
 from publisher.campaigns.service import (
     REVIEWED_STATUSES,
@@ -27,7 +27,7 @@ from publisher.campaigns.service import (
     set_posts,
 )
 from publisher.posts.models import Post
-from subscribers.models import MailingList
+from subscribers.lists import slugs_of
 
 PICKABLE_STATUSES = REVIEWED_STATUSES
 
@@ -60,11 +60,6 @@ def pickable_posts(session: Session, *, limit: int = 60) -> list[Post]:
     )
 
 
-def all_lists(session: Session) -> list[MailingList]:
-    """Every list, by name."""
-    return list(session.scalars(select(MailingList).order_by(MailingList.name)))
-
-
 def all_segments(session: Session) -> list[Segment]:
     """Every segment, by name."""
     return list(session.scalars(select(Segment).order_by(Segment.name)))
@@ -75,9 +70,7 @@ def create_draft(session: Session, fields: DraftFields, *, now: datetime) -> Cam
     gets the posts published since the lists' last digest."""
     post_ids = fields.post_ids
     if fields.kind == "digest" and not post_ids and fields.since_last_digest:
-        lists = lists_by_slug(session, fields.list_slugs)
-        found = posts_since_last_digest(session, [item.id for item in lists], now=now)
-        post_ids = [post.id for post in found]
+        post_ids = digest_post_ids(session, fields.list_slugs, now=now)
     campaign = create_campaign(
         session, kind=fields.kind, list_slugs=fields.list_slugs, post_ids=post_ids,
         subject=fields.subject, language=fields.language, track_opens=fields.track_opens,
@@ -104,10 +97,14 @@ def update_draft(session: Session, campaign: Campaign, fields: DraftFields) -> N
 
 
 def _set_segment(session: Session, campaign: Campaign, segment_id: int | None) -> None:
-    if segment_id is not None and session.get(Segment, segment_id) is None:
+    if segment_id is None:
+        campaign.segment_id = None
+        session.flush()
+        return
+    segment = session.get(Segment, segment_id)
+    if segment is None:
         raise CampaignError(f"no segment {segment_id}")
-    campaign.segment_id = segment_id
-    session.flush()
+    apply_segment(session, campaign, segment)
 
 
 def ordered_choice(chosen: Sequence[tuple[int, float]]) -> list[int]:
@@ -117,8 +114,7 @@ def ordered_choice(chosen: Sequence[tuple[int, float]]) -> list[int]:
 
 def list_slugs_of(session: Session, campaign: Campaign) -> list[str]:
     """The slugs of the lists the campaign goes to."""
-    ids = campaign_list_ids(session, campaign.id)
-    return list(session.scalars(select(MailingList.slug).where(MailingList.id.in_(ids))))
+    return slugs_of(session, campaign_list_ids(session, campaign.id))
 
 
 def post_ids_of(session: Session, campaign: Campaign) -> list[int]:

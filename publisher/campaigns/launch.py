@@ -11,10 +11,13 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from core.audit import record_audit
+from core.database import utcnow
 from publisher.campaigns.checks import Finding, enforce_checks
 from publisher.campaigns.models import Campaign
 from publisher.campaigns.scheduling import schedule_campaign
-from publisher.campaigns.service import start_sending
+from publisher.campaigns.service import CampaignError, start_sending
+
+PASSED = "that time has passed: use Send now, or pick a later time"
 
 
 def send_now(session: Session, campaign: Campaign, *, actor: str) -> list[Finding]:
@@ -29,9 +32,21 @@ def send_now(session: Session, campaign: Campaign, *, actor: str) -> list[Findin
 
 
 def schedule_for(
-    session: Session, campaign: Campaign, at: datetime, *, zone: str, actor: str
+    session: Session,
+    campaign: Campaign,
+    at: datetime,
+    *,
+    zone: str,
+    actor: str,
+    now: datetime | None = None,
 ) -> list[Finding]:
-    """Check the campaign, then schedule it for ``at`` (shown in ``zone``); returns warnings."""
+    """Check the campaign, then schedule it for ``at`` (shown in ``zone``); returns warnings.
+
+    A time already past is refused, unless the campaign goes out at a local hour: then
+    ``at`` is a wall time that zones further west have still to reach.
+    """
+    if at <= (now or utcnow()) and not campaign.local_time:
+        raise CampaignError(PASSED)
     warnings = enforce_checks(session, campaign)
     schedule_campaign(session, campaign, at, zone=zone)
     record_audit(

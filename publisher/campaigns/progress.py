@@ -72,6 +72,12 @@ def campaign_progress(
     ]
 
 
+def progress_by_id(session: Session, campaign_ids: Sequence[int]) -> list[CampaignProgress]:
+    """Progress of the campaigns with these ids, in id order (unknown ids are left out)."""
+    query = select(Campaign).where(Campaign.id.in_(campaign_ids)).order_by(Campaign.id)
+    return campaign_progress(session, list(session.scalars(query)))
+
+
 def sent_since(session: Session, campaign_ids: Sequence[int], since: datetime) -> dict[int, int]:
     """Messages each campaign sent from ``since`` on."""
     if not campaign_ids:

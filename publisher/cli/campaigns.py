@@ -13,10 +13,10 @@ from typing import NoReturn
 import typer
 from sqlalchemy.orm import Session
 
-from core.database import unit_of_work
+from core.database import unit_of_work, utcnow
 from core.mime import encode_part
 from publisher.campaigns.checks import CampaignBlocked, Finding, HtmlSize, check_campaign
-from publisher.campaigns.digests import create_digest
+from publisher.campaigns.drafts import DraftFields, create_draft
 from publisher.campaigns.launch import schedule_for, send_now
 from publisher.campaigns.models import Campaign
 from publisher.campaigns.preview import preview_campaign
@@ -26,7 +26,6 @@ from publisher.campaigns.scheduling import parse_moment
 from publisher.campaigns.service import (
     CampaignError,
     cancel_campaign,
-    create_campaign,
     get_campaign,
     pause_campaign,
     recent_campaigns,
@@ -124,22 +123,21 @@ def create(
 ) -> None:
     """Create a draft campaign and print its id. A digest without --post carries the posts
     published since the lists' last digest."""
+    fields = DraftFields(
+        kind=kind,
+        list_slugs=lists,
+        post_ids=posts,
+        subject=subject,
+        language=language,
+        track_opens=not no_track_opens,
+        track_clicks=not no_track_clicks,
+        local_time=local_time,
+        segment_id=segment,
+        since_last_digest=kind == "digest" and not posts,
+    )
     try:
         with unit_of_work() as session:
-            if kind == "digest" and not posts:
-                campaign = create_digest(
-                    session, list_slugs=lists, subject=subject, language=language,
-                    local_time=local_time,
-                )  # fmt: skip
-            else:
-                campaign = create_campaign(
-                    session, kind=kind, list_slugs=lists, post_ids=posts, subject=subject,
-                    language=language, local_time=local_time,
-                )  # fmt: skip
-            campaign.track_opens, campaign.track_clicks = not no_track_opens, not no_track_clicks
-            campaign.segment_id = segment
-            session.flush()
-            campaign_id = campaign.id
+            campaign_id = create_draft(session, fields, now=utcnow()).id
     except CampaignError as error:
         _refuse(error)
     typer.echo(str(campaign_id))

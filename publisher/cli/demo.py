@@ -6,13 +6,11 @@ import subprocess
 import time
 
 import typer
-from sqlalchemy import select
 
 from core.celery_app import prepare_broker
 from core.database import unit_of_work
 from core.settings import get_settings
-from publisher.campaigns.models import Campaign
-from publisher.campaigns.progress import CampaignProgress, campaign_progress
+from publisher.campaigns.progress import CampaignProgress, progress_by_id
 from publisher.cli import processes
 from publisher.demo.loader import DemoSeed, database_is_empty, outbox_files, seed_demo
 
@@ -55,8 +53,7 @@ def _wait_for(seed: DemoSeed, timeout: float) -> list[CampaignProgress]:
 
 def _progress(seed: DemoSeed) -> list[CampaignProgress]:
     with unit_of_work() as session:
-        found = session.scalars(select(Campaign).where(Campaign.id.in_(seed.campaign_ids)))
-        return campaign_progress(session, sorted(found, key=lambda campaign: campaign.id))
+        return progress_by_id(session, seed.campaign_ids)
 
 
 def _report(seed: DemoSeed, progress: list[CampaignProgress], seconds: float) -> int:

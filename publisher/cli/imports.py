@@ -10,7 +10,6 @@ from typing import Any
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from sqlalchemy import select
 
 from core.audit import record_audit
 from core.database import unit_of_work
@@ -25,7 +24,7 @@ from subscribers.imports import (
     run_import,
     summary,
 )
-from subscribers.models import MailingList
+from subscribers.lists import find_list
 
 LIST = typer.Option(..., "--list", help="The list's slug.")
 LABELS = {
@@ -116,9 +115,10 @@ def export_file(
 ) -> None:
     """Export a list's subscribers as CSV (UTF-8), one column per attribute."""
     with unit_of_work() as session:
-        list_id = session.scalar(select(MailingList.id).where(MailingList.slug == list_slug))
-        if list_id is None:
+        mailing_list = find_list(session, list_slug)
+        if mailing_list is None:
             raise typer.BadParameter(f"no list with slug {list_slug!r}", param_hint="--list")
+        list_id = mailing_list.id
         record_audit(
             session, actor="cli", action="subscribers.export", object_type="list",
             object_id=list_id, details={"output": str(output or "-")},

@@ -7,6 +7,7 @@ import json
 
 import typer
 
+from core.audit import record_audit
 from core.database import unit_of_work
 from core.settings import get_settings
 from subscribers.lists import ListError, ListSummary, all_lists, create_list, find_list, summaries
@@ -45,6 +46,14 @@ def create(
                 description=description,
             )
             summary = summaries(session, [created])[0]
+            record_audit(
+                session,
+                actor="cli",
+                action="lists.create",
+                object_type="list",
+                object_id=created.id,
+                details={"slug": created.slug},
+            )
     except ListError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(1) from error
@@ -55,7 +64,8 @@ def create(
 def list_lists(as_json: bool = JSON_OUT) -> None:
     """Every list with its subscribers per status."""
     with unit_of_work() as session:
-        items = summaries(session, all_lists(session))
+        # Listed by slug here: the slug is what a command takes.
+        items = summaries(session, sorted(all_lists(session), key=lambda item: item.slug))
     if as_json:
         typer.echo(json.dumps([_data(item) for item in items], indent=2, ensure_ascii=False))
         return

@@ -6,7 +6,6 @@ import json
 from typing import Any
 
 import typer
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.audit import record_audit
@@ -20,7 +19,7 @@ from publisher.audience.segments import (
     get_segment,
     use_segment,
 )
-from subscribers.models import MailingList
+from subscribers.lists import ids_by_slug, slugs_of
 
 segments_app = typer.Typer(
     help="Segments: lists filtered by attributes, language and engagement.", no_args_is_help=True
@@ -29,9 +28,9 @@ JSON_OUT = typer.Option(False, "--json", help="Print JSON.")
 
 
 def _describe(session: Session, segment: Segment, *, count: bool) -> dict[str, Any]:
-    slugs = session.scalars(select(MailingList.slug).where(MailingList.id.in_(segment.list_ids)))
+    slugs = slugs_of(session, segment.list_ids)
     found: dict[str, Any] = {
-        "id": segment.id, "name": segment.name, "lists": sorted(slugs), "rules": segment.rules,
+        "id": segment.id, "name": segment.name, "lists": slugs, "rules": segment.rules,
     }  # fmt: skip
     if count:
         found["count"] = count_members(session, segment)
@@ -51,8 +50,7 @@ def create(
     except json.JSONDecodeError as error:
         raise typer.BadParameter(f"not JSON: {error}", param_hint="--rules") from error
     with unit_of_work() as session:
-        query = select(MailingList.slug, MailingList.id).where(MailingList.slug.in_(lists))
-        found = dict(session.execute(query).all())
+        found = ids_by_slug(session, lists)
         missing = sorted(set(lists) - set(found))
         if missing:
             raise typer.BadParameter(f"no list {', '.join(missing)}", param_hint="--list")

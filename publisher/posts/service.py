@@ -211,6 +211,12 @@ def get_post(session: Session, post_id: int) -> Post:
     return post
 
 
+def published_post(session: Session, slug: str) -> Post | None:
+    """The published post with this slug, if any (the first made, should two share it)."""
+    query = select(Post).where(Post.slug == slug, Post.status == "published").order_by(Post.id)
+    return session.scalars(query).first()
+
+
 def list_posts(session: Session, *, status: str | None = None, limit: int = 200) -> list[Post]:
     """Posts, most recently changed first, optionally of one status."""
     if status is not None and status not in POST_STATUSES:

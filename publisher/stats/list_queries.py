@@ -88,8 +88,3 @@ def _recent(session: Session, list_id: int, limit: int) -> list[Campaign]:
             .limit(limit)
         )
     )
-
-
-def all_lists(session: Session) -> list[MailingList]:
-    """Every list, by name."""
-    return list(session.scalars(select(MailingList).order_by(MailingList.name)))

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
-from core.database import is_lock_timeout, unit_of_work
+from core.database import is_lock_timeout, ping, unit_of_work
 from publisher.web.deps import LoginRequired, login_redirect
 from publisher.web.input_guard import refuse_nul_characters
 from publisher.web.routes import include_routes
@@ -53,7 +52,7 @@ def create_app() -> FastAPI:
         """Alive, and the database answers."""
         try:
             with unit_of_work(web=True) as session:
-                session.execute(text("SELECT 1"))
+                ping(session)
         except Exception as error:  # any database failure means unhealthy
             return JSONResponse({"status": "error", "database": str(error)}, status_code=503)
         return JSONResponse({"status": "ok", "database": "ok"})

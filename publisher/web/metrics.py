@@ -11,26 +11,19 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
-from datetime import datetime
 
 from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector, CollectorRegistry
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.activity import ActivityEvent
 from core.database import unit_of_work, utcnow
 from core.settings import get_settings
-from publisher.campaigns.models import Campaign
-from publisher.sending.models import Delivery
 from publisher.stats import health, lists
-from publisher.stats.models import StatsCursor
-from publisher.tracking.models import DeliveryEvent
+from publisher.stats import metrics as figures
 from publisher.webhooks import outgoing as webhooks
-from publisher.webhooks.models import WebhookDelivery
 
 router = APIRouter()
 PROVIDER_COUNTERS = (
@@ -79,54 +72,33 @@ def _provider_metrics(session: Session) -> Iterator[Metric]:
 
 
 def _queue_metrics(session: Session) -> Iterator[Metric]:
-    sending = select(Campaign.id).where(Campaign.status == "sending")
-    depth = session.scalar(
-        select(func.count()).where(Delivery.campaign_id.in_(sending), Delivery.status == "queued")
-    )
     queue = GaugeMetricFamily("herald_queue_depth", "Deliveries queued in sending campaigns")
-    queue.add_metric([], int(depth or 0))
+    queue.add_metric([], figures.queue_depth(session))
     yield queue
     campaigns = GaugeMetricFamily("herald_campaigns", "Campaigns per status", labels=["status"])
-    for campaign_status, count in session.execute(
-        select(Campaign.status, func.count()).group_by(Campaign.status)
-    ):
+    for campaign_status, count in figures.campaigns_by_status(session).items():
         campaigns.add_metric([campaign_status], count)
     yield campaigns
 
 
 def _lag_metrics(session: Session) -> Iterator[Metric]:
-    now = utcnow()
-    latest = session.execute(
-        select(DeliveryEvent.occurred_at, DeliveryEvent.received_at)
-        .order_by(DeliveryEvent.id.desc())
-        .limit(1)
-    ).first()
     ingest = GaugeMetricFamily(
         "herald_webhook_lag_seconds", "Delay from an event to its provider webhook (latest event)"
     )
-    ingest.add_metric([], _seconds(latest.received_at, latest.occurred_at) if latest else 0)
+    ingest.add_metric([], figures.latest_event_delay(session))
     yield ingest
-    oldest = session.scalar(
-        select(func.min(WebhookDelivery.created_at)).where(WebhookDelivery.status == "pending")
-    )
+    oldest = figures.oldest_pending_webhook(session)
     outgoing = GaugeMetricFamily(
         "herald_outgoing_webhook_lag_seconds", "Age of the oldest outgoing webhook not delivered"
     )
-    outgoing.add_metric([], _seconds(now, oldest) if oldest else 0)
+    outgoing.add_metric([], figures.seconds_between(utcnow(), oldest) if oldest else 0)
     yield outgoing
     backlog = GaugeMetricFamily(
         "herald_activity_backlog", "Activity rows a follower has not applied", labels=["follower"]
     )
-    newest = session.scalar(select(func.max(ActivityEvent.id))) or 0
-    rows = session.execute(select(StatsCursor.name, StatsCursor.position))
-    positions = {str(name): int(position) for name, position in rows}
-    for name in (lists.CURSOR, webhooks.CURSOR):
-        backlog.add_metric([name], max(newest - positions.get(name, 0), 0))
+    for name, behind in figures.activity_backlog(session, (lists.CURSOR, webhooks.CURSOR)).items():
+        backlog.add_metric([name], behind)
     yield backlog
-
-
-def _seconds(later: datetime, earlier: datetime) -> float:
-    return max((later - earlier).total_seconds(), 0.0)
 
 
 registry = CollectorRegistry(auto_describe=False)

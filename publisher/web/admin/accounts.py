@@ -219,7 +219,7 @@ def new_api_token(
     """A new API token, shown once."""
     account = session.get(User, user.user_id)
     assert account is not None  # the identity was just read from it
-    secret = create_api_token(session, account, name=name.strip()[:200])
+    secret = create_api_token(session, account, name=name)
     record_audit(
         session,
         actor=user.label,

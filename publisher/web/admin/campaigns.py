@@ -21,7 +21,6 @@ from publisher.accounts.users import Identity
 from publisher.campaigns.checks import CampaignBlocked, CheckReport, check_campaign
 from publisher.campaigns.drafts import (
     DraftFields,
-    all_lists,
     all_segments,
     create_draft,
     list_slugs_of,
@@ -43,6 +42,7 @@ from publisher.campaigns.service import (
 )
 from publisher.web.deps import Admin, CurrentUser, DbSession, RowId, SubmittedForm
 from publisher.web.pages import templates
+from subscribers.lists import all_lists
 
 router = APIRouter(tags=["admin"])
 
@@ -292,8 +292,6 @@ def schedule_from_page(
     try:
         campaign.local_time = form.get("local_time") == "on"
         moment = parse_moment(str(form.get("at") or ""), zone)
-        if moment <= utcnow() and not campaign.local_time:
-            raise CampaignError("that time has passed: use Send now, or pick a later time")
         schedule_for(session, campaign, moment, zone=zone, actor=admin.label)
     except CampaignError as error:
         session.rollback()

@@ -18,9 +18,10 @@ from publisher.campaigns.models import Campaign
 from publisher.campaigns.progress import duration_text
 from publisher.stats import export, health, queries
 from publisher.stats.charts import Series, bar_chart, line_chart
-from publisher.stats.list_queries import ListReport, all_lists, list_report
+from publisher.stats.list_queries import ListReport, list_report
 from publisher.web.deps import CurrentUser, DbSession, RowId
 from publisher.web.pages import templates
+from subscribers.lists import all_lists
 from subscribers.models import MailingList
 
 router = APIRouter()

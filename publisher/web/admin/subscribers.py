@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import io
 import json
-import re
 from collections.abc import Iterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, HTTPException, Query, Request, UploadFile, status
 from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.audit import record_audit
@@ -40,12 +38,19 @@ from subscribers.imports import (
     save_upload,
     summary,
 )
-from subscribers.models import OPT_IN_MODES, MailingList, Subscriber, Subscription
+from subscribers.lists import (
+    ListError,
+    all_lists,
+    create_list,
+    get_list,
+    list_names,
+    summaries,
+)
+from subscribers.models import OPT_IN_MODES, MailingList
+from subscribers.search import SEARCH_LIMIT, search_subscribers
 
 router = APIRouter()
 IMPORT_TASK = "herald.campaigns.import_subscribers"
-SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
-SEARCH_LIMIT = 50
 
 
 def _page(request: Request, name: str, context: dict[str, Any], code: int = 200) -> HTMLResponse:
@@ -53,23 +58,14 @@ def _page(request: Request, name: str, context: dict[str, Any], code: int = 200)
 
 
 def _list_or_404(session: Session, list_id: int) -> MailingList:
-    mailing_list = session.get(MailingList, list_id)
+    mailing_list = get_list(session, list_id)
     if mailing_list is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="no such list")
     return mailing_list
 
 
-def status_counts(session: Session) -> dict[int, dict[str, int]]:
-    """Subscriptions per list and status."""
-    counts: dict[int, dict[str, int]] = {}
-    rows = session.execute(
-        select(Subscription.list_id, Subscription.status, func.count()).group_by(
-            Subscription.list_id, Subscription.status
-        )
-    )
-    for list_id, state, count in rows:
-        counts.setdefault(list_id, {})[state] = count
-    return counts
+def _counts(session: Session, lists: list[MailingList]) -> dict[int, dict[str, int]]:
+    return {item.id: item.counts for item in summaries(session, lists)}
 
 
 @router.get("/admin/lists", response_class=HTMLResponse, tags=["admin"])
@@ -79,9 +75,9 @@ def lists_page(request: Request, session: DbSession, _user: CurrentUser) -> HTML
 
 
 def _lists(request: Request, session: Session, error: str = "", code: int = 200) -> HTMLResponse:
-    lists = list(session.scalars(select(MailingList).order_by(MailingList.name)))
+    lists = all_lists(session)
     context = {"title": "Lists", "section": "lists", "lists": lists, "error": error,
-               "counts": status_counts(session), "opt_in_modes": OPT_IN_MODES}  # fmt: skip
+               "counts": _counts(session, lists), "opt_in_modes": OPT_IN_MODES}  # fmt: skip
     return _page(request, "admin/subscribers/lists.html", context, code)
 
 
@@ -96,30 +92,21 @@ def create_list_from_page(
     public: Annotated[bool, Form()] = False,
     language: Annotated[str, Form()] = "en",
 ) -> Any:
-    """Create a list, then show its page."""
-    slug, name = slug.strip().lower(), name.strip()
-    problem = _list_problem(session, slug, name, opt_in)
-    if problem:
-        return _lists(request, session, error=problem, code=status.HTTP_400_BAD_REQUEST)
-    mailing_list = MailingList(slug=slug, name=name[:200], opt_in=opt_in, public=public,
-                               language=language.strip()[:16] or "en")  # fmt: skip
-    session.add(mailing_list)
-    session.flush()
+    """Create a list, then show its page; the form comes back with the problem otherwise."""
+    try:
+        mailing_list = create_list(
+            session,
+            slug=slug.strip().lower(),
+            name=name,
+            opt_in=opt_in,
+            public=public,
+            language=language.strip() or "en",
+        )
+    except ListError as error:
+        return _lists(request, session, error=str(error), code=status.HTTP_400_BAD_REQUEST)
     record_audit(session, actor=admin.label, action="lists.create", object_type="list",
-                 object_id=mailing_list.id, details={"slug": slug})  # fmt: skip
+                 object_id=mailing_list.id, details={"slug": mailing_list.slug})  # fmt: skip
     return RedirectResponse(f"/admin/lists/{mailing_list.id}", status.HTTP_303_SEE_OTHER)
-
-
-def _list_problem(session: Session, slug: str, name: str, opt_in: str) -> str:
-    if not SLUG.match(slug):
-        return "The slug may hold lower-case letters, digits and hyphens (up to 80)."
-    if not name:
-        return "A list needs a name."
-    if opt_in not in OPT_IN_MODES:
-        return "Opt-in is single or double."
-    if session.scalar(select(MailingList.id).where(MailingList.slug == slug)):
-        return f"A list with the slug {slug} exists already."
-    return ""
 
 
 @router.get("/admin/lists/{list_id}", response_class=HTMLResponse, tags=["admin"])
@@ -131,7 +118,7 @@ def list_page(
     segments = [s for s in all_segments(session) if list_id in s.list_ids]
     context = {
         "title": mailing_list.name, "section": "lists", "list": mailing_list,
-        "counts": status_counts(session).get(list_id, {}),
+        "counts": _counts(session, [mailing_list])[list_id],
         "imports": recent_imports(session, list_id), "segments": segments,
     }  # fmt: skip
     return _page(request, "admin/subscribers/list.html", context)
@@ -174,7 +161,7 @@ def import_page(
     """An import's progress (the page reloads itself until it is done) and its outcome."""
     job = _job_or_404(session, job_id)
     context = {"title": f"Import #{job.id}", "section": "lists", "job": job,
-               "list": session.get(MailingList, job.list_id), "summary": summary(job)}  # fmt: skip
+               "list": get_list(session, job.list_id), "summary": summary(job)}  # fmt: skip
     return _page(request, "admin/subscribers/import.html", context)
 
 
@@ -234,31 +221,10 @@ def subscribers_page(
     request: Request, session: DbSession, _user: CurrentUser, q: Annotated[str, Query()] = ""
 ) -> HTMLResponse:
     """Search subscribers by email: their status and their lists."""
-    found = _search(session, q.strip().lower()) if q.strip() else []
+    found = search_subscribers(session, q)
     context = {"title": "Subscribers", "section": "subscribers", "q": q, "found": found,
                "limit": SEARCH_LIMIT}  # fmt: skip
     return _page(request, "admin/subscribers/index.html", context)
-
-
-def _search(session: Session, text: str) -> list[dict[str, Any]]:
-    people = list(
-        session.scalars(
-            select(Subscriber)
-            .where(Subscriber.email.contains(text, autoescape=True))
-            .order_by(Subscriber.email)
-            .limit(SEARCH_LIMIT)
-        )
-    )
-    lists: dict[int, list[tuple[str, str]]] = {person.id: [] for person in people}
-    rows = session.execute(
-        select(Subscription.subscriber_id, MailingList.name, Subscription.status)
-        .join(MailingList, MailingList.id == Subscription.list_id)
-        .where(Subscription.subscriber_id.in_(list(lists)))
-        .order_by(MailingList.name)
-    )
-    for subscriber_id, list_name, state in rows:
-        lists[subscriber_id].append((list_name, state))
-    return [{"person": person, "lists": lists[person.id]} for person in people]
 
 
 @router.get("/admin/segments", response_class=HTMLResponse, tags=["admin"])
@@ -272,7 +238,7 @@ def _segments(
     code: int = 200,
 ) -> HTMLResponse:  # fmt: skip
     segments = [(segment, count_members(session, segment)) for segment in all_segments(session)]
-    lists = list(session.scalars(select(MailingList).order_by(MailingList.name)))
+    lists = all_lists(session)
     context = {"title": "Segments", "section": "lists", "segments": segments, "lists": lists,
                "names": {item.id: item.name for item in lists}, "error": error,
                "form": form or {}, "dumps": _pretty}  # fmt: skip
@@ -316,7 +282,7 @@ def segment_page(
         segment = get_segment(session, segment_id)
     except SegmentError as error:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(error)) from error
-    names = dict(session.execute(select(MailingList.id, MailingList.name)).all())
+    names = list_names(session)
     context = {
         "title": segment.name, "section": "lists", "segment": segment,
         "count": count_members(session, segment), "names": names, "dumps": _pretty,

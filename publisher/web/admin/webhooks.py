@@ -11,31 +11,23 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.activity import ACTIVITY_KINDS
 from publisher.web.deps import Admin, DbSession, RowId
 from publisher.web.pages import templates
 from publisher.webhooks import outgoing as webhooks
-from publisher.webhooks.models import WebhookDelivery, WebhookEndpoint
+from publisher.webhooks.models import WebhookEndpoint
+from publisher.webhooks.queries import all_endpoints, delivery_log, get_delivery, get_endpoint
 
 router = APIRouter()
-LOG_SIZE = 100
 
 
 def _endpoint(session: Session, endpoint_id: int) -> WebhookEndpoint:
-    endpoint = session.get(WebhookEndpoint, endpoint_id)
+    endpoint = get_endpoint(session, endpoint_id)
     if endpoint is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="no such endpoint")
     return endpoint
-
-
-def _log(session: Session, endpoint_id: int | None = None) -> list[WebhookDelivery]:
-    query = select(WebhookDelivery).order_by(WebhookDelivery.id.desc()).limit(LOG_SIZE)
-    if endpoint_id is not None:
-        query = query.where(WebhookDelivery.endpoint_id == endpoint_id)
-    return list(session.scalars(query))
 
 
 def _page(request: Request, template: str, title: str, **context: Any) -> HTMLResponse:
@@ -54,10 +46,10 @@ NOTICES = {
 @router.get("/admin/stats/webhooks", response_class=HTMLResponse, tags=["webhooks"])
 def webhooks_page(request: Request, session: DbSession, _admin: Admin) -> HTMLResponse:
     """The endpoints, a form to add one, and the latest deliveries."""
-    endpoints = list(session.scalars(select(WebhookEndpoint).order_by(WebhookEndpoint.id)))
+    endpoints = all_endpoints(session)
     return _page(
         request, "admin/webhooks/index.html", "Outgoing webhooks",
-        endpoints=endpoints, log=_log(session),
+        endpoints=endpoints, log=delivery_log(session),
         notice=NOTICES.get(request.query_params.get("done", ""), ""),
     )  # fmt: skip
 
@@ -77,10 +69,10 @@ def add_endpoint(
             session, url=url, kinds=kinds or [], description=description
         )
     except webhooks.EndpointError as error:
-        endpoints = list(session.scalars(select(WebhookEndpoint).order_by(WebhookEndpoint.id)))
+        endpoints = all_endpoints(session)
         return _page(
             request, "admin/webhooks/index.html", "Outgoing webhooks",
-            endpoints=endpoints, log=_log(session), error=str(error),
+            endpoints=endpoints, log=delivery_log(session), error=str(error),
         )  # fmt: skip
     return RedirectResponse(f"/admin/stats/webhooks/{endpoint.id}?done=created", status_code=303)
 
@@ -93,7 +85,7 @@ def endpoint_page(
     endpoint = _endpoint(session, endpoint_id)
     return _page(
         request, "admin/webhooks/endpoint.html", f"Webhook endpoint #{endpoint.id}",
-        endpoint=endpoint, log=_log(session, endpoint.id),
+        endpoint=endpoint, log=delivery_log(session, endpoint.id),
         notice=NOTICES.get(request.query_params.get("done", ""), ""),
     )  # fmt: skip
 
@@ -114,7 +106,7 @@ def endpoint_action(
 @router.post("/admin/stats/webhooks/deliveries/{delivery_id}/resend", tags=["webhooks"])
 def resend(delivery_id: RowId, session: DbSession, _admin: Admin) -> RedirectResponse:
     """Send a delivered or failed delivery again."""
-    delivery = session.get(WebhookDelivery, delivery_id)
+    delivery = get_delivery(session, delivery_id)
     if delivery is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="no such delivery")
     webhooks.redeliver(session, delivery_id)
@@ -145,7 +137,7 @@ class EndpointOut(BaseModel):
 @router.get("/api/stats/webhooks", tags=["webhooks"])
 def endpoints_api(session: DbSession, _admin: Admin) -> list[EndpointOut]:
     """Every endpoint."""
-    rows = session.scalars(select(WebhookEndpoint).order_by(WebhookEndpoint.id))
+    rows = all_endpoints(session)
     return [EndpointOut.model_validate(row, from_attributes=True) for row in rows]
 
 

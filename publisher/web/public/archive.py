@@ -18,11 +18,11 @@ from publisher.campaigns.archive import (
     archived_email,
     atom_feed,
     list_home,
-    public_list,
     public_lists,
 )
 from publisher.web.deps import DbSession, RowId
 from publisher.web.pages import templates
+from subscribers.lists import public_list
 from subscribers.models import MailingList
 
 router = APIRouter(tags=["archive"])

@@ -13,13 +13,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.rendering.content import markdown_to_html
 from core.settings import get_settings
 from core.tokens import InvalidToken
-from publisher.posts.models import Post
+from publisher.posts.service import published_post
 from publisher.web.deps import DbSession
 from publisher.web.pages import templates
 from subscribers.lists import LANGUAGES
@@ -136,9 +135,7 @@ def save_preferences_form(
 @router.get("/posts/{slug}", response_class=HTMLResponse, tags=["posts"])
 def post_page(request: Request, slug: str, session: DbSession) -> HTMLResponse:
     """A published post, in full."""
-    post = session.scalars(
-        select(Post).where(Post.slug == slug, Post.status == "published").order_by(Post.id)
-    ).first()
+    post = published_post(session, slug)
     if post is None:
         raise HTTPException(status_code=404, detail="no such post")
     context = {"title": post.title, "post": post, "body_html": markdown_to_html(post.body)}

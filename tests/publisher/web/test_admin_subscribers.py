@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import csv
+import html
 import io
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
+from typer.testing import CliRunner
 
 import core.celery_app
 from core.audit import AuditEntry
 from core.database import unit_of_work
+from publisher.audience.segments import Segment
+from publisher.cli.main import app as cli
 from subscribers.imports import UPLOAD_DIR, ImportJob
 from subscribers.models import MailingList, Subscriber
 from tests.fixtures.factories import add_list, add_subscribers, log_in
@@ -188,3 +193,78 @@ def test_the_rejected_rows_download_never_holds_a_live_formula(
     rows = list(csv.reader(io.StringIO(report.text)))
     assert [row[1] for row in rows[1:]] == ["'" + FORMULA, "'+1-555@x"]
     assert not any(cell.startswith(("=", "+", "-", "@")) for row in rows for cell in row)
+
+
+@pytest.mark.parametrize(
+    ("form", "cli_args", "message"),
+    [
+        ({"slug": "news", "name": "Again"}, ["news", "--name", "Again"], "a list 'news' exists"),
+        (
+            {"slug": "fr", "name": "French", "language": "fr"},
+            ["fr", "--name", "French", "--language", "fr"],
+            "language is one of en, uk, ja",
+        ),
+        (
+            {"slug": "long", "name": "x" * 201},
+            ["long", "--name", "x" * 201],
+            "a list's name is at most 200 characters",
+        ),
+    ],
+)
+def test_the_page_and_the_cli_refuse_the_same_list_with_the_same_message(
+    client: TestClient, form: dict[str, str], cli_args: list[str], message: str
+) -> None:
+    news_list()
+    token = log_in(client)
+    page = client.post("/admin/lists", data={**form, "csrf_token": token})
+    assert page.status_code == 400 and message in html.unescape(page.text)
+    result = CliRunner().invoke(cli, ["lists", "create", *cli_args])
+    assert result.exit_code == 1 and f"error: {message}" in result.output
+    with unit_of_work() as session:
+        assert session.scalars(select(MailingList.slug)).all() == ["news"]
+
+
+def test_a_list_made_on_the_page_has_clean_topics_like_one_made_by_the_cli(
+    client: TestClient,
+) -> None:
+    token = log_in(client)
+    answer = client.post(
+        "/admin/lists",
+        data={"slug": " Forum ", "name": " Find out first ", "language": "uk", "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303
+    with unit_of_work() as session:
+        made = session.scalars(select(MailingList).where(MailingList.slug == "forum")).one()
+        assert (made.name, made.language, made.topics) == ("Find out first", "uk", [])
+        audited = select(AuditEntry.action).where(AuditEntry.object_type == "list")
+        assert session.scalars(audited).all() == ["lists.create"]
+
+
+def test_the_list_page_counts_what_the_cli_counts(client: TestClient) -> None:
+    list_id = news_list()
+    with unit_of_work() as session:
+        mailing_list = session.get_one(MailingList, list_id)
+        add_subscribers(session, mailing_list, 2, status="unsubscribed", prefix="gone")
+    log_in(client)
+    page = client.get(f"/admin/lists/{list_id}").text
+    code, shown = _cli_json("lists", "show", "news", "--json")
+    assert code == 0
+    for state in ("confirmed", "unconfirmed", "unsubscribed"):
+        assert f'data-count="{state}">{shown["counts"][state]}<' in page
+
+
+def test_a_segment_of_a_list_that_does_not_exist_is_not_saved(client: TestClient) -> None:
+    token = log_in(client)
+    answer = client.post(
+        "/admin/segments",
+        data={"name": "Nobody", "list_ids": ["999"], "rules": "{}", "csrf_token": token},
+    )
+    assert answer.status_code == 400 and "no list #999" in answer.text
+    with unit_of_work() as session:
+        assert session.scalars(select(Segment)).all() == []
+
+
+def _cli_json(*args: str) -> tuple[int, Any]:
+    result = CliRunner().invoke(cli, list(args))
+    return result.exit_code, json.loads(result.output) if result.exit_code == 0 else None
