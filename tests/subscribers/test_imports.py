@@ -7,6 +7,7 @@ import io
 import json
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +15,9 @@ import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-import core.celery_app
 from core.activity import ActivityEvent
 from core.database import unit_of_work
+from core.tasks import TaskName
 from publisher.cli.main import app
 from subscribers.addresses import InvalidAddress, normalise_address
 from subscribers.import_rows import quick_normalise
@@ -25,17 +26,17 @@ from subscribers.models import MailingList, Subscriber, Subscription, Suppressio
 from subscribers.suppression import address_hash
 from tests.fixtures.factories import add_list
 from tests.fixtures.paths import DATA
+from tests.fixtures.tasks import TaskRecorder, recording
 
 DATA = DATA / "imports"
 runner = CliRunner()
 
 
 @pytest.fixture
-def tasks(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, list[Any]]]:
+def tasks() -> Iterator[list[tuple[TaskName, list[Any]]]]:
     """Tasks enqueued after commit (recorded, not sent)."""
-    sent: list[tuple[str, list[Any]]] = []
-    monkeypatch.setattr(core.celery_app, "_dispatch", lambda name, args: sent.append((name, args)))
-    return sent
+    with recording(TaskRecorder()) as recorder:
+        yield recorder.tasks
 
 
 def make_list(slug: str = "news", opt_in: str = "single") -> int:

@@ -25,13 +25,12 @@ from sqlalchemy import func, select
 
 from core.database import unit_of_work
 from core.settings import get_settings
+from core.tasks import TaskName
 from core.tokens import make_token
 from publisher.web.app import create_app
 from subscribers import throttle
 from subscribers.consent import (
-    CONFIRM_TASK,
     TASK_CHUNK,
-    WELCOME_TASK,
     ask_for_confirmation,
     confirmation_token,
 )
@@ -129,7 +128,7 @@ def test_double_opt_in_waits_for_the_link_then_records_consent(
     assert pending.consent_at is None and pending.topics == ["Research"]
     assert pending.requested_ip == "testclient"
     assert pending.consent_page == "http://forum.example.org/events"  # query and fragment dropped
-    assert mailroom.names() == [CONFIRM_TASK]
+    assert mailroom.names() == [TaskName.SEND_CONFIRMATIONS]
     mailroom.run()
     person = subscriber_id("anna@example.org")
     message = mailroom.message("confirm", lists.forum, person)
@@ -274,7 +273,7 @@ def test_the_answer_is_the_same_whatever_herald_knows(
     assert {(p.status_code, p.text) for p in pages.values()} == {(200, pages["new"].text)}
     assert {(a.status_code, a.text) for a in apis.values()} == {(202, apis["new"].text)}
     assert apis["new"].json()["status"] == "accepted"
-    asked = {args[1][0] for name, args in mailroom.tasks if name == CONFIRM_TASK}
+    asked = {args[1][0] for name, args in mailroom.tasks if name == TaskName.SEND_CONFIRMATIONS}
     # Behind the one answer: a confirmation for the new address and the one coming back;
     # nothing for the one already asked minutes ago, the confirmed one or the suppressed one.
     assert asked == {subscriber_id(addresses["new"]), leaver}
@@ -304,7 +303,7 @@ def test_coming_back_after_unsubscribing_needs_a_new_confirmation_even_on_single
     post_form(client, "alerts")
     joined = subscription("anna@example.org", lists.alerts)
     assert joined is not None and joined.status == "confirmed"
-    assert mailroom.names() == [WELCOME_TASK]
+    assert mailroom.names() == [TaskName.SEND_WELCOMES]
     mailroom.run()
     person = subscriber_id("anna@example.org")
     client.post(f"/unsubscribe/{unsubscribe_token(person, (lists.alerts,), None)}")
@@ -313,7 +312,7 @@ def test_coming_back_after_unsubscribing_needs_a_new_confirmation_even_on_single
     back = subscription("anna@example.org", lists.alerts)
     assert back is not None and back.status == "unconfirmed"
     assert back.consent_at is None
-    assert mailroom.names() == [CONFIRM_TASK]
+    assert mailroom.names() == [TaskName.SEND_CONFIRMATIONS]
     mailroom.run()
     message = mailroom.message("confirm", lists.alerts, person)
     assert message is not None
@@ -377,7 +376,7 @@ def test_a_pending_request_is_not_mailed_again_within_minutes(
         assert pending is not None and pending.confirmation_sent_at is not None
         pending.confirmation_sent_at -= timedelta(minutes=11)
     post_form(client, "forum")
-    assert mailroom.names() == [CONFIRM_TASK]
+    assert mailroom.names() == [TaskName.SEND_CONFIRMATIONS]
     assert len(activity("subscriber.subscribed")) == 1  # the same request, asked again
 
 
@@ -462,7 +461,7 @@ def test_confirmations_are_asked_in_chunks_of_ids(mailroom: Mailroom, lists: Lis
     with unit_of_work() as session:
         ask_for_confirmation(session, list_id=lists.forum, subscriber_ids=range(1, 1202))
         assert mailroom.tasks == []  # only once committed
-    sizes = [len(args[1]) for name, args in mailroom.tasks if name == CONFIRM_TASK]
+    sizes = [len(args[1]) for name, args in mailroom.tasks if name == TaskName.SEND_CONFIRMATIONS]
     assert sizes == [TASK_CHUNK, TASK_CHUNK, 201]
 
 

@@ -22,6 +22,7 @@ from core.audit import record_audit
 from core.celery_app import enqueue_after_commit
 from core.database import new_session
 from core.spreadsheets import safe_writer
+from core.tasks import TaskName
 from publisher.audience.segments import (
     SegmentError,
     all_segments,
@@ -42,7 +43,6 @@ from subscribers.imports import (
 from subscribers.models import OPT_IN_MODES, MailingList, Subscriber, Subscription
 
 router = APIRouter()
-IMPORT_TASK = "herald.campaigns.import_subscribers"
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
 SEARCH_LIMIT = 50
 
@@ -155,7 +155,7 @@ def import_from_page(
     details = {"file": job.file_name, "job": job.id, "dry_run": dry_run, "confirmed": confirmed}
     record_audit(session, actor=admin.label, action="subscribers.import", object_type="list",
                  object_id=list_id, details=details)  # fmt: skip
-    enqueue_after_commit(session, IMPORT_TASK, job.id)
+    enqueue_after_commit(session, TaskName.IMPORT_SUBSCRIBERS, job.id)
     return RedirectResponse(f"/admin/imports/{job.id}", status.HTTP_303_SEE_OTHER)
 
 

@@ -10,8 +10,8 @@ from publisher.campaigns.service import create_campaign, start_sending
 from publisher.sending.models import Delivery
 from subscribers.models import Subscriber, Subscription
 from tests.fixtures.factories import add_list, add_post, add_subscribers
-from tests.publisher.sending.test_pipeline import TaskRecorder, tasks  # noqa: F401 - the fixture
-from worker import pipeline
+from tests.fixtures.tasks import TaskRecorder, tasks  # noqa: F401 - the fixture
+from worker import planning
 
 CHOICES = {
     "all@example.com": [],
@@ -79,7 +79,7 @@ def test_a_topic_dropped_after_planning_skips_the_planned_message(tasks: TaskRec
     _readers()
     campaign_id = _announce(["Events"], tasks, hold=True)
     _, (plan_args) = tasks.tasks.pop(0)  # plan only: the batches wait
-    pipeline.plan_campaign(*plan_args)
+    planning.plan_campaign(*plan_args)
     with unit_of_work() as session:
         person = session.scalars(
             select(Subscriber.id).where(Subscriber.email == "both@example.com")

@@ -11,7 +11,7 @@ from core.database import unit_of_work
 from publisher.campaigns.service import campaign_posts, start_sending
 from publisher.web.app import app
 from tests.fixtures.factories import add_announcement, add_list, add_post, add_subscribers
-from tests.publisher.sending.test_pipeline import TaskRecorder, tasks  # noqa: F401 - the fixture
+from tests.fixtures.tasks import TaskRecorder, tasks  # noqa: F401 - the fixture
 
 TOKEN_LIKE = re.compile(r"[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{20,}|/t/|/unsubscribe/|/preferences/")
 """A signed token (payload.signature), or a tracking, unsubscribe or preferences URL."""

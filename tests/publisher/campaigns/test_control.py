@@ -9,7 +9,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,15 +19,13 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-import core.celery_app
 from core.database import unit_of_work, utcnow
+from core.tasks import TaskName
 from publisher.accounts.users import create_api_token
 from publisher.campaigns import service as campaigns
 from publisher.campaigns.models import CAMPAIGN_STATUSES, Campaign
 from publisher.campaigns.progress import campaign_progress, duration_text
 from publisher.campaigns.service import (
-    ENQUEUE_TASK,
-    PLAN_TASK,
     CampaignNotFound,
     CampaignStateError,
     start_sending,
@@ -38,7 +36,8 @@ from publisher.sending.models import Delivery
 from publisher.web.app import create_app
 from tests.conftest import use_settings
 from tests.fixtures.factories import add_announcement, add_list, add_subscribers, add_user, log_in
-from worker import pipeline, scheduled, sending
+from tests.fixtures.tasks import TaskRecorder, recording
+from worker import planning, scheduled, sending
 
 Dispatched = list[tuple[str, list[Any]]]
 
@@ -68,11 +67,10 @@ _names = itertools.count()
 
 
 @pytest.fixture
-def dispatched(db: str, monkeypatch: pytest.MonkeyPatch) -> Dispatched:
+def dispatched(db: str) -> Iterator[Dispatched]:
     """The tasks enqueued after each commit, in order, instead of a broker."""
-    tasks: Dispatched = []
-    monkeypatch.setattr(core.celery_app, "_dispatch", lambda name, args: tasks.append((name, args)))
-    return tasks
+    with recording(TaskRecorder()) as recorder:
+        yield recorder.tasks
 
 
 @pytest.fixture
@@ -201,8 +199,8 @@ def test_resume_clears_the_error_and_enqueues_only_after_commit(dispatched: Disp
         campaigns.resume_campaign(session, campaign_id)
         session.flush()
         assert dispatched == []
-    assert ENQUEUE_TASK == "herald.campaigns.enqueue"
-    assert dispatched == [(ENQUEUE_TASK, [campaign_id])]
+    assert TaskName.ENQUEUE == "herald.campaigns.enqueue"
+    assert dispatched == [(TaskName.ENQUEUE, [campaign_id])]
     after = stored(campaign_id)
     assert (after.status, after.error, after.consecutive_failures) == ("sending", "", 0)
 
@@ -219,7 +217,7 @@ def test_resume_rolled_back_enqueues_nothing(dispatched: Dispatched) -> None:
 def test_resume_before_planning_asks_for_planning(dispatched: Dispatched) -> None:
     campaign_id = add_campaign("paused", planned=False)
     control("resume", campaign_id)
-    assert dispatched == [(PLAN_TASK, [campaign_id])]
+    assert dispatched == [(TaskName.PLAN, [campaign_id])]
 
 
 def test_pause_for_failures_pauses_only_a_sending_campaign(dispatched: Dispatched) -> None:
@@ -258,14 +256,14 @@ def test_finish_and_the_sweeps_leave_stopped_campaigns_alone(
 @pytest.fixture
 def planned(dispatched: Dispatched) -> int:
     """A real campaign to 5 subscribers, planned by the worker; its batch tasks are waiting."""
-    pipeline.current_provider.cache_clear()
-    pipeline._emails_cache.clear()
+    planning.current_provider.cache_clear()
+    planning._emails_cache.clear()
     with unit_of_work() as session:
         add_subscribers(session, add_list(session, "news"), 5)
         campaign = add_announcement(session, "news")
         start_sending(session, campaign)
-    pipeline.plan_campaign(dispatched.pop(0)[1][0])
-    assert {name for name, _ in dispatched} == {pipeline.SEND_BATCH_TASK}
+    planning.plan_campaign(dispatched.pop(0)[1][0])
+    assert {name for name, _ in dispatched} == {TaskName.SEND_BATCH}
     return campaign.id
 
 
@@ -273,10 +271,10 @@ def run_batches(dispatched: Dispatched) -> None:
     """Run the waiting tasks (and those they enqueue) as a worker would."""
     while dispatched:
         name, args = dispatched.pop(0)
-        if name == pipeline.SEND_BATCH_TASK:
+        if name == TaskName.SEND_BATCH:
             sending.send_batch(*args)
-        elif name == ENQUEUE_TASK:
-            pipeline.enqueue_campaign(*args)
+        elif name == TaskName.ENQUEUE:
+            planning.enqueue_campaign(*args)
         else:
             raise AssertionError(f"unexpected task {name}")
 
@@ -290,7 +288,7 @@ def test_batches_of_a_paused_campaign_wait_for_the_resume(
     scheduled.finish_done()
     assert stored(planned).status == "paused"
     control("resume", planned)
-    assert dispatched == [(ENQUEUE_TASK, [planned])]
+    assert dispatched == [(TaskName.ENQUEUE, [planned])]
     run_batches(dispatched)
     assert counts(planned) == {"sent": 5}
     assert stored(planned).status == "sent"
@@ -439,7 +437,7 @@ def test_cli_refuses_a_disallowed_transition_and_an_unknown_id(dispatched: Dispa
 def test_cli_resume_enqueues_the_campaign(dispatched: Dispatched) -> None:
     campaign_id = add_campaign("paused", {"queued": 1})
     assert herald("resume", str(campaign_id)).exit_code == 0
-    assert dispatched == [(ENQUEUE_TASK, [campaign_id])]
+    assert dispatched == [(TaskName.ENQUEUE, [campaign_id])]
 
 
 # The JSON API

@@ -17,7 +17,7 @@ from publisher.campaigns.service import create_campaign, start_sending
 from publisher.posts.models import Post
 from publisher.sending.models import Delivery
 from tests.fixtures.factories import add_announcement, add_list, add_post, add_subscribers
-from tests.publisher.sending.test_pipeline import TaskRecorder, tasks  # noqa: F401 - the fixture
+from tests.fixtures.tasks import TaskRecorder, tasks  # noqa: F401 - the fixture
 from worker import campaign_mail
 
 

@@ -22,7 +22,7 @@ from publisher.sending import deliveries
 from publisher.sending.models import Delivery
 from subscribers.models import Subscriber
 from tests.fixtures.factories import add_announcement, add_list, add_subscribers
-from tests.publisher.sending.test_pipeline import TaskRecorder, tasks  # noqa: F401 - the fixture
+from tests.fixtures.tasks import TaskRecorder, tasks  # noqa: F401 - the fixture
 from worker import scheduled
 
 ZONES = ("Asia/Tokyo", "Europe/Kyiv", "America/New_York")

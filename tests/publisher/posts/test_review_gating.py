@@ -20,8 +20,8 @@ from publisher.posts.service import PostInput, update_post
 from publisher.sending.models import Delivery
 from publisher.web.app import create_app
 from tests.fixtures.factories import add_draft, add_list, add_subscribers, log_in
+from tests.fixtures.tasks import TaskRecorder, tasks  # noqa: F401 - the fixture
 from tests.publisher.posts.test_workflow import ADMIN
-from tests.publisher.sending.test_pipeline import TaskRecorder, tasks  # noqa: F401 - the fixture
 from worker import scheduled
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -11,14 +12,15 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-import core.celery_app
 from core.audit import AuditEntry
 from core.database import unit_of_work
+from core.tasks import TaskName
 from publisher.web.app import create_app
 from subscribers.imports import UPLOAD_DIR, ImportJob
 from subscribers.models import MailingList, Subscriber
 from tests.fixtures.factories import add_list, add_subscribers, log_in
 from tests.fixtures.paths import DATA
+from tests.fixtures.tasks import TaskRecorder, recording
 from worker.imports import import_subscribers
 
 DATA = DATA / "imports"
@@ -30,10 +32,9 @@ def client(pg_db: str) -> TestClient:
 
 
 @pytest.fixture
-def tasks(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, list[Any]]]:
-    sent: list[tuple[str, list[Any]]] = []
-    monkeypatch.setattr(core.celery_app, "_dispatch", lambda name, args: sent.append((name, args)))
-    return sent
+def tasks() -> Iterator[list[tuple[TaskName, list[Any]]]]:
+    with recording(TaskRecorder()) as recorder:
+        yield recorder.tasks
 
 
 def news_list() -> int:
