@@ -1,12 +1,17 @@
-"""The one Celery app, its queues, and enqueueing by task name only after the commit.
+"""The one Celery app, its routing, and enqueueing by task name only after the commit.
 
 Tasks are enqueued by name (nothing imports ``worker``) with JSON payloads of ids, and only
 once the database transaction that made them necessary has committed: a worker must never
 pick up a task for a row it cannot see yet, and a rolled-back request must enqueue nothing.
+Each task goes to the queue :data:`core.tasks.QUEUE_OF` gives it; a name not in that table
+fails where it is enqueued. Tests put their own dispatcher in the broker's place with
+:func:`dispatching_to`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -15,17 +20,11 @@ from sqlalchemy import event, make_url
 from sqlalchemy.orm import Session
 
 from core.settings import Settings, get_settings
+from core.tasks import ALL_QUEUES as ALL_QUEUES  # the command's --queues default
+from core.tasks import BULK_QUEUE, TaskName, queue_of, task_name
 
-BULK_QUEUE = "bulk"
-TRANSACTIONAL_QUEUE = "transactional"
-CONTROL_QUEUE = "control"
-ALL_QUEUES = (BULK_QUEUE, TRANSACTIONAL_QUEUE, CONTROL_QUEUE)
-
-TASK_ROUTES = {
-    "herald.campaigns.*": {"queue": BULK_QUEUE},
-    "herald.transactional.*": {"queue": TRANSACTIONAL_QUEUE},
-    "herald.scheduler.*": {"queue": CONTROL_QUEUE},
-}
+Dispatcher = Callable[[TaskName, list[Any]], None]
+"""Sends one committed task: its name and JSON arguments."""
 
 _PENDING_KEY = "herald.pending_tasks"
 
@@ -50,10 +49,21 @@ def configure_celery(app: Celery, settings: Settings) -> None:
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
         task_default_queue=BULK_QUEUE,
-        task_routes=TASK_ROUTES,
+        task_routes=(route_task,),
         worker_hijack_root_logger=False,
         timezone="UTC",
     )
+
+
+def route_task(name: str, *_: Any, **__: Any) -> dict[str, str] | None:
+    """Celery's router: the queue of each Herald task from the one table, retries included.
+
+    Celery's own tasks (``celery.*``) keep its defaults; any other unknown name raises
+    :class:`core.tasks.UnknownTask` instead of landing on a queue by accident.
+    """
+    if name.startswith("celery."):
+        return None
+    return {"queue": queue_of(name)}
 
 
 def _transport_options(broker_url: str) -> dict[str, Any]:
@@ -88,23 +98,40 @@ def prepare_broker(broker_url: str) -> None:
             channel.queue_declare(queue=queue)
 
 
-def enqueue_after_commit(session: Session, task_name: str, *args: Any) -> None:
-    """Send task ``task_name`` with JSON ``args`` once ``session`` commits (never on rollback)."""
-    session.info.setdefault(_PENDING_KEY, []).append((task_name, args))
+def enqueue_after_commit(session: Session, task: TaskName, *args: Any) -> None:
+    """Send ``task`` with JSON ``args`` once ``session`` commits (never on rollback).
+
+    A name outside :class:`core.tasks.TaskName` raises here, in the request that made it.
+    """
+    session.info.setdefault(_PENDING_KEY, []).append((task_name(task), args))
 
 
-def send_task_now(task_name: str, args: list[Any]) -> None:
-    """Put one task on the broker (tests replace this to run the pipeline in-process)."""
-    celery_app.send_task(task_name, args=args)
+def send_task_now(task: TaskName, args: list[Any]) -> None:
+    """Put one task on the broker (on its queue, by :func:`route_task`)."""
+    celery_app.send_task(str(task), args=args)
+
+
+_dispatcher: Dispatcher = send_task_now
+
+
+@contextmanager
+def dispatching_to(dispatcher: Dispatcher) -> Iterator[Dispatcher]:
+    """Hand every task committed inside the block to ``dispatcher`` instead of the broker.
+
+    Process-wide rather than per thread: a test's web server commits in its own threads.
+    """
+    global _dispatcher
+    previous, _dispatcher = _dispatcher, dispatcher
+    try:
+        yield dispatcher
+    finally:
+        _dispatcher = previous
 
 
 @event.listens_for(Session, "after_commit")
 def _send_pending_tasks(session: Session) -> None:
-    for task_name, args in session.info.pop(_PENDING_KEY, []):
-        _dispatch(task_name, list(args))
-
-
-_dispatch = send_task_now
+    for task, args in session.info.pop(_PENDING_KEY, []):
+        _dispatcher(task, list(args))
 
 
 @event.listens_for(Session, "after_rollback")

@@ -24,13 +24,12 @@ from sqlalchemy.orm import Session
 from core.activity import record_activity
 from core.celery_app import enqueue_after_commit
 from core.database import utcnow
+from core.tasks import TaskName
 from core.tokens import InvalidToken, make_token, read_token
 from subscribers.models import MailingList, Subscriber, Subscription
 from subscribers.suppression import is_suppressed, suppressed_addresses
 from subscribers.unsubscribe import unsubscribe_token
 
-CONFIRM_TASK = "herald.transactional.send_confirmations"
-WELCOME_TASK = "herald.transactional.send_welcomes"
 TASK_CHUNK = 500
 """Subscriber ids per transactional task: a million-row import is 2,000 tasks, not 1M."""
 CONFIRM_DAYS = 7
@@ -79,15 +78,15 @@ class Notice:
 
 def ask_for_confirmation(session: Session, *, list_id: int, subscriber_ids: Sequence[int]) -> None:
     """Send each subscriber a confirmation email for the list, once this unit of work commits."""
-    _enqueue_in_chunks(session, CONFIRM_TASK, list_id, subscriber_ids)
+    _enqueue_in_chunks(session, TaskName.SEND_CONFIRMATIONS, list_id, subscriber_ids)
 
 
 def send_welcome(session: Session, *, list_id: int, subscriber_ids: Sequence[int]) -> None:
     """Send each subscriber the list's welcome email, once this unit of work commits."""
-    _enqueue_in_chunks(session, WELCOME_TASK, list_id, subscriber_ids)
+    _enqueue_in_chunks(session, TaskName.SEND_WELCOMES, list_id, subscriber_ids)
 
 
-def _enqueue_in_chunks(session: Session, task: str, list_id: int, ids: Sequence[int]) -> None:
+def _enqueue_in_chunks(session: Session, task: TaskName, list_id: int, ids: Sequence[int]) -> None:
     for start in range(0, len(ids), TASK_CHUNK):
         enqueue_after_commit(
             session, task, list_id, [int(i) for i in ids[start : start + TASK_CHUNK]]

@@ -22,7 +22,12 @@ from core.database import dispose_engines, unit_of_work
 from core.settings import get_settings
 from publisher.cli.processes import migrate
 
-pytest_plugins = ["tests.fixtures.browser", "tests.fixtures.web"]
+pytest_plugins = [
+    "tests.fixtures.browser",
+    "tests.fixtures.mailroom",
+    "tests.fixtures.tasks",
+    "tests.fixtures.web",
+]
 
 PG_URL = os.environ.get(
     "HERALD_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

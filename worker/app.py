@@ -15,22 +15,23 @@ import worker.tasks  # noqa: F401 - registers the tasks by name
 from core.celery_app import celery_app
 from core.database import dispose_engines
 from core.settings import get_settings
+from core.tasks import TaskName
 
 app = celery_app
 
 app.conf.beat_schedule = {
     "scheduler-tick": {
-        "task": "herald.scheduler.tick",
+        "task": TaskName.SCHEDULER_TICK,
         "schedule": get_settings().scheduler_tick_seconds,
         # A tick nobody ran in time is worthless: the next one does the same work.
         "options": {"expires": get_settings().scheduler_tick_seconds * 2},
     },
     "stats-tick": {
-        "task": "herald.scheduler.stats",
+        "task": TaskName.STATS_TICK,
         "schedule": get_settings().scheduler_tick_seconds,
         "options": {"expires": get_settings().scheduler_tick_seconds * 2},
     },
-    "housekeeping": {"task": "herald.scheduler.housekeeping", "schedule": 3600.0},
+    "housekeeping": {"task": TaskName.HOUSEKEEPING, "schedule": 3600.0},
 }
 
 

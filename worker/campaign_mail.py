@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import logging
 
-from core.celery_app import celery_app
 from core.database import unit_of_work
 from core.settings import get_settings
 from publisher.campaigns.models import Campaign
-from publisher.campaigns.proofs import TEST_SEND_TASK, proof_messages
-from worker.pipeline import current_provider
+from publisher.campaigns.proofs import proof_messages
+from worker.planning import current_provider
 
 log = logging.getLogger(__name__)
 
@@ -26,9 +25,3 @@ def send_test(campaign_id: int, addresses: list[str]) -> int:
         if not result.accepted:
             log.warning("test send of campaign %s refused: %s", campaign_id, result.error)
     return sum(result.accepted for result in results)
-
-
-@celery_app.task(name=TEST_SEND_TASK)  # type: ignore[untyped-decorator]
-def test_send(campaign_id: int, addresses: list[str]) -> None:
-    """Send a campaign's "[Test]" messages to the given addresses (no deliveries)."""
-    send_test(campaign_id, addresses)

@@ -1,13 +1,11 @@
-"""Import tasks: a CSV file uploaded on the admin pages, imported into a list by a worker."""
+"""Imports: a CSV file uploaded on the admin pages, imported into a list by a worker."""
 
 from __future__ import annotations
 
-from core.celery_app import celery_app
 from core.database import new_session
 from subscribers.imports import ImportJob, discard_upload, run_import
 
 
-@celery_app.task(name="herald.campaigns.import_subscribers")  # type: ignore[untyped-decorator]
 def import_subscribers(job_id: int) -> None:
     """Run an import job (committing per chunk), then remove its uploaded file."""
     session = new_session()

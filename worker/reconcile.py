@@ -15,8 +15,8 @@ from core.database import unit_of_work, utcnow
 from core.providers.base import ProviderError, Reconciling
 from core.settings import get_settings
 from publisher.sending import reconciliation
-from worker import pipeline
-from worker.pipeline import enqueue_batches
+from worker import planning
+from worker.planning import enqueue_batches
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +26,7 @@ LOOKUPS_PER_TICK = 500
 
 def reconcile_in_doubt() -> reconciliation.Reconciled | None:
     """Settle what this sweep can of the rows in doubt; None when the provider cannot tell."""
-    provider = pipeline.current_provider()  # looked up here: tests replace it
+    provider = planning.current_provider()  # looked up here: tests replace it
     if not isinstance(provider, Reconciling):
         return None
     now = utcnow()

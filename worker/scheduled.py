@@ -14,16 +14,16 @@ from core.database import unit_of_work, utcnow
 from core.providers.base import can_reconcile
 from core.ratelimit import forget_idle_buckets
 from core.settings import get_settings
+from core.tasks import TaskName
 from publisher.accounts.users import forget_expired_sessions
 from publisher.campaigns import scheduling
 from publisher.campaigns import service as campaigns
 from publisher.campaigns.digests import run_due_digests
 from publisher.sending import attempts
 from publisher.stats import health
-from worker import pipeline
-from worker.pipeline import SEND_BATCH_TASK, enqueue_batches
+from worker import planning
+from worker.planning import enqueue_batches
 from worker.reconcile import reconcile_in_doubt
-from worker.sending import REPLAY_TASK
 
 
 def tick(*, now: datetime | None = None) -> None:
@@ -73,14 +73,14 @@ def recover_lost_plans() -> None:
     before = utcnow() - timedelta(seconds=get_settings().stall_seconds)
     with unit_of_work() as session:
         for campaign_id in campaigns.campaigns_awaiting_plan(session, requested_before=before):
-            enqueue_after_commit(session, campaigns.PLAN_TASK, campaign_id)
+            enqueue_after_commit(session, TaskName.PLAN, campaign_id)
 
 
 def resolve_expired_leases() -> None:
     """Rows whose sender died: never dispatched, back to the queue (and their batches again);
     dispatched, replayed where the provider is idempotent, left for reconciliation where it
     can be asked, else marked unknown."""
-    provider = pipeline.current_provider()  # looked up here: tests replace it
+    provider = planning.current_provider()  # looked up here: tests replace it
     safe = {provider.name} if provider.idempotent else set()
     asked = frozenset({provider.name} if can_reconcile(provider) else ())
     lease = timedelta(seconds=get_settings().lease_seconds)
@@ -93,9 +93,9 @@ def resolve_expired_leases() -> None:
             reconciling_providers=asked,
         )
         for campaign_id, attempt_id in swept.replays:
-            enqueue_after_commit(session, REPLAY_TASK, campaign_id, attempt_id)
+            enqueue_after_commit(session, TaskName.REPLAY_ATTEMPT, campaign_id, attempt_id)
         for campaign_id, first_id, last_id in swept.requeued:
-            enqueue_after_commit(session, SEND_BATCH_TASK, campaign_id, first_id, last_id)
+            enqueue_after_commit(session, TaskName.SEND_BATCH, campaign_id, first_id, last_id)
 
 
 def resume_stalled() -> None:

@@ -30,11 +30,10 @@ from publisher.campaigns.models import Campaign
 from publisher.sending import attempts, deliveries
 from publisher.sending.attempts import ClaimedDelivery
 from publisher.stats import health
-from worker import pipeline
+from worker import planning
 
 log = logging.getLogger(__name__)
 
-REPLAY_TASK = "herald.campaigns.replay_attempt"
 PACE_MAX_WAIT_SECONDS = 2.0
 """Longer waits for the rate limit go back to the broker instead of holding a worker."""
 
@@ -57,7 +56,7 @@ class ReplayLater(RetryLater):
 
 def send_batch(campaign_id: int, first_id: int, last_id: int) -> None:
     """Claim, render and send one range of a campaign's deliveries, then record the outcome."""
-    provider = pipeline.current_provider()
+    provider = planning.current_provider()
     attempt_id = uuid4().hex
     with unit_of_work() as session:
         campaign = session.get(Campaign, campaign_id)
@@ -78,7 +77,7 @@ def send_batch(campaign_id: int, first_id: int, last_id: int) -> None:
 
 def replay_attempt(campaign_id: int, attempt_id: str) -> None:
     """Send an attempt whose outcome is unknown again, as itself (idempotent providers only)."""
-    provider = pipeline.current_provider()
+    provider = planning.current_provider()
     with unit_of_work() as session:
         campaign = session.get(Campaign, campaign_id)
         if campaign is None or campaign.status != "sending" or campaign.compiled is None:
@@ -104,7 +103,7 @@ def _lease() -> timedelta:
 def _render(
     session: Session, campaign: Campaign, claimed: list[ClaimedDelivery], attempt_id: str
 ) -> list[OutgoingMessage]:
-    emails = pipeline.campaign_emails(session, campaign)
+    emails = planning.campaign_emails(session, campaign)
     return [emails.message_for(delivery, attempt_id=attempt_id) for delivery in claimed]
 
 

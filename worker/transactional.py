@@ -15,9 +15,6 @@ import logging
 from collections.abc import Callable, Sequence
 from uuid import uuid4
 
-from celery import Task
-
-from core.celery_app import celery_app
 from core.database import unit_of_work
 from core.message import OutgoingMessage
 from core.providers.base import OutcomeUnknown, ProviderError
@@ -26,11 +23,10 @@ from core.settings import Settings, get_settings
 from subscribers import consent
 from subscribers.consent import Notice
 from subscribers.notices import confirmation_message, welcome_message
-from worker import pipeline
+from worker import planning
 
 log = logging.getLogger(__name__)
 PACE_MAX_WAIT_SECONDS = 2.0
-MAX_RETRIES = 8
 
 Build = Callable[[Notice, Settings], OutgoingMessage]
 
@@ -67,7 +63,7 @@ def deliver_welcomes(list_id: int, subscriber_ids: Sequence[int]) -> None:
 
 def _send(notices: list[Notice], build: Build) -> tuple[list[int], SendLater | None]:
     """Send in provider-sized batches; the ids sent, and what to retry (if anything)."""
-    provider = pipeline.current_provider()
+    provider = planning.current_provider()
     settings = get_settings()
     limiter = get_rate_limiter(settings)
     size = provider.max_batch_size
@@ -108,31 +104,3 @@ def _block(limiter: RateLimiter, provider: str, seconds: float) -> None:
         limiter.block(provider, seconds)
     except STORE_ERRORS as error:
         log.warning("could not share %s's 429 with other workers: %r", provider, error)
-
-
-def _retry(task: Task, list_id: int, later: SendLater) -> Exception:
-    from worker.tasks import backoff
-
-    delay = later.delay or backoff(task.request.retries)
-    return task.retry(args=(list_id, later.subscriber_ids), countdown=delay)  # type: ignore[no-any-return]
-
-
-def send_confirmations(task: Task, list_id: int, subscriber_ids: list[int]) -> None:
-    """Email a confirmation link to each subscriber still waiting to confirm the list."""
-    try:
-        deliver_confirmations(list_id, subscriber_ids)
-    except SendLater as later:
-        raise _retry(task, list_id, later) from later
-
-
-def send_welcomes(task: Task, list_id: int, subscriber_ids: list[int]) -> None:
-    """Email the list's welcome to each subscriber who just joined it."""
-    try:
-        deliver_welcomes(list_id, subscriber_ids)
-    except SendLater as later:
-        raise _retry(task, list_id, later) from later
-
-
-# Registered by call rather than as decorators: Celery's decorators are untyped.
-celery_app.task(name=consent.CONFIRM_TASK, bind=True, max_retries=MAX_RETRIES)(send_confirmations)
-celery_app.task(name=consent.WELCOME_TASK, bind=True, max_retries=MAX_RETRIES)(send_welcomes)

@@ -17,12 +17,12 @@ from core.audit import record_audit
 from core.celery_app import enqueue_after_commit
 from core.message import Mailbox, OutgoingMessage
 from core.settings import Settings
+from core.tasks import TaskName
 from publisher.campaigns.models import Campaign
 from publisher.campaigns.preview import find_subscriber, preview_campaign
 from publisher.campaigns.service import CampaignError
 from subscribers.addresses import InvalidAddress, normalise_address
 
-TEST_SEND_TASK = "herald.transactional.test_send"
 MAX_TEST_ADDRESSES = 10
 
 
@@ -54,7 +54,7 @@ def request_test_send(
         session, actor=actor, action="campaign.test_send", object_type="campaign",
         object_id=campaign.id, details={"to": chosen},
     )  # fmt: skip
-    enqueue_after_commit(session, TEST_SEND_TASK, campaign.id, chosen)
+    enqueue_after_commit(session, TaskName.TEST_SEND, campaign.id, chosen)
     return chosen
 
 

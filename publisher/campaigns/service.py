@@ -20,14 +20,13 @@ from sqlalchemy.orm import Session
 from core.activity import record_activity
 from core.celery_app import enqueue_after_commit
 from core.database import utcnow
+from core.tasks import TaskName
 from publisher.campaigns.models import Campaign, CampaignList, CampaignPost
 from publisher.posts.models import Post
 from publisher.sending.deliveries import OPEN_STATUSES
 from publisher.sending.models import Delivery
 from subscribers.models import MailingList
 
-PLAN_TASK = "herald.campaigns.plan"
-ENQUEUE_TASK = "herald.campaigns.enqueue"
 STARTABLE = ("draft", "scheduled")
 CONTROL_FROM = {
     "pause": ("sending",),
@@ -189,7 +188,7 @@ def start_sending(session: Session, campaign: Campaign) -> None:
     campaign.started_at = now
     campaign.plan_requested_at = now
     record_activity(session, "campaign.started", campaign_id=campaign.id)
-    enqueue_after_commit(session, PLAN_TASK, campaign.id)
+    enqueue_after_commit(session, TaskName.PLAN, campaign.id)
 
 
 def schedule(session: Session, campaign: Campaign, at: datetime) -> None:
@@ -253,9 +252,9 @@ def resume_campaign(session: Session, campaign_id: int) -> Campaign:
     if campaign.planned_at is None:
         # Paused before planning ran: planning is idempotent and enqueues the batches itself.
         campaign.plan_requested_at = utcnow()
-        enqueue_after_commit(session, PLAN_TASK, campaign_id)
+        enqueue_after_commit(session, TaskName.PLAN, campaign_id)
     else:
-        enqueue_after_commit(session, ENQUEUE_TASK, campaign_id)
+        enqueue_after_commit(session, TaskName.ENQUEUE, campaign_id)
     return campaign
 
 

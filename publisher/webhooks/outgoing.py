@@ -34,11 +34,11 @@ from core.activity import ACTIVITY_KINDS, ActivityEvent
 from core.celery_app import enqueue_after_commit
 from core.database import insert_ignoring_conflicts, utcnow
 from core.netguard import AddressRefused, guarded_client, parse_web_url
+from core.tasks import TaskName
 from publisher.stats import cursors
 from publisher.webhooks.models import WebhookDelivery, WebhookEndpoint
 
 CURSOR = "webhooks"
-TASK = "herald.transactional.webhook_delivery"
 SIGNATURE_HEADER = "Herald-Signature"
 TIMEOUT_SECONDS = 5.0
 MAX_ATTEMPTS = 8
@@ -105,7 +105,7 @@ def fan_out(session: Session, *, now: datetime | None = None) -> int:
         )
         stored = session.execute(insert.returning(WebhookDelivery.id), deliveries).scalars()
         for delivery_id in sorted(stored):
-            enqueue_after_commit(session, TASK, delivery_id)
+            enqueue_after_commit(session, TaskName.WEBHOOK_DELIVERY, delivery_id)
     cursors.advance(cursor, rows)
     return len(deliveries)
 
@@ -266,4 +266,4 @@ def redeliver(session: Session, delivery_id: int) -> None:
         .where(WebhookDelivery.id == delivery_id, WebhookDelivery.status != "pending")
         .values(status="pending", next_attempt_at=utcnow(), attempts=0)
     )
-    enqueue_after_commit(session, TASK, delivery_id)
+    enqueue_after_commit(session, TaskName.WEBHOOK_DELIVERY, delivery_id)

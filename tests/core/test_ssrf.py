@@ -35,7 +35,7 @@ from publisher.webhooks import outgoing as webhooks
 from publisher.webhooks.models import WebhookDelivery, WebhookEndpoint
 from tests.conftest import use_settings
 from tests.fixtures.factories import log_in
-from worker.stats_tasks import deliver_webhook
+from worker.webhooks import deliver_webhook
 
 FEED = b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title></channel></rss>'
 PUBLIC = "93.184.215.14"
@@ -207,7 +207,7 @@ def test_a_webhook_to_loopback_is_refused_with_a_logged_reason(
     db: str, local: LocalServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     delivery_id = _delivery_to(f"http://127.0.0.1:{local.port}/hook")
-    with caplog.at_level(logging.WARNING, logger="worker.stats_tasks"):
+    with caplog.at_level(logging.WARNING, logger="worker.webhooks"):
         deliver_webhook(delivery_id)
     assert local.hits == []
     row = _delivery(delivery_id)

@@ -13,15 +13,13 @@ from sqlalchemy import func, select
 
 from core.database import unit_of_work
 from core.settings import get_settings
-from subscribers.consent import CONFIRM_TASK, TASK_CHUNK, ask_for_confirmation
+from core.tasks import TaskName
+from subscribers.consent import TASK_CHUNK, ask_for_confirmation
 from subscribers.lists import create_list
 from subscribers.models import Subscriber, Subscription
-from tests.fixtures.mailroom import Mailroom, confirm_url, mailroom, subscriber_id, subscription
+from tests.fixtures.mailroom import Mailroom, confirm_url, subscriber_id, subscription
 from tests.fixtures.processes import celery_worker, herald_env, wait_until
 from tests.fixtures.subscribing import Lists
-
-__all__ = ["mailroom"]  # the fixture
-
 
 # Confirmations asked for by others (imports)
 
@@ -30,7 +28,7 @@ def test_confirmations_are_asked_in_chunks_of_ids(mailroom: Mailroom, lists: Lis
     with unit_of_work() as session:
         ask_for_confirmation(session, list_id=lists.forum, subscriber_ids=range(1, 1202))
         assert mailroom.tasks == []  # only once committed
-    sizes = [len(args[1]) for name, args in mailroom.tasks if name == CONFIRM_TASK]
+    sizes = [len(args[1]) for name, args in mailroom.tasks if name == TaskName.SEND_CONFIRMATIONS]
     assert sizes == [TASK_CHUNK, TASK_CHUNK, 201]
 
 

@@ -6,26 +6,27 @@ Files that are not clean are in test_import_files.py.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
-import core.celery_app
 from core.activity import ActivityEvent
 from core.database import unit_of_work
+from core.tasks import TaskName
 from subscribers.models import Subscriber, Subscription, Suppression
 from subscribers.suppression import address_hash
 from tests.fixtures.imports import do_import, make_list, members, report
+from tests.fixtures.tasks import TaskRecorder, recording
 
 
 @pytest.fixture
-def tasks(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, list[Any]]]:
+def tasks() -> Iterator[list[tuple[TaskName, list[Any]]]]:
     """Tasks enqueued after commit (recorded, not sent)."""
-    sent: list[tuple[str, list[Any]]] = []
-    monkeypatch.setattr(core.celery_app, "_dispatch", lambda name, args: sent.append((name, args)))
-    return sent
+    with recording(TaskRecorder()) as recorder:
+        yield recorder.tasks
 
 
 def test_good_file_on_single_opt_in_list_is_confirmed_with_consent_record(pg_db: str) -> None:

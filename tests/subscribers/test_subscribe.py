@@ -18,8 +18,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from core.database import unit_of_work
+from core.tasks import TaskName
 from core.tokens import make_token
-from subscribers.consent import CONFIRM_TASK, WELCOME_TASK, confirmation_token
+from subscribers.consent import confirmation_token
 from subscribers.models import Subscriber, Subscription, Suppression
 from subscribers.unsubscribe import unsubscribe_token
 from tests.fixtures.mailroom import (
@@ -27,14 +28,10 @@ from tests.fixtures.mailroom import (
     activity,
     confirm_url,
     everything,
-    mailroom,
     subscriber_id,
     subscription,
 )
 from tests.fixtures.subscribing import Lists, post_form
-
-__all__ = ["mailroom"]  # the fixture
-
 
 # The form and the JSON endpoint
 
@@ -75,7 +72,7 @@ def test_double_opt_in_waits_for_the_link_then_records_consent(
     assert pending.consent_at is None and pending.topics == ["Research"]
     assert pending.requested_ip == "testclient"
     assert pending.consent_page == "http://forum.example.org/events"  # query and fragment dropped
-    assert mailroom.names() == [CONFIRM_TASK]
+    assert mailroom.names() == [TaskName.SEND_CONFIRMATIONS]
     mailroom.run()
     person = subscriber_id("anna@example.org")
     message = mailroom.message("confirm", lists.forum, person)
@@ -220,7 +217,7 @@ def test_the_answer_is_the_same_whatever_herald_knows(
     assert {(p.status_code, p.text) for p in pages.values()} == {(200, pages["new"].text)}
     assert {(a.status_code, a.text) for a in apis.values()} == {(202, apis["new"].text)}
     assert apis["new"].json()["status"] == "accepted"
-    asked = {args[1][0] for name, args in mailroom.tasks if name == CONFIRM_TASK}
+    asked = {args[1][0] for name, args in mailroom.tasks if name == TaskName.SEND_CONFIRMATIONS}
     # Behind the one answer: a confirmation for the new address and the one coming back;
     # nothing for the one already asked minutes ago, the confirmed one or the suppressed one.
     assert asked == {subscriber_id(addresses["new"]), leaver}
@@ -250,7 +247,7 @@ def test_coming_back_after_unsubscribing_needs_a_new_confirmation_even_on_single
     post_form(client, "alerts")
     joined = subscription("anna@example.org", lists.alerts)
     assert joined is not None and joined.status == "confirmed"
-    assert mailroom.names() == [WELCOME_TASK]
+    assert mailroom.names() == [TaskName.SEND_WELCOMES]
     mailroom.run()
     person = subscriber_id("anna@example.org")
     client.post(f"/unsubscribe/{unsubscribe_token(person, (lists.alerts,), None)}")
@@ -259,7 +256,7 @@ def test_coming_back_after_unsubscribing_needs_a_new_confirmation_even_on_single
     back = subscription("anna@example.org", lists.alerts)
     assert back is not None and back.status == "unconfirmed"
     assert back.consent_at is None
-    assert mailroom.names() == [CONFIRM_TASK]
+    assert mailroom.names() == [TaskName.SEND_CONFIRMATIONS]
     mailroom.run()
     message = mailroom.message("confirm", lists.alerts, person)
     assert message is not None
@@ -323,5 +320,5 @@ def test_a_pending_request_is_not_mailed_again_within_minutes(
         assert pending is not None and pending.confirmation_sent_at is not None
         pending.confirmation_sent_at -= timedelta(minutes=11)
     post_form(client, "forum")
-    assert mailroom.names() == [CONFIRM_TASK]
+    assert mailroom.names() == [TaskName.SEND_CONFIRMATIONS]
     assert len(activity("subscriber.subscribed")) == 1  # the same request, asked again

@@ -12,11 +12,8 @@ from core.settings import get_settings
 from publisher.web.app import create_app
 from subscribers import throttle
 from tests.conftest import REDIS_URL, use_settings
-from tests.fixtures.mailroom import Mailroom, everything, mailroom, subscription
+from tests.fixtures.mailroom import Mailroom, everything, subscription
 from tests.fixtures.subscribing import Lists, post_form
-
-__all__ = ["mailroom"]  # the fixture
-
 
 # Robots and floods
 

@@ -11,9 +11,9 @@ from typer.testing import CliRunner
 
 from core.audit import AuditEntry
 from core.database import unit_of_work
+from core.tasks import TaskName
 from publisher.audience.privacy import erase_address
 from publisher.cli.main import app as cli
-from subscribers.consent import CONFIRM_TASK
 from subscribers.lists import create_list
 from subscribers.models import Suppression
 from subscribers.suppression import address_hash, is_suppressed, suppressed_addresses
@@ -22,12 +22,9 @@ from tests.fixtures.mailroom import (
     Mailroom,
     confirm_url,
     everything,
-    mailroom,
     subscriber_id,
     subscription,
 )
-
-__all__ = ["mailroom"]  # the fixture, shared with test_subscribe
 
 
 @pytest.fixture
@@ -123,7 +120,8 @@ def test_lifting_needs_a_reason_and_is_audited(
     assert again.exit_code == 1
 
     client.post("/subscribe/forum", data={"email": "anna@example.org"})
-    assert [name for name, _ in mailroom.tasks] == [CONFIRM_TASK]  # a fresh double opt-in
+    # a fresh double opt-in
+    assert [name for name, _ in mailroom.tasks] == [TaskName.SEND_CONFIRMATIONS]
 
 
 def test_an_erased_address_can_come_back_only_after_an_admin_lifts_it(

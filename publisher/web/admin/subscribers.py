@@ -20,6 +20,7 @@ from core.audit import record_audit
 from core.celery_app import enqueue_after_commit
 from core.database import new_session
 from core.spreadsheets import safe_writer
+from core.tasks import TaskName
 from publisher.audience.segments import (
     SegmentError,
     all_segments,
@@ -50,7 +51,6 @@ from subscribers.models import OPT_IN_MODES, MailingList
 from subscribers.search import SEARCH_LIMIT, search_subscribers
 
 router = APIRouter()
-IMPORT_TASK = "herald.campaigns.import_subscribers"
 
 
 def _page(request: Request, name: str, context: dict[str, Any], code: int = 200) -> HTMLResponse:
@@ -143,7 +143,7 @@ def import_from_page(
     details = {"file": job.file_name, "job": job.id, "dry_run": dry_run, "confirmed": confirmed}
     record_audit(session, actor=admin.label, action="subscribers.import", object_type="list",
                  object_id=list_id, details=details)  # fmt: skip
-    enqueue_after_commit(session, IMPORT_TASK, job.id)
+    enqueue_after_commit(session, TaskName.IMPORT_SUBSCRIBERS, job.id)
     return RedirectResponse(f"/admin/imports/{job.id}", status.HTTP_303_SEE_OTHER)
 
 

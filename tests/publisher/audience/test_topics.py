@@ -10,8 +10,8 @@ from publisher.campaigns.service import create_campaign, start_sending
 from publisher.sending.models import Delivery
 from subscribers.models import Subscriber, Subscription
 from tests.fixtures.factories import add_list, add_post, add_subscribers
-from tests.publisher.sending.test_pipeline import TaskRecorder, tasks  # noqa: F401 - the fixture
-from worker import pipeline
+from tests.fixtures.tasks import TaskRecorder
+from worker import planning
 
 CHOICES = {
     "all@example.com": [],
@@ -60,7 +60,7 @@ def _recipients(campaign_id: int, status: str = "sent") -> set[str]:
         )
 
 
-def test_a_campaign_reaches_only_those_who_chose_its_topic_or_all(tasks: TaskRecorder) -> None:  # noqa: F811
+def test_a_campaign_reaches_only_those_who_chose_its_topic_or_all(tasks: TaskRecorder) -> None:
     _readers()
     events = _announce(["events"], tasks)  # an editor's spelling: topics match in any case
     assert _recipients(events) == {"all@example.com", "events@example.com", "both@example.com"}
@@ -70,16 +70,16 @@ def test_a_campaign_reaches_only_those_who_chose_its_topic_or_all(tasks: TaskRec
     }  # fmt: skip
 
 
-def test_a_post_without_topics_goes_to_everyone_on_the_list(tasks: TaskRecorder) -> None:  # noqa: F811
+def test_a_post_without_topics_goes_to_everyone_on_the_list(tasks: TaskRecorder) -> None:
     _readers()
     assert _recipients(_announce([], tasks)) == set(CHOICES)
 
 
-def test_a_topic_dropped_after_planning_skips_the_planned_message(tasks: TaskRecorder) -> None:  # noqa: F811
+def test_a_topic_dropped_after_planning_skips_the_planned_message(tasks: TaskRecorder) -> None:
     _readers()
     campaign_id = _announce(["Events"], tasks, hold=True)
     _, (plan_args) = tasks.tasks.pop(0)  # plan only: the batches wait
-    pipeline.plan_campaign(*plan_args)
+    planning.plan_campaign(*plan_args)
     with unit_of_work() as session:
         person = session.scalars(
             select(Subscriber.id).where(Subscriber.email == "both@example.com")

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
-import core.celery_app
 from tests.fixtures.campaigns import Dispatched
+from tests.fixtures.tasks import TaskRecorder, recording
 
 
 @pytest.fixture
-def dispatched(db: str, monkeypatch: pytest.MonkeyPatch) -> Dispatched:
+def dispatched(db: str) -> Iterator[Dispatched]:
     """The tasks enqueued after each commit, in order, instead of a broker."""
-    tasks: Dispatched = []
-    monkeypatch.setattr(core.celery_app, "_dispatch", lambda name, args: tasks.append((name, args)))
-    return tasks
+    with recording(TaskRecorder()) as recorder:
+        yield recorder.tasks

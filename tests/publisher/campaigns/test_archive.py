@@ -11,13 +11,13 @@ from core.database import unit_of_work
 from publisher.campaigns.service import campaign_posts, start_sending
 from publisher.web.app import app
 from tests.fixtures.factories import add_announcement, add_list, add_post, add_subscribers
-from tests.publisher.sending.test_pipeline import TaskRecorder, tasks  # noqa: F401 - the fixture
+from tests.fixtures.tasks import TaskRecorder
 
 TOKEN_LIKE = re.compile(r"[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{20,}|/t/|/unsubscribe/|/preferences/")
 """A signed token (payload.signature), or a tracking, unsubscribe or preferences URL."""
 
 
-def _sent_campaigns(tasks: TaskRecorder) -> tuple[int, int, int]:  # noqa: F811
+def _sent_campaigns(tasks: TaskRecorder) -> tuple[int, int, int]:
     """A sent announcement (with a Ukrainian translation), a draft, one sent to a private list."""
     with unit_of_work() as session:
         add_subscribers(session, add_list(session, "news"), 3)
@@ -36,7 +36,7 @@ def _sent_campaigns(tasks: TaskRecorder) -> tuple[int, int, int]:  # noqa: F811
     return sent.id, draft.id, hidden.id
 
 
-def test_archive_shows_sent_campaigns_of_public_lists_without_tokens(tasks: TaskRecorder) -> None:  # noqa: F811
+def test_archive_shows_sent_campaigns_of_public_lists_without_tokens(tasks: TaskRecorder) -> None:
     sent, draft, hidden = _sent_campaigns(tasks)
     client = TestClient(app)
     home = client.get("/archive")
@@ -57,7 +57,7 @@ def test_archive_shows_sent_campaigns_of_public_lists_without_tokens(tasks: Task
     assert "Форум «Відбудова» — звіт" in pages[1].text
 
 
-def test_the_atom_feed_is_valid_and_has_the_sent_campaigns(tasks: TaskRecorder) -> None:  # noqa: F811
+def test_the_atom_feed_is_valid_and_has_the_sent_campaigns(tasks: TaskRecorder) -> None:
     sent, draft, _ = _sent_campaigns(tasks)
     answer = TestClient(app).get("/archive/news/feed.atom")
     assert answer.status_code == 200

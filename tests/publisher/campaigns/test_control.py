@@ -14,18 +14,22 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from core.database import unit_of_work, utcnow
+from core.tasks import TaskName
 from publisher.campaigns import service as campaigns
 from publisher.campaigns.models import CAMPAIGN_STATUSES, Campaign
 from publisher.campaigns.service import (
-    ENQUEUE_TASK,
-    PLAN_TASK,
     CampaignNotFound,
     CampaignStateError,
     start_sending,
 )
 from tests.fixtures.campaigns import ALLOWED, Dispatched, add_campaign, stored
-from tests.fixtures.factories import add_announcement, add_list, add_subscribers, counts_by_status
-from worker import pipeline, scheduled, sending
+from tests.fixtures.factories import (
+    add_announcement,
+    add_list,
+    add_subscribers,
+    counts_by_status,
+)
+from worker import planning, scheduled, sending
 
 ACTIONS = ("pause", "resume", "cancel")
 REFUSED = [(a, s) for a in ACTIONS for s in CAMPAIGN_STATUSES if (a, s) not in ALLOWED]
@@ -108,8 +112,8 @@ def test_resume_clears_the_error_and_enqueues_only_after_commit(dispatched: Disp
         campaigns.resume_campaign(session, campaign_id)
         session.flush()
         assert dispatched == []
-    assert ENQUEUE_TASK == "herald.campaigns.enqueue"
-    assert dispatched == [(ENQUEUE_TASK, [campaign_id])]
+    assert TaskName.ENQUEUE == "herald.campaigns.enqueue"
+    assert dispatched == [(TaskName.ENQUEUE, [campaign_id])]
     after = stored(campaign_id)
     assert (after.status, after.error, after.consecutive_failures) == ("sending", "", 0)
 
@@ -126,7 +130,7 @@ def test_resume_rolled_back_enqueues_nothing(dispatched: Dispatched) -> None:
 def test_resume_before_planning_asks_for_planning(dispatched: Dispatched) -> None:
     campaign_id = add_campaign("paused", planned=False)
     control("resume", campaign_id)
-    assert dispatched == [(PLAN_TASK, [campaign_id])]
+    assert dispatched == [(TaskName.PLAN, [campaign_id])]
 
 
 def test_pause_for_failures_pauses_only_a_sending_campaign(dispatched: Dispatched) -> None:
@@ -165,14 +169,14 @@ def test_finish_and_the_sweeps_leave_stopped_campaigns_alone(
 @pytest.fixture
 def planned(dispatched: Dispatched) -> int:
     """A real campaign to 5 subscribers, planned by the worker; its batch tasks are waiting."""
-    pipeline.current_provider.cache_clear()
-    pipeline._emails_cache.clear()
+    planning.current_provider.cache_clear()
+    planning._emails_cache.clear()
     with unit_of_work() as session:
         add_subscribers(session, add_list(session, "news"), 5)
         campaign = add_announcement(session, "news")
         start_sending(session, campaign)
-    pipeline.plan_campaign(dispatched.pop(0)[1][0])
-    assert {name for name, _ in dispatched} == {pipeline.SEND_BATCH_TASK}
+    planning.plan_campaign(dispatched.pop(0)[1][0])
+    assert {name for name, _ in dispatched} == {TaskName.SEND_BATCH}
     return campaign.id
 
 
@@ -180,10 +184,10 @@ def run_batches(dispatched: Dispatched) -> None:
     """Run the waiting tasks (and those they enqueue) as a worker would."""
     while dispatched:
         name, args = dispatched.pop(0)
-        if name == pipeline.SEND_BATCH_TASK:
+        if name == TaskName.SEND_BATCH:
             sending.send_batch(*args)
-        elif name == ENQUEUE_TASK:
-            pipeline.enqueue_campaign(*args)
+        elif name == TaskName.ENQUEUE:
+            planning.enqueue_campaign(*args)
         else:
             raise AssertionError(f"unexpected task {name}")
 
@@ -197,7 +201,7 @@ def test_batches_of_a_paused_campaign_wait_for_the_resume(
     scheduled.finish_done()
     assert stored(planned).status == "paused"
     control("resume", planned)
-    assert dispatched == [(ENQUEUE_TASK, [planned])]
+    assert dispatched == [(TaskName.ENQUEUE, [planned])]
     run_batches(dispatched)
     assert counts_by_status(planned) == {"sent": 5}
     assert stored(planned).status == "sent"

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from publisher.campaigns.service import ENQUEUE_TASK
+from core.tasks import TaskName
 from publisher.cli.main import app as cli_app
 from tests.fixtures.campaigns import (
     ALLOWED,
@@ -73,4 +73,4 @@ def test_cli_refuses_a_disallowed_transition_and_an_unknown_id(dispatched: Dispa
 def test_cli_resume_enqueues_the_campaign(dispatched: Dispatched) -> None:
     campaign_id = add_campaign("paused", {"queued": 1})
     assert herald("resume", str(campaign_id)).exit_code == 0
-    assert dispatched == [(ENQUEUE_TASK, [campaign_id])]
+    assert dispatched == [(TaskName.ENQUEUE, [campaign_id])]

@@ -17,7 +17,7 @@ from publisher.campaigns.service import create_campaign, start_sending
 from publisher.posts.models import Post
 from publisher.sending.models import Delivery
 from tests.fixtures.factories import add_announcement, add_list, add_post, add_subscribers
-from tests.publisher.sending.test_pipeline import TaskRecorder, tasks  # noqa: F401 - the fixture
+from tests.fixtures.tasks import TaskRecorder
 from worker import campaign_mail
 
 
@@ -34,7 +34,7 @@ def test_preview_as_a_subscriber_has_their_name_language_and_the_real_post_links
     assert "Відписатися" in preview.html  # the Ukrainian labels
 
 
-def test_test_send_goes_to_the_outbox_and_creates_no_delivery(tasks: TaskRecorder) -> None:  # noqa: F811
+def test_test_send_goes_to_the_outbox_and_creates_no_delivery(tasks: TaskRecorder) -> None:
     with unit_of_work() as session:
         people = add_subscribers(session, add_list(session), 2)
         campaign = add_announcement(session, "news", subject="Forum «Відбудова»")
@@ -55,7 +55,7 @@ def test_test_send_goes_to_the_outbox_and_creates_no_delivery(tasks: TaskRecorde
         assert session.get(Campaign, campaign_id).status == "draft"  # type: ignore[union-attr]
 
 
-def test_each_recipient_gets_their_language_and_others_the_default(tasks: TaskRecorder) -> None:  # noqa: F811
+def test_each_recipient_gets_their_language_and_others_the_default(tasks: TaskRecorder) -> None:
     with unit_of_work() as session:
         add_subscribers(session, add_list(session), 3)  # en, uk, ja
         original = add_post(session, "Ukraine–Japan Forum")

@@ -22,7 +22,7 @@ from publisher.sending import deliveries
 from publisher.sending.models import Delivery
 from subscribers.models import Subscriber
 from tests.fixtures.factories import add_announcement, add_list, add_subscribers
-from tests.publisher.sending.test_pipeline import TaskRecorder, tasks  # noqa: F401 - the fixture
+from tests.fixtures.tasks import TaskRecorder
 from worker import scheduled
 
 ZONES = ("Asia/Tokyo", "Europe/Kyiv", "America/New_York")
@@ -90,7 +90,7 @@ def _sent_by_zone(campaign_id: int) -> dict[str, dict[str, int]]:
     return result
 
 
-def test_local_time_delivery_sends_each_zone_at_its_own_hour(tasks: TaskRecorder) -> None:  # noqa: F811
+def test_local_time_delivery_sends_each_zone_at_its_own_hour(tasks: TaskRecorder) -> None:
     _people_in_zones()
     wall = datetime(2031, 3, 3, 9, 0)  # a Monday, 09:00 on every recipient's clock
     with unit_of_work() as session:
@@ -145,7 +145,7 @@ def test_local_time_delivery_sends_each_zone_at_its_own_hour(tasks: TaskRecorder
         assert deliveries.delivery_counts(session, [campaign_id])[campaign_id] == {"sent": 6}
 
 
-def test_a_campaign_without_local_time_goes_to_everyone_at_once(tasks: TaskRecorder) -> None:  # noqa: F811
+def test_a_campaign_without_local_time_goes_to_everyone_at_once(tasks: TaskRecorder) -> None:
     _people_in_zones(1)
     with unit_of_work() as session:
         campaign = add_announcement(session, "news")

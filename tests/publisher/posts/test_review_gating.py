@@ -20,7 +20,7 @@ from publisher.posts.service import PostInput, update_post
 from publisher.sending.models import Delivery
 from publisher.web.app import create_app
 from tests.fixtures.factories import ADMIN, add_draft, add_list, add_subscribers, log_in
-from tests.publisher.sending.test_pipeline import TaskRecorder, tasks  # noqa: F401 - the fixture
+from tests.fixtures.tasks import TaskRecorder
 from worker import scheduled
 
 
@@ -98,7 +98,7 @@ def test_a_draft_whose_post_went_back_to_review_cannot_be_sent(db: str) -> None:
 
 
 def test_planning_holds_a_scheduled_campaign_whose_post_went_back_to_review(
-    tasks: TaskRecorder,  # noqa: F811
+    tasks: TaskRecorder,
 ) -> None:
     with unit_of_work() as session:
         add_subscribers(session, add_list(session), 3)

@@ -9,11 +9,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-import core.celery_app
 from core.audit import audit_trail
 from core.database import unit_of_work
+from core.tasks import TaskName
 from publisher.campaigns.models import Campaign
-from publisher.campaigns.service import PLAN_TASK, campaign_list_ids
+from publisher.campaigns.service import campaign_list_ids
 from publisher.cli.main import app as cli_app
 from publisher.posts.models import Post
 from publisher.posts.service import (
@@ -27,6 +27,7 @@ from publisher.posts.service import (
 from publisher.posts.workflow import WorkflowError, allowed_steps, comments_on, take_step
 from tests.conftest import use_settings
 from tests.fixtures.factories import ADMIN, EDITOR, add_draft, add_list, add_user
+from tests.fixtures.tasks import TaskRecorder
 
 
 def _walk(session: Session, post: Post, *steps: str, actor: Actor = ADMIN) -> None:
@@ -192,18 +193,17 @@ def test_a_translation_is_not_announced_on_its_own(session: Session) -> None:
 
 
 def test_send_mode_starts_sending_after_the_commit(
-    db: str, monkeypatch: pytest.MonkeyPatch
+    tasks: TaskRecorder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     use_settings(monkeypatch, auto_announce="send")
-    sent: list[tuple[str, Any]] = []
-    monkeypatch.setattr(core.celery_app, "_dispatch", lambda name, args: sent.append((name, args)))
+    sent = tasks.tasks
     with unit_of_work() as session:
         post = _published_with_lists(session)
         result = take_step(session, post=post, actor=ADMIN, step="publish")
         assert result.announcement is not None and result.announcement_sent
         assert sent == []
     assert result.announcement.status == "sending"
-    assert sent == [(PLAN_TASK, [result.announcement.id])]
+    assert sent == [(TaskName.PLAN, [result.announcement.id])]
 
 
 def _cli(*args: str) -> Any:

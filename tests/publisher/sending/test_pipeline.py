@@ -6,7 +6,6 @@ calling their flows, in order. Real worker processes are covered in test_workers
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, update
 
-import core.celery_app
+from core.celery_app import dispatching_to
 from core.database import unit_of_work, utcnow
 from core.settings import get_settings
 from publisher.campaigns.models import Campaign
@@ -23,51 +22,12 @@ from publisher.sending import attempts, deliveries
 from publisher.sending.models import Delivery
 from subscribers.models import Subscription, Suppression
 from tests.fixtures.factories import add_announcement, add_list, add_subscribers, subscribe
-from worker import pipeline, scheduled, sending
-
-
-class TaskRecorder:
-    """Stands in for the broker: keeps the tasks enqueued after each commit."""
-
-    def __init__(self) -> None:
-        self.tasks: list[tuple[str, list[Any]]] = []
-
-    def __call__(self, name: str, args: list[Any]) -> None:
-        self.tasks.append((name, args))
-
-    def run_all(self) -> None:
-        """Run every recorded task (and those they enqueue) to completion."""
-        while self.tasks:
-            name, args = self.tasks.pop(0)
-            if name == "herald.campaigns.plan":
-                pipeline.plan_campaign(*args)
-            elif name == "herald.campaigns.send_batch":
-                sending.send_batch(*args)
-            elif name == "herald.campaigns.replay_attempt":
-                sending.replay_attempt(*args)
-            elif name == "herald.campaigns.enqueue":
-                pipeline.enqueue_campaign(*args)
-            else:
-                raise AssertionError(f"unexpected task {name}")
-
-
-@pytest.fixture
-def tasks(db: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[TaskRecorder]:
-    recorder = TaskRecorder()
-    monkeypatch.setattr(core.celery_app, "_dispatch", recorder)
-    pipeline.current_provider.cache_clear()
-    pipeline._emails_cache.clear()
-    yield recorder
-    pipeline.current_provider.cache_clear()
+from tests.fixtures.tasks import TaskRecorder, delivery_statuses
+from worker import planning, scheduled
 
 
 def _outbox(campaign_id: int) -> list[Path]:
     return sorted((get_settings().outbox_dir / f"campaign-{campaign_id}").glob("*.eml"))
-
-
-def _statuses(campaign_id: int) -> dict[str, int]:
-    with unit_of_work() as session:
-        return deliveries.delivery_counts(session, [campaign_id])[campaign_id]
 
 
 def test_campaign_is_sent_once_to_each_eligible_recipient(tasks: TaskRecorder) -> None:
@@ -87,7 +47,7 @@ def test_campaign_is_sent_once_to_each_eligible_recipient(tasks: TaskRecorder) -
         assert sent is not None
         assert (sent.status, sent.total) == ("sent", 6)
         assert set(sent.compiled["languages"]) == {"en", "uk", "ja"}
-    assert _statuses(campaign.id) == {"sent": 6}
+    assert delivery_statuses(campaign.id) == {"sent": 6}
     assert len(_outbox(campaign.id)) == 6
 
 
@@ -110,13 +70,13 @@ def test_batches_follow_the_provider_batch_size(
         add_subscribers(session, add_list(session), 11)
         campaign = add_announcement(session, "news")
         start_sending(session, campaign)
-    monkeypatch.setattr(pipeline.current_provider(), "max_batch_size", 4)
+    monkeypatch.setattr(planning.current_provider(), "max_batch_size", 4)
     _, args = tasks.tasks.pop()
-    pipeline.plan_campaign(*args)
+    planning.plan_campaign(*args)
     batches = [args for name, args in tasks.tasks if name == "herald.campaigns.send_batch"]
     assert [last - first + 1 for _, first, last in batches] == [4, 4, 3]
     tasks.run_all()
-    assert _statuses(campaign.id) == {"sent": 11}
+    assert delivery_statuses(campaign.id) == {"sent": 11}
 
 
 def test_unsubscribed_after_planning_is_not_mailed(tasks: TaskRecorder) -> None:
@@ -124,7 +84,7 @@ def test_unsubscribed_after_planning_is_not_mailed(tasks: TaskRecorder) -> None:
         people = add_subscribers(session, add_list(session), 3)
         campaign = add_announcement(session, "news")
         start_sending(session, campaign)
-    pipeline.plan_campaign(tasks.tasks.pop(0)[1][0])
+    planning.plan_campaign(tasks.tasks.pop(0)[1][0])
     with unit_of_work() as session:
         session.execute(
             update(Subscription)
@@ -132,7 +92,7 @@ def test_unsubscribed_after_planning_is_not_mailed(tasks: TaskRecorder) -> None:
             .values(status="unsubscribed")
         )
     tasks.run_all()
-    assert _statuses(campaign.id) == {"sent": 2, "skipped": 1}
+    assert delivery_statuses(campaign.id) == {"sent": 2, "skipped": 1}
     assert len(_outbox(campaign.id)) == 2
 
 
@@ -143,7 +103,7 @@ def test_a_killed_sender_is_replayed_only_where_the_provider_is_idempotent(
         add_subscribers(session, add_list(session), 4)
         campaign = add_announcement(session, "news")
         start_sending(session, campaign)
-    pipeline.plan_campaign(tasks.tasks.pop(0)[1][0])
+    planning.plan_campaign(tasks.tasks.pop(0)[1][0])
     tasks.tasks.clear()  # the batch tasks are lost with the broker
     with unit_of_work() as session:  # a worker claimed and dispatched the rows, then died
         claimed = attempts.claim_batch(
@@ -156,12 +116,12 @@ def test_a_killed_sender_is_replayed_only_where_the_provider_is_idempotent(
             update(Delivery).where(Delivery.id == claimed[0].id).values(provider="outbox")
         )
     scheduled.resolve_expired_leases()
-    assert _statuses(campaign.id) == {"sending": 1, "unknown": 3}
+    assert delivery_statuses(campaign.id) == {"sending": 1, "unknown": 3}
     assert tasks.tasks == [("herald.campaigns.replay_attempt", [campaign.id, "dead"])]
     scheduled.resolve_expired_leases()  # the lease was renewed: no second replay
     assert len(tasks.tasks) == 1
     tasks.run_all()
-    assert _statuses(campaign.id) == {"sent": 1, "unknown": 3}
+    assert delivery_statuses(campaign.id) == {"sent": 1, "unknown": 3}
     with unit_of_work() as session:  # unknown rows wait for an admin, not the campaign
         assert session.get(Campaign, campaign.id).status == "sent"  # type: ignore[union-attr]
 
@@ -173,7 +133,7 @@ def test_lost_batch_tasks_are_recovered_by_the_sweeper(
         add_subscribers(session, add_list(session), 3)
         campaign = add_announcement(session, "news")
         start_sending(session, campaign)
-    pipeline.plan_campaign(tasks.tasks.pop(0)[1][0])
+    planning.plan_campaign(tasks.tasks.pop(0)[1][0])
     tasks.tasks.clear()
     scheduled.resume_stalled()
     assert tasks.tasks == []  # not stalled yet
@@ -183,7 +143,7 @@ def test_lost_batch_tasks_are_recovered_by_the_sweeper(
     assert [name for name, _ in tasks.tasks] == ["herald.campaigns.send_batch"]
     tasks.run_all()
     scheduled.finish_done()
-    assert _statuses(campaign.id) == {"sent": 3}
+    assert delivery_statuses(campaign.id) == {"sent": 3}
 
 
 def test_lost_plan_task_is_recovered_by_the_sweeper(tasks: TaskRecorder) -> None:
@@ -196,7 +156,7 @@ def test_lost_plan_task_is_recovered_by_the_sweeper(tasks: TaskRecorder) -> None
     scheduled.recover_lost_plans()
     assert tasks.tasks == [("herald.campaigns.plan", [campaign.id])]
     tasks.run_all()
-    assert _statuses(campaign.id) == {"sent": 2}
+    assert delivery_statuses(campaign.id) == {"sent": 2}
 
 
 def test_rollback_enqueues_nothing(tasks: TaskRecorder) -> None:
@@ -235,13 +195,13 @@ def test_planning_commits_chunk_by_chunk_and_sending_can_start_with_the_first(
         seen.append((name, int(planned or 0)))
         tasks(name, args)
 
-    monkeypatch.setattr(core.celery_app, "_dispatch", record)
     tasks.tasks.clear()
-    pipeline.plan_campaign(campaign.id)
+    with dispatching_to(record):
+        planning.plan_campaign(campaign.id)
     batches = [planned for name, planned in seen if name == "herald.campaigns.send_batch"]
     assert batches == [3, 6, 7]  # each chunk's batch left as soon as the chunk committed
     with unit_of_work() as session:
         planned = session.get(Campaign, campaign.id)
         assert planned is not None and planned.total == 7 and planned.planned_at is not None
     tasks.run_all()
-    assert _statuses(campaign.id) == {"sent": 7}
+    assert delivery_statuses(campaign.id) == {"sent": 7}

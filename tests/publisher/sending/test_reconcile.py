@@ -14,7 +14,6 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-import core.celery_app
 from core.database import unit_of_work, utcnow
 from core.message import Mailbox, OutgoingMessage
 from core.providers.base import Dispatched, ProviderError, Sighting, can_reconcile
@@ -29,19 +28,10 @@ from sandbox.app import run_sandbox_in_thread
 from sandbox.state import SANDBOX_TOKEN
 from tests.conftest import use_settings
 from tests.fixtures.factories import add_announcement, add_list, add_subscribers
-from tests.publisher.sending.test_pipeline import TaskRecorder, _statuses
-from worker import pipeline, reconcile, scheduled
+from tests.fixtures.tasks import TaskRecorder, delivery_statuses
+from worker import planning, reconcile, scheduled
 
 Provider = PostmarkProvider | MailgunProvider
-
-
-@pytest.fixture
-def tasks(db: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[TaskRecorder]:
-    """The broker replaced by a recorder of the tasks enqueued after each commit."""
-    recorder = TaskRecorder()
-    monkeypatch.setattr(core.celery_app, "_dispatch", recorder)
-    pipeline._emails_cache.clear()
-    yield recorder
 
 
 @pytest.fixture(scope="module")
@@ -139,7 +129,7 @@ def _campaign_in_flight(
         campaign = add_announcement(session, "news")
         campaign_id = campaign.id
         start_sending(session, campaign)
-    pipeline.plan_campaign(tasks.tasks.pop(0)[1][0])
+    planning.plan_campaign(tasks.tasks.pop(0)[1][0])
     tasks.tasks.clear()  # the batch tasks died with the worker
     with unit_of_work() as session:
         claimed = attempts.claim_batch(
@@ -154,7 +144,7 @@ def _campaign_in_flight(
         attempts.mark_dispatched(session, "dead", lease=timedelta(seconds=-1))
         campaign_row = session.get(Campaign, campaign_id)
         assert campaign_row is not None
-        emails = pipeline.campaign_emails(session, campaign_row)
+        emails = planning.campaign_emails(session, campaign_row)
         messages = [emails.message_for(delivery, attempt_id="dead") for delivery in claimed]
     provider.send_batch(messages[:reached])
     return campaign_id
@@ -171,10 +161,10 @@ def test_the_sweeper_marks_seen_rows_sent_and_requeues_the_others(
 ) -> None:
     use_settings(monkeypatch, reconcile_settle_seconds="0", provider_timeout_seconds="0.01")
     provider = BUILDERS[name](sandbox_url)
-    monkeypatch.setattr(pipeline, "current_provider", lambda: provider)
+    monkeypatch.setattr(planning, "current_provider", lambda: provider)
     campaign_id = _campaign_in_flight(tasks, provider, reached=3)
     _sweep()
-    assert _statuses(campaign_id) == {"sent": 3, "queued": 1}
+    assert delivery_statuses(campaign_id) == {"sent": 3, "queued": 1}
     with unit_of_work() as session:
         ids = session.scalars(
             select(Delivery.provider_message_id).where(
@@ -184,7 +174,7 @@ def test_the_sweeper_marks_seen_rows_sent_and_requeues_the_others(
     assert all(ids) and len(set(ids)) == 3
     assert [name for name, _ in tasks.tasks] == ["herald.campaigns.send_batch"]
     tasks.run_all()  # the one the provider never saw is sent now, and only it
-    assert _statuses(campaign_id) == {"sent": 4}
+    assert delivery_statuses(campaign_id) == {"sent": 4}
     received = httpx.get(
         f"{sandbox_url}/_sandbox/recipients", params={"campaign_id": campaign_id}
     ).json()
@@ -196,10 +186,10 @@ def test_rows_wait_for_the_settle_window_before_the_provider_is_asked(
 ) -> None:
     use_settings(monkeypatch, reconcile_settle_seconds="3600")
     provider = postmark(sandbox_url)
-    monkeypatch.setattr(pipeline, "current_provider", lambda: provider)
+    monkeypatch.setattr(planning, "current_provider", lambda: provider)
     campaign_id = _campaign_in_flight(tasks, provider, reached=0)
     _sweep()
-    assert _statuses(campaign_id) == {"sending": 4}  # not misread as "never seen"
+    assert delivery_statuses(campaign_id) == {"sending": 4}  # not misread as "never seen"
     assert tasks.tasks == []
 
 
@@ -207,13 +197,13 @@ def test_without_a_look_up_dispatched_rows_are_unknown_and_undispatched_ones_req
     tasks: TaskRecorder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     provider = SendGridProvider("http://sendgrid.test", "k", timeout=1)
-    monkeypatch.setattr(pipeline, "current_provider", lambda: provider)
+    monkeypatch.setattr(planning, "current_provider", lambda: provider)
     with unit_of_work() as session:
         add_subscribers(session, add_list(session), 4)
         campaign = add_announcement(session, "news")
         campaign_id = campaign.id
         start_sending(session, campaign)
-    pipeline.plan_campaign(tasks.tasks.pop(0)[1][0])
+    planning.plan_campaign(tasks.tasks.pop(0)[1][0])
     tasks.tasks.clear()
     with unit_of_work() as session:  # two workers died: one after dispatching, one before
         for attempt, first, last in (("left", 1, 2), ("stayed", 3, 4)):
@@ -228,5 +218,5 @@ def test_without_a_look_up_dispatched_rows_are_unknown_and_undispatched_ones_req
             )
         attempts.mark_dispatched(session, "left", lease=timedelta(seconds=-1))
     _sweep()
-    assert _statuses(campaign_id) == {"unknown": 2, "queued": 2}
+    assert delivery_statuses(campaign_id) == {"unknown": 2, "queued": 2}
     assert tasks.tasks == [("herald.campaigns.send_batch", [campaign_id, 3, 4])]

@@ -6,7 +6,7 @@ servers (httpx.MockTransport); the pipeline, database and shared rate limit are 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
@@ -27,7 +27,8 @@ from publisher.sending.models import Delivery
 from tests.conftest import use_settings
 from tests.fixtures.factories import add_announcement, add_list, add_subscribers, counts_by_status
 from tests.fixtures.processes import free_port
-from worker import pipeline, sending
+from tests.fixtures.tasks import discarding
+from worker import planning, sending
 
 Handler = Callable[[httpx.Request], httpx.Response]
 
@@ -70,21 +71,21 @@ def status(code: int, **headers: str) -> Handler:
 
 
 @pytest.fixture
-def campaign(db: str, monkeypatch: pytest.MonkeyPatch) -> int:
-    """A planned campaign to three recipients, its batch tasks captured, not run."""
+def campaign(db: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[int]:
+    """A planned campaign to three recipients, its batch tasks dropped, not run."""
     use_settings(monkeypatch, pause_after_failures="3")
-    monkeypatch.setattr("core.celery_app._dispatch", lambda name, args: None)
-    pipeline._emails_cache.clear()
-    with unit_of_work() as session:
-        add_subscribers(session, add_list(session), 3)
-        created = add_announcement(session, "news")
-        start_sending(session, created)
-    pipeline.plan_campaign(created.id)
-    return created.id
+    planning._emails_cache.clear()
+    with discarding():
+        with unit_of_work() as session:
+            add_subscribers(session, add_list(session), 3)
+            created = add_announcement(session, "news")
+            start_sending(session, created)
+        planning.plan_campaign(created.id)
+        yield created.id
 
 
 def use_provider(monkeypatch: pytest.MonkeyPatch, provider: Provider) -> None:
-    monkeypatch.setattr(pipeline, "current_provider", lambda: provider)
+    monkeypatch.setattr(planning, "current_provider", lambda: provider)
 
 
 def postmark(server: ProviderServer) -> PostmarkProvider:

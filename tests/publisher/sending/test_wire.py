@@ -22,7 +22,6 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-import core.celery_app
 from core.database import dispose_engines, unit_of_work
 from core.message import OutgoingMessage
 from core.mime import encode_part, to_wire
@@ -42,7 +41,8 @@ from tests.fixtures.factories import add_announcement, add_list, add_subscribers
 from tests.fixtures.paths import DATA
 from tests.fixtures.processes import herald, herald_env
 from tests.fixtures.raw_mail import Verdict, header, headers, html_part, judge
-from worker import pipeline, sending
+from tests.fixtures.tasks import TaskRecorder, discarding, recording
+from worker import planning, sending
 
 BASE_URL = "https://news.example.org"
 ORGANISATION = "Herald Policy Centre"
@@ -114,11 +114,9 @@ def _send_long_report(where: Path) -> Sent:
         "database_url": f"sqlite:///{where}/herald.sqlite",
         "broker_url": f"sqla+sqlite:///{where}/broker.sqlite",
     }
-    with pytest.MonkeyPatch.context() as patch:
+    with pytest.MonkeyPatch.context() as patch, recording(TaskRecorder()) as tasks:
         for name, value in settings.items():
             patch.setenv(f"HERALD_{name.upper()}", value)
-        tasks: list[tuple[str, list[Any]]] = []
-        patch.setattr(core.celery_app, "_dispatch", lambda name, args: tasks.append((name, args)))
         _fresh_process_state()
         migrate()
         with unit_of_work() as session:
@@ -133,7 +131,7 @@ def _send_long_report(where: Path) -> Sent:
                 language="uk",
             )
             send_now(session, campaign, actor="test")
-        _run(tasks)
+        tasks.run_all()
         _fresh_process_state()
     return Sent(sorted((where / "outbox").rglob("*.eml")), frozenset({TYPED_SUBJECT, *typed}))
 
@@ -150,22 +148,11 @@ def _import_report(session: Any) -> tuple[int, list[str]]:
     return original.id, [post.title for post in posts]
 
 
-def _run(tasks: list[tuple[str, list[Any]]]) -> None:
-    flows = {
-        "herald.campaigns.plan": pipeline.plan_campaign,
-        "herald.campaigns.enqueue": pipeline.enqueue_campaign,
-        "herald.campaigns.send_batch": sending.send_batch,
-    }
-    while tasks:
-        name, args = tasks.pop(0)
-        flows[name](*args)
-
-
 def _fresh_process_state() -> None:
     get_settings.cache_clear()
     dispose_engines()
-    pipeline.current_provider.cache_clear()
-    pipeline._emails_cache.clear()
+    planning.current_provider.cache_clear()
+    planning._emails_cache.clear()
 
 
 def _all(demo: Sent, long_report: tuple[Sent, Sent]) -> list[Path]:
@@ -337,11 +324,11 @@ class _SilentOnce:
 @pytest.fixture
 def silent_once(db: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[_SilentOnce]:
     provider = _SilentOnce(OutboxProvider(get_settings().outbox_dir))
-    monkeypatch.setattr(pipeline, "current_provider", lambda: provider)
-    monkeypatch.setattr(core.celery_app, "_dispatch", lambda name, args: None)
-    pipeline._emails_cache.clear()
-    yield provider
-    pipeline._emails_cache.clear()
+    monkeypatch.setattr(planning, "current_provider", lambda: provider)
+    planning._emails_cache.clear()
+    with discarding():
+        yield provider
+    planning._emails_cache.clear()
 
 
 def test_a_replayed_attempt_keeps_its_message_ids(silent_once: _SilentOnce) -> None:
@@ -350,7 +337,7 @@ def test_a_replayed_attempt_keeps_its_message_ids(silent_once: _SilentOnce) -> N
         campaign = add_announcement(session, "news")
         send_now(session, campaign, actor="test")
         campaign_id = campaign.id
-    pipeline.plan_campaign(campaign_id)
+    planning.plan_campaign(campaign_id)
     with pytest.raises(sending.ReplayLater) as later:
         sending.send_batch(campaign_id, 1, 10**9)
     sending.replay_attempt(campaign_id, later.value.attempt_id)

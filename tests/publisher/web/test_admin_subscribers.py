@@ -6,6 +6,7 @@ import csv
 import html
 import io
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,15 +15,16 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-import core.celery_app
 from core.audit import AuditEntry
 from core.database import unit_of_work
+from core.tasks import TaskName
 from publisher.audience.segments import Segment
 from publisher.cli.main import app as cli
 from subscribers.imports import UPLOAD_DIR, ImportJob
 from subscribers.models import MailingList, Subscriber
 from tests.fixtures.factories import add_list, add_subscribers, log_in
 from tests.fixtures.paths import DATA
+from tests.fixtures.tasks import TaskRecorder, recording
 from worker.imports import import_subscribers
 
 DATA = DATA / "imports"
@@ -35,10 +37,9 @@ def db(pg_db: str) -> str:
 
 
 @pytest.fixture
-def tasks(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, list[Any]]]:
-    sent: list[tuple[str, list[Any]]] = []
-    monkeypatch.setattr(core.celery_app, "_dispatch", lambda name, args: sent.append((name, args)))
-    return sent
+def tasks() -> Iterator[list[tuple[TaskName, list[Any]]]]:
+    with recording(TaskRecorder()) as recorder:
+        yield recorder.tasks
 
 
 def news_list() -> int:

@@ -19,7 +19,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import event, func, inspect, select, text
 from sqlalchemy.orm import Session
 
-import core.celery_app
 from core.audit import AuditEntry
 from core.database import get_engine, unit_of_work
 from core.providers.sendgrid_webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER
@@ -287,11 +286,11 @@ class AnswerClock:
             self.statements.append(" ".join(statement.split()))
 
 
+@pytest.mark.usefixtures("discarded_tasks")
 def test_subscribe_answers_known_and_new_addresses_alike(
     pg_db: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(throttle, "PER_IP", throttle.Limit("sub-ip", 10_000, 10_000))
-    monkeypatch.setattr(core.celery_app, "_dispatch", lambda name, args: None)
     rounds = 60
     with unit_of_work() as session:
         news = add_list(session, "news")

@@ -41,7 +41,7 @@ from tests.fixtures.providers import (
     resend_event,
     svix_headers,
 )
-from worker import pipeline, sending
+from worker import planning, sending
 
 # --- the route ---------------------------------------------------------------------------
 
@@ -187,24 +187,24 @@ def herald_url(db: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     stop()
 
 
+@pytest.mark.usefixtures("discarded_tasks")
 def test_a_campaign_sent_through_postmark_comes_back_as_webhooks(
     herald_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     recipients = 60
-    monkeypatch.setattr("core.celery_app._dispatch", lambda name, args: None)
-    pipeline._emails_cache.clear()
+    planning._emails_cache.clear()
     with unit_of_work() as session:
         add_subscribers(session, add_list(session), recipients)
         campaign = add_announcement(session, "news")
         start_sending(session, campaign)
-    pipeline.plan_campaign(campaign.id)
+    planning.plan_campaign(campaign.id)
     hook = herald_url.replace("http://", f"http://{USER}:{PASSWORD.replace(' ', '%20')}@")
     sandbox_url, stop_sandbox = run_sandbox_in_thread()
     try:
         faults = {"webhook_url": f"{hook}/webhooks/postmark", "bounce_rate": 0.3, "seed": 7}
         httpx.post(f"{sandbox_url}/_sandbox/faults", json=faults).raise_for_status()
         provider = PostmarkProvider(sandbox_url, SANDBOX_TOKEN, "broadcast", timeout=10)
-        monkeypatch.setattr(pipeline, "current_provider", lambda: provider)
+        monkeypatch.setattr(planning, "current_provider", lambda: provider)
         sending.send_batch(campaign.id, 1, 10**9)
         wait_until(lambda: _reported(sandbox_url) >= recipients, timeout=60,
                    what="every webhook posted")  # fmt: skip

@@ -24,7 +24,7 @@ from publisher.webhooks import outgoing as webhooks
 from publisher.webhooks.models import WebhookDelivery, WebhookEndpoint
 from tests.conftest import use_settings
 from tests.fixtures.factories import log_in
-from worker.stats_tasks import deliver_webhook
+from worker.webhooks import deliver_webhook
 
 
 class Receiver:

@@ -7,6 +7,7 @@ in ``var/screenshots/`` for people to look at.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -16,7 +17,6 @@ import pytest
 from playwright.sync_api import Dialog, Page, expect
 from sqlalchemy import select, update
 
-import core.celery_app
 from core.database import unit_of_work, utcnow
 from core.settings import get_settings
 from publisher.campaigns.models import Campaign
@@ -26,26 +26,25 @@ from publisher.sending.models import Delivery
 from subscribers.models import Subscriber, Subscription
 from tests.fixtures.browser import DESKTOP, log_in_page, screenshot
 from tests.fixtures.factories import add_announcement, add_list, add_subscribers
-from tests.publisher.sending.test_pipeline import TaskRecorder
-from worker import pipeline
+from tests.fixtures.tasks import TaskRecorder, recording
+from worker import planning
 
 RECIPIENTS = 3
 
 
 @pytest.fixture
-def sent_campaign(live_server: str, monkeypatch: pytest.MonkeyPatch) -> int:
+def sent_campaign(live_server: str) -> Iterator[int]:
     """A campaign sent in-process to ``RECIPIENTS`` subscribers, through the outbox."""
-    recorder = TaskRecorder()
-    monkeypatch.setattr(core.celery_app, "_dispatch", recorder)
-    pipeline.current_provider.cache_clear()
-    pipeline._emails_cache.clear()
-    with unit_of_work() as session:
-        add_subscribers(session, add_list(session, "news"), RECIPIENTS)
-        campaign = add_announcement(session, "news", subject="Forum «Відбудова» — first")
-        start_sending(session, campaign)
-    recorder.run_all()
-    pipeline.current_provider.cache_clear()
-    return campaign.id
+    planning.current_provider.cache_clear()
+    planning._emails_cache.clear()
+    with recording(TaskRecorder()) as recorder:
+        with unit_of_work() as session:
+            add_subscribers(session, add_list(session, "news"), RECIPIENTS)
+            campaign = add_announcement(session, "news", subject="Forum «Відбудова» — first")
+            start_sending(session, campaign)
+        recorder.run_all()
+        planning.current_provider.cache_clear()
+        yield campaign.id
 
 
 def _first_message(campaign_id: int) -> EmailMessage:

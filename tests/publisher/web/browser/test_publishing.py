@@ -7,33 +7,32 @@ explicitly. Screenshots are kept under var/screenshots/.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
-import core.celery_app
 from core.database import unit_of_work
 from publisher.campaigns.models import Campaign
 from tests.fixtures.browser import DESKTOP, PHONE, screenshot
 from tests.fixtures.factories import add_list, add_subscribers
-from tests.publisher.sending.test_pipeline import TaskRecorder
-from worker import pipeline, scheduled
+from tests.fixtures.tasks import TaskRecorder, recording
+from worker import planning, scheduled
 
 TITLE = "Forum «Відбудова»: what Kyiv and Tokyo agreed"
 
 
 @pytest.fixture
-def recorder(live_server: str, monkeypatch: pytest.MonkeyPatch) -> TaskRecorder:
-    tasks = TaskRecorder()
-    monkeypatch.setattr(core.celery_app, "_dispatch", tasks)
-    pipeline.current_provider.cache_clear()
-    pipeline._emails_cache.clear()
-    with unit_of_work() as session:
-        people = add_subscribers(session, add_list(session, "news"), 4)
-        people[2].timezone = "Asia/Tokyo"
-    return tasks
+def recorder(live_server: str) -> Iterator[TaskRecorder]:
+    planning.current_provider.cache_clear()
+    planning._emails_cache.clear()
+    with recording(TaskRecorder()) as tasks:
+        with unit_of_work() as session:
+            people = add_subscribers(session, add_list(session, "news"), 4)
+            people[2].timezone = "Asia/Tokyo"
+        yield tasks
 
 
 def _write_and_publish_post(page: Page, live_server: str) -> None:

@@ -25,9 +25,9 @@ EMAIL = "olena.koval@example.org"
 
 
 @pytest.fixture
-def mail(live_server: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Mailroom]:
+def mail(live_server: str) -> Iterator[Mailroom]:
     """Tasks the live server enqueues, kept for the test to run through the outbox."""
-    yield from recording(monkeypatch)
+    yield from recording()
 
 
 @pytest.fixture

@@ -1,5 +1,9 @@
 """The send pipeline's planning: compile a campaign's email, create its deliveries, enqueue
-its batches by id range. Sending one batch lives in :mod:`worker.sending`."""
+its batches by id range. Sending one batch lives in :mod:`worker.sending`.
+
+This process's provider and its parsed campaign snapshots live here too: every sender
+(batches, replays, transactional mail, the sweeper) asks for them through this module.
+"""
 
 from __future__ import annotations
 
@@ -15,13 +19,13 @@ from core.database import unit_of_work, utcnow
 from core.providers.base import Provider
 from core.providers.registry import get_provider
 from core.settings import get_settings
+from core.tasks import TaskName
 from publisher.campaigns.models import Campaign
 from publisher.campaigns.scheduling import local_hour
 from publisher.campaigns.service import campaign_review_problem, finish_if_done, hold_for_review
 from publisher.sending import deliveries
 from publisher.sending.messages import CampaignEmails, compile_campaign
 
-SEND_BATCH_TASK = "herald.campaigns.send_batch"
 log = logging.getLogger(__name__)
 
 
@@ -130,7 +134,7 @@ def enqueue_batches(
         session, campaign_id, size, after=after, released_after=released_after
     )
     for first_id, last_id in ranges:
-        enqueue_after_commit(session, SEND_BATCH_TASK, campaign_id, first_id, last_id)
+        enqueue_after_commit(session, TaskName.SEND_BATCH, campaign_id, first_id, last_id)
         last = last_id
     return last
 
