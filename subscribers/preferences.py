@@ -19,13 +19,13 @@ from core.activity import record_activity
 from core.database import utcnow
 from subscribers.consent import send_welcome
 from subscribers.lists import LANGUAGES
-from subscribers.models import MailingList, Subscriber, Subscription
+from subscribers.models import MailingList, Subscriber, Subscription, SubscriptionStatus
 from subscribers.subscribe import chosen_topics
 from subscribers.suppression import is_suppressed
 from subscribers.unsubscribe import leave_lists
 
 SOURCE = "preferences"
-ACTIVE = ("confirmed", "unconfirmed")
+ACTIVE = (SubscriptionStatus.CONFIRMED, SubscriptionStatus.UNCONFIRMED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,7 +157,10 @@ def _join(
         subscription = Subscription(subscriber_id=subscriber_id, list_id=choice.id)
         session.add(subscription)
     now = utcnow()
-    subscription.status, subscription.topics = "confirmed", chosen_topics(mailing_list, topics)
+    subscription.status, subscription.topics = (
+        SubscriptionStatus.CONFIRMED,
+        chosen_topics(mailing_list, topics),
+    )
     subscription.requested_at, subscription.requested_ip = now, ip[:64]
     subscription.consent_at, subscription.consent_ip = now, ip[:64]
     subscription.consent_source, subscription.consent_page = SOURCE, page[:500]

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from core.activity import record_activity
 from core.database import utcnow
 from core.tokens import InvalidToken, make_token, read_token
-from subscribers.models import MailingList, Subscriber, Subscription
+from subscribers.models import MailingList, Subscriber, Subscription, SubscriptionStatus
 
 _PURPOSE = "unsubscribe"
 
@@ -104,9 +104,13 @@ def leave_lists(
         .where(
             Subscription.subscriber_id == subscriber_id,
             Subscription.list_id.in_(list(list_ids)),
-            Subscription.status != "unsubscribed",
+            Subscription.status != SubscriptionStatus.UNSUBSCRIBED,
         )
-        .values(status="unsubscribed", unsubscribed_at=utcnow(), unsubscribed_via=source)
+        .values(
+            status=SubscriptionStatus.UNSUBSCRIBED,
+            unsubscribed_at=utcnow(),
+            unsubscribed_via=source,
+        )
         .returning(Subscription.list_id)
         .execution_options(synchronize_session=False)
     ).all()
