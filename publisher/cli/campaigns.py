@@ -18,7 +18,7 @@ from core.mime import encode_part
 from publisher.campaigns.checks import CampaignBlocked, Finding, HtmlSize, check_campaign
 from publisher.campaigns.digests import create_digest
 from publisher.campaigns.launch import schedule_for, send_now
-from publisher.campaigns.models import Campaign
+from publisher.campaigns.models import Campaign, CampaignKind, CampaignStatus
 from publisher.campaigns.preview import preview_campaign
 from publisher.campaigns.progress import CampaignProgress, campaign_progress, duration_text
 from publisher.campaigns.proofs import request_test_send
@@ -103,9 +103,9 @@ def send(
     typer.echo(f"campaign {campaign_id} is sending")
     while wait:
         item = _progress(campaign_id)
-        if item.status not in ("sending", "scheduled"):
+        if item.status not in (CampaignStatus.SENDING, CampaignStatus.SCHEDULED):
             typer.echo(_line(item))
-            raise typer.Exit(0 if item.status == "sent" else 1)
+            raise typer.Exit(0 if item.status == CampaignStatus.SENT else 1)
         typer.echo(f"  {item.percent_done:5.1f}%  {item.sent}/{item.total} sent", err=True)
         time.sleep(1)
 
@@ -126,7 +126,7 @@ def create(
     published since the lists' last digest."""
     try:
         with unit_of_work() as session:
-            if kind == "digest" and not posts:
+            if kind == CampaignKind.DIGEST and not posts:
                 campaign = create_digest(
                     session, list_slugs=lists, subject=subject, language=language,
                     local_time=local_time,

@@ -15,11 +15,11 @@ from sqlalchemy.orm import Session
 
 from core.database import utcnow
 from core.settings import Settings
-from publisher.campaigns.models import Campaign
+from publisher.campaigns.models import Campaign, CampaignKind
 from publisher.campaigns.service import create_campaign, start_sending
 from publisher.demo.content import DemoPost, demo_posts, demo_subscribers
-from publisher.posts.models import Post
-from subscribers.models import MailingList, Subscriber, Subscription
+from publisher.posts.models import Post, PostStatus
+from subscribers.models import MailingList, OptIn, Subscriber, Subscription, SubscriptionStatus
 
 DEMO_LIST_SLUG = "find-out-first"
 
@@ -49,7 +49,7 @@ def seed_demo(session: Session, settings: Settings, *, subscribers: int = 300) -
         slug=DEMO_LIST_SLUG,
         name="Find out first",
         description="Events and research of the Herald Policy Centre, as soon as they are out.",
-        opt_in="double",
+        opt_in=OptIn.DOUBLE,
         topics=["Events", "Research"],
     )
     session.add(mailing_list)
@@ -58,11 +58,11 @@ def seed_demo(session: Session, settings: Settings, *, subscribers: int = 300) -
     originals = [posts[key] for key in posts if posts[key].translation_of_id is None]
     forum, panels, report = originals[0], originals[1:-1], originals[-1]
     announcement = create_campaign(
-        session, kind="announcement", list_slugs=[DEMO_LIST_SLUG], post_ids=[forum.id]
+        session, kind=CampaignKind.ANNOUNCEMENT, list_slugs=[DEMO_LIST_SLUG], post_ids=[forum.id]
     )
     digest = create_campaign(
         session,
-        kind="digest",
+        kind=CampaignKind.DIGEST,
         list_slugs=[DEMO_LIST_SLUG],
         post_ids=[report.id, *(panel.id for panel in panels)],
         subject="This week at the Herald Policy Centre: a new report and two panels",
@@ -94,7 +94,7 @@ def _add_posts(session: Session, items: list[DemoPost], base_url: str) -> dict[s
             location=item.location,
             starts_at=item.starts_at,
             timezone=item.timezone,
-            status="published",
+            status=PostStatus.PUBLISHED,
             published_at=item.published_at,
             source_id=f"demo:{item.key}",
         )
@@ -117,7 +117,7 @@ def _add_subscribers(session: Session, list_id: int, count: int) -> int:
             Subscription(
                 subscriber_id=subscriber.id,
                 list_id=list_id,
-                status="confirmed",
+                status=SubscriptionStatus.CONFIRMED,
                 consent_at=now,
                 consent_source="herald demo",
             )

@@ -22,9 +22,9 @@ from sqlalchemy.orm import Session
 
 from core.audit import record_audit
 from core.settings import get_settings
-from publisher.accounts.users import Identity
+from publisher.accounts.users import Identity, Role
 from publisher.posts.limits import limit_problems
-from publisher.posts.models import POST_KINDS, POST_STATUSES, Post
+from publisher.posts.models import POST_KINDS, POST_STATUSES, Post, PostStatus
 
 SPEAKER_KEYS = ("name", "role", "organisation", "quote")
 MEDIA_KEYS = ("label", "url", "language")
@@ -45,7 +45,7 @@ class Actor:
     @property
     def is_admin(self) -> bool:
         """Whether this actor may approve, publish and send."""
-        return self.role == "admin"
+        return self.role == Role.ADMIN
 
     @classmethod
     def of(cls, identity: Identity) -> Actor:
@@ -53,7 +53,7 @@ class Actor:
         return cls(label=identity.label, role=identity.role, user_id=identity.user_id)
 
 
-CLI = Actor(label="cli", role="admin")
+CLI = Actor(label="cli", role=Role.ADMIN)
 
 
 class PostInputError(ValueError):
@@ -227,7 +227,7 @@ def can_edit(actor: Actor, post: Post) -> bool:
     """Admins edit anything; editors their own or imported posts, until published."""
     if actor.is_admin:
         return True
-    return post.status != "published" and post.created_by_id in (None, actor.user_id)
+    return post.status != PostStatus.PUBLISHED and post.created_by_id in (None, actor.user_id)
 
 
 def get_post(session: Session, post_id: int) -> Post:
@@ -258,7 +258,7 @@ def create_post(
 ) -> Post:
     """A new draft post written by ``actor`` (checked, with a free slug); audited."""
     tidy = check_input(data)
-    post = Post(status="draft", source_id=source_id, translation_of_id=translation_of_id)
+    post = Post(status=PostStatus.DRAFT, source_id=source_id, translation_of_id=translation_of_id)
     _apply(post, tidy)
     post.slug = _free_slug(session, tidy.slug or slugify(tidy.title), None)
     post.created_by_id = actor.user_id
@@ -286,8 +286,8 @@ def update_post(session: Session, *, post: Post, data: PostInput, actor: Actor) 
     _apply(post, tidy)
     post.slug = tidy.slug
     details: dict[str, Any] = {"fields": changed}
-    if post.status == "approved":
-        post.status, post.approved_at = "in_review", None
+    if post.status == PostStatus.APPROVED:
+        post.status, post.approved_at = PostStatus.IN_REVIEW, None
         details["back_to_review"] = True
     record_audit(session, actor=actor.label, action="post.edit", object_type="post",
                  object_id=post.id, details=details)  # fmt: skip

@@ -21,7 +21,7 @@ from core.database import insert_ignoring_conflicts, utcnow
 from publisher.stats import aggregates, cursors
 from publisher.stats.counting import add_counts
 from publisher.stats.models import CampaignUnsubscriber, ListDay
-from subscribers.models import Subscription
+from subscribers.models import Subscription, SubscriptionStatus
 
 CURSOR = "lists"
 SIZE_CURSOR = "list_sizes"
@@ -97,7 +97,7 @@ def snapshot_list_sizes(session: Session, *, now: datetime | None = None) -> boo
         return False
     sizes = session.execute(
         select(Subscription.list_id, func.count())
-        .where(Subscription.status == "confirmed")
+        .where(Subscription.status == SubscriptionStatus.CONFIRMED)
         .group_by(Subscription.list_id)
     ).all()
     rows = [

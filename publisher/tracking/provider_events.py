@@ -35,12 +35,12 @@ from sqlalchemy.orm import Session
 
 from core.activity import record_activity
 from core.database import insert_ignoring_conflicts, utcnow
-from core.providers.events import ProviderEvent
+from core.providers.events import EventType, ProviderEvent
 from publisher.campaigns.models import CampaignList
 from publisher.sending.models import Delivery
 from publisher.stats import aggregates
 from publisher.tracking.models import DeliveryEvent
-from subscribers.models import Subscriber, Subscription, Suppression
+from subscribers.models import Subscriber, Subscription, SubscriptionStatus, Suppression
 from subscribers.suppression import suppressed_addresses
 
 OUTCOME_RANKS: tuple[tuple[str, ...], ...] = (
@@ -246,7 +246,7 @@ def _beats(candidate: tuple[int, datetime, str], current: tuple[int, datetime, s
 
 def mark_first_engagement(session: Session, events: list[ProviderEvent]) -> None:
     """Set ``opened_at`` and ``clicked_at`` to a person's earliest open and click."""
-    for event_type, column in (("opened", "opened_at"), ("clicked", "clicked_at")):
+    for event_type, column in ((EventType.OPENED, "opened_at"), (EventType.CLICKED, "clicked_at")):
         earliest: dict[int, datetime] = {}
         for event in events:
             if event.type == event_type and not event.machine and event.delivery_id:
@@ -277,7 +277,7 @@ def suppress_addresses(
     reasons: dict[str, str] = {}
     for event in events:
         reason = SUPPRESSING.get(event.type)
-        if reason is None or (event.type == "bounced" and event.bounce != "hard"):
+        if reason is None or (event.type == EventType.BOUNCED and event.bounce != "hard"):
             continue
         target = targets.get(event.delivery_id) if event.delivery_id else None
         email = target.email if target else event.recipient
@@ -309,9 +309,9 @@ def _end_subscriptions(session: Session, emails: list[str], via: str, now: datet
         update(_subscriptions)
         .where(
             _subscriptions.c.subscriber_id.in_(people),
-            _subscriptions.c.status != "unsubscribed",
+            _subscriptions.c.status != SubscriptionStatus.UNSUBSCRIBED,
         )
-        .values(status="unsubscribed", unsubscribed_at=now, unsubscribed_via=via)
+        .values(status=SubscriptionStatus.UNSUBSCRIBED, unsubscribed_at=now, unsubscribed_via=via)
         .returning(_subscriptions.c.subscriber_id, _subscriptions.c.list_id)
     ).all()
     for subscriber_id, list_id in sorted(ended):
@@ -325,7 +325,7 @@ def unsubscribe_from_campaigns(
 ) -> None:
     """Take each unsubscribing recipient off the lists their campaign was sent to."""
     wanted = sorted(
-        {(t.subscriber_id, t.campaign_id) for e, t in known if e.type == "unsubscribed"}
+        {(t.subscriber_id, t.campaign_id) for e, t in known if e.type == EventType.UNSUBSCRIBED}
     )
     if not wanted:
         return
@@ -338,9 +338,11 @@ def unsubscribe_from_campaigns(
             .where(
                 _subscriptions.c.subscriber_id == subscriber_id,
                 _subscriptions.c.list_id.in_(lists),
-                _subscriptions.c.status != "unsubscribed",
+                _subscriptions.c.status != SubscriptionStatus.UNSUBSCRIBED,
             )
-            .values(status="unsubscribed", unsubscribed_at=now, unsubscribed_via=via)
+            .values(
+                status=SubscriptionStatus.UNSUBSCRIBED, unsubscribed_at=now, unsubscribed_via=via
+            )
             .returning(_subscriptions.c.list_id)
         ).scalars()
         for list_id in sorted(left):

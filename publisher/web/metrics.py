@@ -24,13 +24,13 @@ from sqlalchemy.orm import Session
 from core.activity import ActivityEvent
 from core.database import unit_of_work, utcnow
 from core.settings import get_settings
-from publisher.campaigns.models import Campaign
-from publisher.sending.models import Delivery
+from publisher.campaigns.models import Campaign, CampaignStatus
+from publisher.sending.models import Delivery, DeliveryStatus
 from publisher.stats import health, lists
 from publisher.stats.models import StatsCursor
 from publisher.tracking.models import DeliveryEvent
 from publisher.webhooks import outgoing as webhooks
-from publisher.webhooks.models import WebhookDelivery
+from publisher.webhooks.models import WebhookDelivery, WebhookDeliveryStatus
 
 router = APIRouter()
 PROVIDER_COUNTERS = (
@@ -79,9 +79,11 @@ def _provider_metrics(session: Session) -> Iterator[Metric]:
 
 
 def _queue_metrics(session: Session) -> Iterator[Metric]:
-    sending = select(Campaign.id).where(Campaign.status == "sending")
+    sending = select(Campaign.id).where(Campaign.status == CampaignStatus.SENDING)
     depth = session.scalar(
-        select(func.count()).where(Delivery.campaign_id.in_(sending), Delivery.status == "queued")
+        select(func.count()).where(
+            Delivery.campaign_id.in_(sending), Delivery.status == DeliveryStatus.QUEUED
+        )
     )
     queue = GaugeMetricFamily("herald_queue_depth", "Deliveries queued in sending campaigns")
     queue.add_metric([], int(depth or 0))
@@ -107,7 +109,9 @@ def _lag_metrics(session: Session) -> Iterator[Metric]:
     ingest.add_metric([], _seconds(latest.received_at, latest.occurred_at) if latest else 0)
     yield ingest
     oldest = session.scalar(
-        select(func.min(WebhookDelivery.created_at)).where(WebhookDelivery.status == "pending")
+        select(func.min(WebhookDelivery.created_at)).where(
+            WebhookDelivery.status == WebhookDeliveryStatus.PENDING
+        )
     )
     outgoing = GaugeMetricFamily(
         "herald_outgoing_webhook_lag_seconds", "Age of the oldest outgoing webhook not delivered"

@@ -19,6 +19,7 @@ from publisher.accounts.service import (
 )
 from publisher.accounts.users import (
     SESSION_DAYS,
+    Role,
     SetupDone,
     User,
     UserError,
@@ -260,7 +261,7 @@ def add_user(
     admin: Admin,
     email: Annotated[str, Form()],
     password: Annotated[str, Form()],
-    role: Annotated[str, Form()] = "editor",
+    role: Annotated[str, Form()] = Role.EDITOR,
     name: Annotated[str, Form()] = "",
 ) -> Response:
     """Add an editor or an admin."""

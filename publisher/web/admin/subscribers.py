@@ -39,7 +39,7 @@ from subscribers.imports import (
     save_upload,
     summary,
 )
-from subscribers.models import OPT_IN_MODES, MailingList, Subscriber, Subscription
+from subscribers.models import OPT_IN_MODES, MailingList, OptIn, Subscriber, Subscription
 
 router = APIRouter()
 IMPORT_TASK = "herald.campaigns.import_subscribers"
@@ -91,7 +91,7 @@ def create_list_from_page(
     admin: Admin,
     slug: Annotated[str, Form()],
     name: Annotated[str, Form()],
-    opt_in: Annotated[str, Form()] = "double",
+    opt_in: Annotated[str, Form()] = OptIn.DOUBLE,
     public: Annotated[bool, Form()] = False,
     language: Annotated[str, Form()] = "en",
 ) -> Any:

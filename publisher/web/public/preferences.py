@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from core.rendering.content import markdown_to_html
 from core.settings import get_settings
 from core.tokens import InvalidToken
-from publisher.posts.models import Post
+from publisher.posts.models import Post, PostStatus
 from publisher.web.deps import DbSession, templates
 from subscribers.lists import LANGUAGES
 from subscribers.preferences import leave_everything, preferences, save_preferences
@@ -136,7 +136,7 @@ def save_preferences_form(
 def post_page(request: Request, slug: str, session: DbSession) -> HTMLResponse:
     """A published post, in full."""
     post = session.scalars(
-        select(Post).where(Post.slug == slug, Post.status == "published").order_by(Post.id)
+        select(Post).where(Post.slug == slug, Post.status == PostStatus.PUBLISHED).order_by(Post.id)
     ).first()
     if post is None:
         raise HTTPException(status_code=404, detail="no such post")
