@@ -21,7 +21,7 @@ from itsdangerous import SignatureExpired
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from core.activity import record_activity
+from core.activity import ActivityKind, record_activity
 from core.celery_app import enqueue_after_commit
 from core.database import utcnow
 from core.tokens import InvalidToken, make_token, read_token
@@ -156,7 +156,7 @@ def confirm(session: Session, token: str, *, ip: str) -> Confirmation:
         return _confirmation("already", person, mailing_list)
     record_activity(
         session,
-        "subscriber.confirmed",
+        ActivityKind.SUBSCRIBER_CONFIRMED,
         list_id=mailing_list.id,
         subscriber_id=person.id,
         data={"source": subscription.consent_source},

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, insert, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from core.activity import record_activities
+from core.activity import ActivityKind, record_activities
 from core.database import Base, UTCDateTime, utcnow
 from core.settings import VAR_DIR
 from subscribers import import_rows, import_writes
@@ -281,11 +281,15 @@ def _apply(
     )
     data = {"source": source}
     record_activities(
-        session, "subscriber.subscribed", subscriber_ids=added, list_id=job.list_id, data=data
+        session,
+        ActivityKind.SUBSCRIBER_SUBSCRIBED,
+        subscriber_ids=added,
+        list_id=job.list_id,
+        data=data,
     )
     if vouched:
         record_activities(
-            session, "subscriber.confirmed", subscriber_ids=added + confirmed,
+            session, ActivityKind.SUBSCRIBER_CONFIRMED, subscriber_ids=added + confirmed,
             list_id=job.list_id, data=data,
         )  # fmt: skip
     if added and not vouched:

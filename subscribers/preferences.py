@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from core.activity import record_activity
+from core.activity import ActivityKind, record_activity
 from core.database import utcnow
 from subscribers.consent import send_welcome
 from subscribers.lists import LANGUAGES
@@ -167,7 +167,7 @@ def _join(
     session.flush()
     record_activity(
         session,
-        "subscriber.subscribed",
+        ActivityKind.SUBSCRIBER_SUBSCRIBED,
         list_id=choice.id,
         subscriber_id=subscriber_id,
         data={"source": SOURCE},

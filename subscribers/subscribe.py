@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.activity import record_activity
+from core.activity import ActivityKind, record_activity
 from core.database import insert_ignoring_conflicts, utcnow
 from subscribers.addresses import normalise_address
 from subscribers.consent import CONFIRM_DAYS, ask_for_confirmation, recently_asked, send_welcome
@@ -80,7 +80,7 @@ def subscribe(session: Session, mailing_list: MailingList, signup: Signup) -> st
     if _request(subscription, mailing_list, signup):
         record_activity(
             session,
-            "subscriber.subscribed",
+            ActivityKind.SUBSCRIBER_SUBSCRIBED,
             list_id=mailing_list.id,
             subscriber_id=person.id,
             data={"source": signup.source, "again": True},
@@ -117,7 +117,7 @@ def _new(session: Session, mailing_list: MailingList, person: Subscriber, signup
     session.flush()
     record_activity(
         session,
-        "subscriber.subscribed",
+        ActivityKind.SUBSCRIBER_SUBSCRIBED,
         list_id=mailing_list.id,
         subscriber_id=person.id,
         data={"source": signup.source},

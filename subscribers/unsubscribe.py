@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from core.activity import record_activity
+from core.activity import ActivityKind, record_activity
 from core.database import utcnow
 from core.tokens import InvalidToken, make_token, read_token
 from subscribers.models import MailingList, Subscriber, Subscription, SubscriptionStatus
@@ -117,7 +117,7 @@ def leave_lists(
     for list_id in sorted(left):
         record_activity(
             session,
-            "subscriber.unsubscribed",
+            ActivityKind.SUBSCRIBER_UNSUBSCRIBED,
             list_id=list_id,
             subscriber_id=subscriber_id,
             campaign_id=campaign_id,

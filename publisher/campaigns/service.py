@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import delete, exists, or_, select, update
 from sqlalchemy.orm import Session
 
-from core.activity import record_activity
+from core.activity import ActivityKind, record_activity
 from core.celery_app import enqueue_after_commit
 from core.database import utcnow
 from publisher.campaigns.models import (
@@ -203,7 +203,7 @@ def start_sending(session: Session, campaign: Campaign) -> None:
     campaign.status = CampaignStatus.SENDING
     campaign.started_at = now
     campaign.plan_requested_at = now
-    record_activity(session, "campaign.started", campaign_id=campaign.id)
+    record_activity(session, ActivityKind.CAMPAIGN_STARTED, campaign_id=campaign.id)
     enqueue_after_commit(session, PLAN_TASK, campaign.id)
 
 
@@ -246,7 +246,7 @@ def finish_if_done(session: Session, campaign_id: int) -> bool:
     )
     finished = bool(result.rowcount)  # type: ignore[attr-defined]
     if finished:
-        record_activity(session, "campaign.sent", campaign_id=campaign_id)
+        record_activity(session, ActivityKind.CAMPAIGN_SENT, campaign_id=campaign_id)
     return finished
 
 
@@ -299,7 +299,9 @@ def pause_for_failures(session: Session, campaign_id: int, reason: str) -> bool:
     )
     paused = bool(result.rowcount)  # type: ignore[attr-defined]
     if paused:
-        record_activity(session, "campaign.paused", campaign_id=campaign_id, data={"error": reason})
+        record_activity(
+            session, ActivityKind.CAMPAIGN_PAUSED, campaign_id=campaign_id, data={"error": reason}
+        )
     return paused
 
 

@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.activity import ActivityEvent
+from core.activity import ActivityEvent, ActivityKind
 from core.database import insert_ignoring_conflicts, utcnow
 from publisher.stats import aggregates, cursors
 from publisher.stats.counting import add_counts
@@ -73,7 +73,9 @@ def count_unsubscribers(session: Session, rows: Sequence[ActivityEvent]) -> None
         {
             (row.campaign_id, row.subscriber_id)
             for row in rows
-            if row.kind == "subscriber.unsubscribed" and row.campaign_id and row.subscriber_id
+            if row.kind == ActivityKind.SUBSCRIBER_UNSUBSCRIBED
+            and row.campaign_id
+            and row.subscriber_id
         }
     )
     if not pairs:

@@ -33,7 +33,7 @@ from typing import Any, cast
 from sqlalchemy import ColumnElement, Table, bindparam, case, or_, select, update
 from sqlalchemy.orm import Session
 
-from core.activity import record_activity
+from core.activity import ActivityKind, record_activity
 from core.database import insert_ignoring_conflicts, utcnow
 from core.providers.events import EventType, ProviderEvent
 from publisher.campaigns.models import CampaignList
@@ -60,7 +60,10 @@ IMPLIED_OUTCOME = {
 SUPPRESSING = {"complained": "complaint", "bounced": "hard_bounce"}
 """Suppression reasons, by event type (a bounce only when hard)."""
 UNSUBSCRIBED_VIA = {"hard_bounce": "bounce", "complaint": "complaint"}
-ACTIVITY_OF = {"bounce": "subscriber.bounced", "complaint": "subscriber.complained"}
+ACTIVITY_OF = {
+    "bounce": ActivityKind.SUBSCRIBER_BOUNCED,
+    "complaint": ActivityKind.SUBSCRIBER_COMPLAINED,
+}
 """The activity logged for each subscription a bounce or complaint ends."""
 MAX_EVENT_ID = 200
 MAX_RECIPIENT = 320
@@ -347,6 +350,6 @@ def unsubscribe_from_campaigns(
         ).scalars()
         for list_id in sorted(left):
             record_activity(
-                session, "subscriber.unsubscribed", list_id=list_id,
+                session, ActivityKind.SUBSCRIBER_UNSUBSCRIBED, list_id=list_id,
                 subscriber_id=subscriber_id, campaign_id=campaign_id, data={"via": via}, at=now,
             )  # fmt: skip
