@@ -34,6 +34,15 @@ class SubscriptionStatus(StrEnum):
     UNSUBSCRIBED = "unsubscribed"
 
 
+class SuppressionReason(StrEnum):
+    """Why Herald suppressed an address itself (``suppressions.reason``)."""
+
+    HARD_BOUNCE = "hard_bounce"
+    COMPLAINT = "complaint"
+    ERASED = "erased"
+    """Only the address's hash is kept (an erasure)."""
+
+
 OPT_IN_MODES = tuple(OptIn)
 SUBSCRIPTION_STATUSES = tuple(SubscriptionStatus)
 

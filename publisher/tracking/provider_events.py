@@ -40,7 +40,13 @@ from publisher.campaigns.models import CampaignList
 from publisher.sending.models import Delivery
 from publisher.stats import aggregates
 from publisher.tracking.models import DeliveryEvent
-from subscribers.models import Subscriber, Subscription, SubscriptionStatus, Suppression
+from subscribers.models import (
+    Subscriber,
+    Subscription,
+    SubscriptionStatus,
+    Suppression,
+    SuppressionReason,
+)
 from subscribers.suppression import suppressed_addresses
 
 OUTCOME_RANKS: tuple[tuple[str, ...], ...] = (
@@ -57,9 +63,15 @@ IMPLIED_OUTCOME = {
     "complained": "complained", "opened": "delivered", "clicked": "delivered",
 }  # fmt: skip
 """The outcome each event type implies (an unsubscribe implies none)."""
-SUPPRESSING = {"complained": "complaint", "bounced": "hard_bounce"}
+SUPPRESSING = {
+    EventType.COMPLAINED: SuppressionReason.COMPLAINT,
+    EventType.BOUNCED: SuppressionReason.HARD_BOUNCE,
+}
 """Suppression reasons, by event type (a bounce only when hard)."""
-UNSUBSCRIBED_VIA = {"hard_bounce": "bounce", "complaint": "complaint"}
+UNSUBSCRIBED_VIA = {
+    SuppressionReason.HARD_BOUNCE: "bounce",
+    SuppressionReason.COMPLAINT: "complaint",
+}
 ACTIVITY_OF = {
     "bounce": ActivityKind.SUBSCRIBER_BOUNCED,
     "complaint": ActivityKind.SUBSCRIBER_COMPLAINED,
@@ -284,7 +296,7 @@ def suppress_addresses(
             continue
         target = targets.get(event.delivery_id) if event.delivery_id else None
         email = target.email if target else event.recipient
-        if email and reasons.get(email) != "complaint":
+        if email and reasons.get(email) != SuppressionReason.COMPLAINT:
             reasons[email] = reason
     if not reasons:
         return
