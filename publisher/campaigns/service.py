@@ -38,12 +38,7 @@ STARTABLE = (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED)
 CONTROL_FROM = {
     "pause": (CampaignStatus.SENDING,),
     "resume": (CampaignStatus.PAUSED,),
-    "cancel": (
-        CampaignStatus.DRAFT,
-        CampaignStatus.SCHEDULED,
-        CampaignStatus.SENDING,
-        CampaignStatus.PAUSED,
-    ),
+    "cancel": (*STARTABLE, CampaignStatus.SENDING, CampaignStatus.PAUSED),
 }
 """The statuses from which each control action is allowed."""
 REVIEWED_STATUSES = (PostStatus.APPROVED, PostStatus.PUBLISHED)
