@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -30,18 +31,26 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.database import Base, UTCDateTime, utcnow
 
-ACTIVITY_KINDS = (
-    "subscriber.subscribed",  # a subscription was created (confirmed or not)
-    "subscriber.confirmed",  # double opt-in confirmed (or an import vouched for consent)
-    "subscriber.unsubscribed",
-    "subscriber.bounced",  # a hard bounce ended the subscription
-    "subscriber.complained",
-    "subscriber.erased",
-    "campaign.started",
-    "campaign.sent",
-    "campaign.paused",
-    "campaign.cancelled",
-)
+
+class ActivityKind(StrEnum):
+    """What an activity row records (``activity.kind``); outgoing webhooks carry these names."""
+
+    SUBSCRIBER_SUBSCRIBED = "subscriber.subscribed"
+    """A subscription was created (confirmed or not)."""
+    SUBSCRIBER_CONFIRMED = "subscriber.confirmed"
+    """Double opt-in confirmed (or an import vouched for consent)."""
+    SUBSCRIBER_UNSUBSCRIBED = "subscriber.unsubscribed"
+    SUBSCRIBER_BOUNCED = "subscriber.bounced"
+    """A hard bounce ended the subscription."""
+    SUBSCRIBER_COMPLAINED = "subscriber.complained"
+    SUBSCRIBER_ERASED = "subscriber.erased"
+    CAMPAIGN_STARTED = "campaign.started"
+    CAMPAIGN_SENT = "campaign.sent"
+    CAMPAIGN_PAUSED = "campaign.paused"
+    CAMPAIGN_CANCELLED = "campaign.cancelled"
+
+
+ACTIVITY_KINDS = tuple(ActivityKind)
 
 
 class ActivityEvent(Base):

@@ -21,12 +21,18 @@ from itsdangerous import SignatureExpired
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from core.activity import record_activity
+from core.activity import ActivityKind, record_activity
 from core.celery_app import enqueue_after_commit
 from core.database import utcnow
 from core.tasks import TaskName
 from core.tokens import InvalidToken, make_token, read_token
-from subscribers.models import MailingList, Subscriber, Subscription
+from subscribers.models import (
+    MailingList,
+    Subscriber,
+    SubscriberStatus,
+    Subscription,
+    SubscriptionStatus,
+)
 from subscribers.suppression import is_suppressed, suppressed_addresses
 from subscribers.unsubscribe import unsubscribe_token
 
@@ -121,7 +127,7 @@ def describe_confirmation(session: Session, token: str) -> Confirmation:
     if found is None:
         return Confirmation("stale")
     subscription, person, mailing_list = found
-    outcome = "already" if subscription.status == "confirmed" else "pending"
+    outcome = "already" if subscription.status == SubscriptionStatus.CONFIRMED else "pending"
     return _confirmation(outcome, person, mailing_list)
 
 
@@ -132,24 +138,24 @@ def confirm(session: Session, token: str, *, ip: str) -> Confirmation:
     if found is None:
         return Confirmation("stale")
     subscription, person, mailing_list = found
-    if subscription.status == "confirmed":
+    if subscription.status == SubscriptionStatus.CONFIRMED:
         return _confirmation("already", person, mailing_list)
     changed = session.execute(
         update(Subscription)
         .where(
             Subscription.subscriber_id == person.id,
             Subscription.list_id == mailing_list.id,
-            Subscription.status == "unconfirmed",
+            Subscription.status == SubscriptionStatus.UNCONFIRMED,
             Subscription.requested_at == subscription.requested_at,
         )
-        .values(status="confirmed", consent_at=utcnow(), consent_ip=ip[:64])
+        .values(status=SubscriptionStatus.CONFIRMED, consent_at=utcnow(), consent_ip=ip[:64])
         .execution_options(synchronize_session="fetch")
     ).rowcount  # type: ignore[attr-defined]
     if not changed:  # a concurrent click won
         return _confirmation("already", person, mailing_list)
     record_activity(
         session,
-        "subscriber.confirmed",
+        ActivityKind.SUBSCRIBER_CONFIRMED,
         list_id=mailing_list.id,
         subscriber_id=person.id,
         data={"source": subscription.consent_source},
@@ -176,8 +182,8 @@ def _request(
     if (
         requested is None
         or int(requested.timestamp()) != wanted.requested
-        or subscription.status == "unsubscribed"
-        or person.status != "active"
+        or subscription.status == SubscriptionStatus.UNSUBSCRIBED
+        or person.status != SubscriberStatus.ACTIVE
         or is_suppressed(session, person.email)
     ):
         return None
@@ -203,14 +209,16 @@ def confirmations_due(
     )
     return [
         _notice(person, mailing_list, confirmation_token(person.id, list_id, requested))
-        for person, requested, mailing_list in _due(session, list_id, subscriber_ids, "unconfirmed")
+        for person, requested, mailing_list in _due(
+            session, list_id, subscriber_ids, SubscriptionStatus.UNCONFIRMED
+        )
         if requested is not None
     ]
 
 
 def welcomes_due(session: Session, *, list_id: int, subscriber_ids: Sequence[int]) -> list[Notice]:
     """The welcome emails still worth sending: subscriptions confirmed, people mailable."""
-    rows = _due(session, list_id, subscriber_ids, "confirmed")
+    rows = _due(session, list_id, subscriber_ids, SubscriptionStatus.CONFIRMED)
     return [_notice(person, mailing_list) for person, _, mailing_list in rows]
 
 
@@ -223,7 +231,7 @@ def _due(
         .join(Subscription, Subscription.subscriber_id == Subscriber.id)
         .join(MailingList, MailingList.id == Subscription.list_id)
         .where(Subscription.list_id == list_id, Subscription.subscriber_id.in_(ids))
-        .where(Subscription.status == status, Subscriber.status == "active")
+        .where(Subscription.status == status, Subscriber.status == SubscriberStatus.ACTIVE)
         .order_by(Subscriber.id)
     )
     found = list(rows)

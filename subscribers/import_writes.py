@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from core.database import utcnow
 from subscribers import import_staging
 from subscribers.import_rows import Row
-from subscribers.models import MailingList, Subscriber, Subscription
+from subscribers.models import MailingList, Subscriber, Subscription, SubscriptionStatus
 from subscribers.suppression import suppressed_addresses
 
 
@@ -107,7 +107,7 @@ def plan(rows: dict[str, Row], known: dict[str, Known], *, vouched: bool) -> Pla
             result.rows[email] = values
         if person is None or person.subscription is None:
             result.new_subscriptions.append(email)
-        elif person.subscription == "unconfirmed" and vouched:
+        elif person.subscription == SubscriptionStatus.UNCONFIRMED and vouched:
             result.to_confirm.append(email)
         else:
             result.already += 1
@@ -176,7 +176,8 @@ def add_subscriptions(
         return []
     now = utcnow()
     values = {
-        "list_id": list_id, "status": "confirmed" if confirmed else "unconfirmed",
+        "list_id": list_id,
+        "status": SubscriptionStatus.CONFIRMED if confirmed else SubscriptionStatus.UNCONFIRMED,
         "consent_at": now if confirmed else None, "consent_source": source, "created_at": now,
     }  # fmt: skip
     if _postgresql(session):
@@ -211,9 +212,9 @@ def confirm(session: Session, list_id: int, subscriber_ids: list[int], *, source
         .where(
             Subscription.list_id == list_id,
             one_of(session, Subscription.subscriber_id, subscriber_ids),
-            Subscription.status == "unconfirmed",
+            Subscription.status == SubscriptionStatus.UNCONFIRMED,
         )
-        .values(status="confirmed", consent_at=utcnow(), consent_source=source)
+        .values(status=SubscriptionStatus.CONFIRMED, consent_at=utcnow(), consent_source=source)
         .returning(Subscription.subscriber_id)
         .execution_options(synchronize_session=False)
     )

@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -21,17 +22,16 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, insert, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from core.activity import record_activities
+from core.activity import ActivityKind, record_activities
 from core.database import Base, UTCDateTime, utcnow
 from core.settings import VAR_DIR
 from subscribers import import_rows, import_writes
 from subscribers.consent import ask_for_confirmation
 from subscribers.import_rows import Rejection, Row, UnreadableFile
-from subscribers.models import MailingList
+from subscribers.models import MailingList, OptIn, SubscriberStatus, SubscriptionStatus
 
 CHUNK = 20_000
 UPLOAD_DIR = VAR_DIR / "imports"
-IMPORT_STATUSES = ("queued", "running", "done", "failed")
 COUNTS = (
     "rows", "added", "now_confirmed", "already", "updated", "new_subscribers",
     "duplicates", "unsubscribed", "rejected",
@@ -41,6 +41,15 @@ subscribers whose details were updated; new people; repeated addresses within a 
 unsubscribed people left alone; rows rejected (the report)."""
 
 Progress = Callable[["ImportJob"], None]
+
+
+class ImportStatus(StrEnum):
+    """Where an import job is (``import_jobs.status``); done and failed are final."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
 
 
 class ImportJob(Base):
@@ -53,7 +62,7 @@ class ImportJob(Base):
     file_name: Mapped[str] = mapped_column(String(300))
     path: Mapped[str] = mapped_column(String(1000), default="")
     """Where the uploaded file waits for the worker (removed once imported)."""
-    status: Mapped[str] = mapped_column(String(16), default="queued")
+    status: Mapped[str] = mapped_column(String(16), default=ImportStatus.QUEUED)
     dry_run: Mapped[bool] = mapped_column(default=False)
     confirmed: Mapped[bool] = mapped_column(default=False)
     encoding: Mapped[str] = mapped_column(String(32), default="utf-8")
@@ -70,7 +79,7 @@ class ImportJob(Base):
     @property
     def finished(self) -> bool:
         """Done or failed: nothing more will happen."""
-        return self.status in ("done", "failed")
+        return self.status in (ImportStatus.DONE, ImportStatus.FAILED)
 
 
 class ImportRejection(Base):
@@ -125,7 +134,7 @@ def run_import(session: Session, job_id: int, *, progress: Progress | None = Non
     job = session.get(ImportJob, job_id)
     if job is None or job.finished:
         raise ImportRefused(f"no import #{job_id} waiting to run")
-    job.status = "running"
+    job.status = ImportStatus.RUNNING
     try:
         encoding, job.lines_total = import_rows.check_file(Path(job.path), job.encoding)
         header, rows = import_rows.read_rows(Path(job.path), encoding)
@@ -167,7 +176,7 @@ def discard_upload(job: ImportJob) -> None:
 
 
 def _finish(session: Session, job: ImportJob, *, error: str = "") -> ImportJob:
-    job.status = "failed" if error else "done"
+    job.status = ImportStatus.FAILED if error else ImportStatus.DONE
     job.error = error
     job.finished_at = utcnow()
     session.commit()
@@ -224,9 +233,9 @@ def _import_chunk(session: Session, job: ImportJob, items: list[Row | Rejection]
         if reason:
             row = chunk.rows.pop(email)
             del known[email]
-            counts["unsubscribed"] += person.subscription == "unsubscribed"
+            counts["unsubscribed"] += person.subscription == SubscriptionStatus.UNSUBSCRIBED
             chunk.rejections.append(Rejection(row.line, email, reason))
-    vouched = job.confirmed or _opt_in(session, job.list_id) == "single"
+    vouched = job.confirmed or _opt_in(session, job.list_id) == OptIn.SINGLE
     plan = import_writes.plan(chunk.rows, known, vouched=vouched)
     for name, value in plan.counts().items():
         counts[name] += value
@@ -239,9 +248,9 @@ def _import_chunk(session: Session, job: ImportJob, items: list[Row | Rejection]
 
 
 def _left_alone(status: str | None, person_status: str) -> str:
-    if status == "unsubscribed":
+    if status == SubscriptionStatus.UNSUBSCRIBED:
         return "unsubscribed from this list: not resubscribed"
-    if person_status != "active":
+    if person_status != SubscriberStatus.ACTIVE:
         return f"subscriber is {person_status}"
     return ""
 
@@ -272,11 +281,15 @@ def _apply(
     )
     data = {"source": source}
     record_activities(
-        session, "subscriber.subscribed", subscriber_ids=added, list_id=job.list_id, data=data
+        session,
+        ActivityKind.SUBSCRIBER_SUBSCRIBED,
+        subscriber_ids=added,
+        list_id=job.list_id,
+        data=data,
     )
     if vouched:
         record_activities(
-            session, "subscriber.confirmed", subscriber_ids=added + confirmed,
+            session, ActivityKind.SUBSCRIBER_CONFIRMED, subscriber_ids=added + confirmed,
             list_id=job.list_id, data=data,
         )  # fmt: skip
     if added and not vouched:

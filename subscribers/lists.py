@@ -13,8 +13,10 @@ from subscribers.models import (
     OPT_IN_MODES,
     SUBSCRIPTION_STATUSES,
     MailingList,
+    OptIn,
     Subscriber,
     Subscription,
+    SubscriptionStatus,
     Suppression,
 )
 
@@ -48,7 +50,7 @@ def create_list(
     *,
     slug: str,
     name: str,
-    opt_in: str = "single",
+    opt_in: str = OptIn.SINGLE,
     public: bool = True,
     language: str = "en",
     topics: Sequence[str] = (),
@@ -113,7 +115,9 @@ def summaries(session: Session, lists: Sequence[MailingList]) -> list[ListSummar
         select(Subscription.list_id, func.count())
         .join(Subscriber, Subscriber.id == Subscription.subscriber_id)
         .join(Suppression, Suppression.email == Subscriber.email)
-        .where(Subscription.list_id.in_(ids), Subscription.status != "unsubscribed")
+        .where(
+            Subscription.list_id.in_(ids), Subscription.status != SubscriptionStatus.UNSUBSCRIBED
+        )
         .group_by(Subscription.list_id)
     )
     for list_id, count in suppressed:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, text
@@ -10,9 +11,40 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from core.database import Base, UTCDateTime, utcnow
 
-OPT_IN_MODES = ("single", "double")
-SUBSCRIBER_STATUSES = ("active", "blocked")
-SUBSCRIPTION_STATUSES = ("unconfirmed", "confirmed", "unsubscribed")
+
+class OptIn(StrEnum):
+    """How a list takes subscribers: at once, or after a confirmed email (``lists.opt_in``)."""
+
+    SINGLE = "single"
+    DOUBLE = "double"
+
+
+class SubscriberStatus(StrEnum):
+    """Whether a person may be mailed at all (``subscribers.status``)."""
+
+    ACTIVE = "active"
+    BLOCKED = "blocked"
+
+
+class SubscriptionStatus(StrEnum):
+    """Where a subscription is (``subscriptions.status``)."""
+
+    UNCONFIRMED = "unconfirmed"
+    CONFIRMED = "confirmed"
+    UNSUBSCRIBED = "unsubscribed"
+
+
+class SuppressionReason(StrEnum):
+    """Why Herald suppressed an address itself (``suppressions.reason``)."""
+
+    HARD_BOUNCE = "hard_bounce"
+    COMPLAINT = "complaint"
+    ERASED = "erased"
+    """Only the address's hash is kept (an erasure)."""
+
+
+OPT_IN_MODES = tuple(OptIn)
+SUBSCRIPTION_STATUSES = tuple(SubscriptionStatus)
 
 
 class MailingList(Base):
@@ -24,7 +56,7 @@ class MailingList(Base):
     slug: Mapped[str] = mapped_column(String(80), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
-    opt_in: Mapped[str] = mapped_column(String(16), default="double")
+    opt_in: Mapped[str] = mapped_column(String(16), default=OptIn.DOUBLE)
     public: Mapped[bool] = mapped_column(default=True)
     language: Mapped[str] = mapped_column(String(16), default="en")
     topics: Mapped[list[str]] = mapped_column(JSON, default=list)
@@ -42,7 +74,7 @@ class Subscriber(Base):
     language: Mapped[str] = mapped_column(String(16), default="en")
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    status: Mapped[str] = mapped_column(String(16), default="active")
+    status: Mapped[str] = mapped_column(String(16), default=SubscriberStatus.ACTIVE)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -58,7 +90,7 @@ class Subscription(Base):
     list_id: Mapped[int] = mapped_column(
         ForeignKey("lists.id", ondelete="CASCADE"), primary_key=True
     )
-    status: Mapped[str] = mapped_column(String(16), default="unconfirmed")
+    status: Mapped[str] = mapped_column(String(16), default=SubscriptionStatus.UNCONFIRMED)
     topics: Mapped[list[str]] = mapped_column(JSON, default=list, server_default=text("'[]'"))
     """The list's topics this subscriber wants; empty means all of them."""
     requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -15,17 +15,17 @@ from dataclasses import dataclass, field
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from core.activity import record_activity
+from core.activity import ActivityKind, record_activity
 from core.database import utcnow
 from subscribers.consent import send_welcome
 from subscribers.lists import LANGUAGES
-from subscribers.models import MailingList, Subscriber, Subscription
+from subscribers.models import MailingList, Subscriber, Subscription, SubscriptionStatus
 from subscribers.subscribe import chosen_topics
 from subscribers.suppression import is_suppressed
 from subscribers.unsubscribe import leave_lists
 
 SOURCE = "preferences"
-ACTIVE = ("confirmed", "unconfirmed")
+ACTIVE = (SubscriptionStatus.CONFIRMED, SubscriptionStatus.UNCONFIRMED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,14 +157,17 @@ def _join(
         subscription = Subscription(subscriber_id=subscriber_id, list_id=choice.id)
         session.add(subscription)
     now = utcnow()
-    subscription.status, subscription.topics = "confirmed", chosen_topics(mailing_list, topics)
+    subscription.status, subscription.topics = (
+        SubscriptionStatus.CONFIRMED,
+        chosen_topics(mailing_list, topics),
+    )
     subscription.requested_at, subscription.requested_ip = now, ip[:64]
     subscription.consent_at, subscription.consent_ip = now, ip[:64]
     subscription.consent_source, subscription.consent_page = SOURCE, page[:500]
     session.flush()
     record_activity(
         session,
-        "subscriber.subscribed",
+        ActivityKind.SUBSCRIBER_SUBSCRIBED,
         list_id=choice.id,
         subscriber_id=subscriber_id,
         data={"source": SOURCE},

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.orm import Session
 
-from core.activity import ActivityEvent, record_activity
+from core.activity import ActivityEvent, ActivityKind, record_activity
 from core.audit import record_audit
 from core.database import utcnow
 from subscribers.imports import ImportRejection
@@ -136,7 +136,7 @@ def erase_subscriber(session: Session, email: str, *, actor: str) -> Erasure:
     if person is not None:
         session.execute(delete(Subscriber).where(Subscriber.id == person.id))
         session.expunge(person)
-        record_activity(session, "subscriber.erased", subscriber_id=subscriber_id)
+        record_activity(session, ActivityKind.SUBSCRIBER_ERASED, subscriber_id=subscriber_id)
     session.execute(delete(ImportRejection).where(_rejected(email)))
     keep_hash_only(session, email)
     digest = address_hash(email)

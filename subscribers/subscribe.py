@@ -26,12 +26,19 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.activity import record_activity
+from core.activity import ActivityKind, record_activity
 from core.database import insert_ignoring_conflicts, utcnow
 from subscribers.addresses import normalise_address
 from subscribers.consent import CONFIRM_DAYS, ask_for_confirmation, recently_asked, send_welcome
 from subscribers.lists import LANGUAGES
-from subscribers.models import MailingList, Subscriber, Subscription
+from subscribers.models import (
+    MailingList,
+    OptIn,
+    Subscriber,
+    SubscriberStatus,
+    Subscription,
+    SubscriptionStatus,
+)
 from subscribers.suppression import is_suppressed
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -61,19 +68,19 @@ def subscribe(session: Session, mailing_list: MailingList, signup: Signup) -> st
     if is_suppressed(session, email):
         return "suppressed"
     person = _person(session, email, signup, mailing_list)
-    if person.status != "active":
+    if person.status != SubscriberStatus.ACTIVE:
         return "blocked"
     subscription = session.get(Subscription, (person.id, mailing_list.id))
     if subscription is None:
         return _new(session, mailing_list, person, signup)
-    if subscription.status == "confirmed":
+    if subscription.status == SubscriptionStatus.CONFIRMED:
         return "already"
-    if subscription.status == "unconfirmed" and recently_asked(subscription):
+    if subscription.status == SubscriptionStatus.UNCONFIRMED and recently_asked(subscription):
         return "asked recently"
     if _request(subscription, mailing_list, signup):
         record_activity(
             session,
-            "subscriber.subscribed",
+            ActivityKind.SUBSCRIBER_SUBSCRIBED,
             list_id=mailing_list.id,
             subscriber_id=person.id,
             data={"source": signup.source, "again": True},
@@ -92,7 +99,7 @@ def _person(session: Session, email: str, signup: Signup, mailing_list: MailingL
             language=signup.language if signup.language in LANGUAGES else mailing_list.language,
             timezone=_zone(signup.timezone),
             attributes={},
-            status="active",
+            status=SubscriberStatus.ACTIVE,
             created_at=utcnow(),
         )
     )
@@ -102,15 +109,15 @@ def _person(session: Session, email: str, signup: Signup, mailing_list: MailingL
 def _new(session: Session, mailing_list: MailingList, person: Subscriber, signup: Signup) -> str:
     subscription = Subscription(subscriber_id=person.id, list_id=mailing_list.id)
     _request(subscription, mailing_list, signup)
-    single = mailing_list.opt_in == "single"
+    single = mailing_list.opt_in == OptIn.SINGLE
     if single:
-        subscription.status = "confirmed"
+        subscription.status = SubscriptionStatus.CONFIRMED
         subscription.consent_at, subscription.consent_ip = subscription.requested_at, signup.ip
     session.add(subscription)
     session.flush()
     record_activity(
         session,
-        "subscriber.subscribed",
+        ActivityKind.SUBSCRIBER_SUBSCRIBED,
         list_id=mailing_list.id,
         subscriber_id=person.id,
         data={"source": signup.source},
@@ -127,9 +134,13 @@ def _request(subscription: Subscription, mailing_list: MailingList, signup: Sign
     link of its first email keeps working); whether a new one was recorded."""
     now = utcnow()
     previous = subscription.requested_at
-    if subscription.status == "unconfirmed" and previous and now - previous < _LINK_LIFE:
+    if (
+        subscription.status == SubscriptionStatus.UNCONFIRMED
+        and previous
+        and now - previous < _LINK_LIFE
+    ):
         return False
-    subscription.status = "unconfirmed"
+    subscription.status = SubscriptionStatus.UNCONFIRMED
     subscription.requested_at, subscription.requested_ip = now, signup.ip[:64]
     subscription.consent_at, subscription.consent_ip = None, ""
     subscription.consent_source, subscription.consent_page = signup.source, page_of(signup.page)

@@ -17,9 +17,7 @@ from sqlalchemy.orm import Session
 
 from core.audit import record_audit
 from core.database import insert_ignoring_conflicts, utcnow
-from subscribers.models import Suppression
-
-ERASED = "erased"
+from subscribers.models import Suppression, SuppressionReason
 
 
 def address_hash(email: str) -> str:
@@ -65,7 +63,10 @@ def keep_hash_only(session: Session, email: str) -> None:
     )
     session.execute(
         insert.values(
-            email=None, email_hash=address_hash(email), reason=ERASED, created_at=utcnow()
+            email=None,
+            email_hash=address_hash(email),
+            reason=SuppressionReason.ERASED,
+            created_at=utcnow(),
         )
     )
 

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from core.activity import record_activity
+from core.activity import ActivityKind, record_activity
 from core.database import utcnow
 from core.tokens import InvalidToken, make_token, read_token
-from subscribers.models import MailingList, Subscriber, Subscription
+from subscribers.models import MailingList, Subscriber, Subscription, SubscriptionStatus
 
 _PURPOSE = "unsubscribe"
 
@@ -104,16 +104,20 @@ def leave_lists(
         .where(
             Subscription.subscriber_id == subscriber_id,
             Subscription.list_id.in_(list(list_ids)),
-            Subscription.status != "unsubscribed",
+            Subscription.status != SubscriptionStatus.UNSUBSCRIBED,
         )
-        .values(status="unsubscribed", unsubscribed_at=utcnow(), unsubscribed_via=source)
+        .values(
+            status=SubscriptionStatus.UNSUBSCRIBED,
+            unsubscribed_at=utcnow(),
+            unsubscribed_via=source,
+        )
         .returning(Subscription.list_id)
         .execution_options(synchronize_session=False)
     ).all()
     for list_id in sorted(left):
         record_activity(
             session,
-            "subscriber.unsubscribed",
+            ActivityKind.SUBSCRIBER_UNSUBSCRIBED,
             list_id=list_id,
             subscriber_id=subscriber_id,
             campaign_id=campaign_id,

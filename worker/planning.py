@@ -20,7 +20,7 @@ from core.providers.base import Provider
 from core.providers.registry import get_provider
 from core.settings import get_settings
 from core.tasks import TaskName
-from publisher.campaigns.models import Campaign
+from publisher.campaigns.models import Campaign, CampaignStatus
 from publisher.campaigns.scheduling import local_hour
 from publisher.campaigns.service import campaign_review_problem, finish_if_done, hold_for_review
 from publisher.sending import deliveries
@@ -43,8 +43,8 @@ def plan_campaign(campaign_id: int) -> None:
         log.exception("planning campaign %s failed", campaign_id)
         with unit_of_work() as session:
             campaign = session.get(Campaign, campaign_id)
-            if campaign is not None and campaign.status == "sending":
-                campaign.status, campaign.error = "failed", f"planning failed: {error}"
+            if campaign is not None and campaign.status == CampaignStatus.SENDING:
+                campaign.status, campaign.error = CampaignStatus.FAILED, f"planning failed: {error}"
 
 
 def _plan(campaign_id: int) -> None:
@@ -76,7 +76,7 @@ def _plan(campaign_id: int) -> None:
     for low, high in chunks:
         with unit_of_work() as session:
             if session.scalar(select(Campaign.status).where(Campaign.id == campaign_id)) != (
-                "sending"
+                CampaignStatus.SENDING
             ):
                 return  # paused or cancelled meanwhile; a resume plans again
             deliveries.plan_chunk(session, campaign_id, low, high, local_hour=hours)
@@ -106,14 +106,14 @@ def _finish_plan(session: Session, campaign_id: int, enqueued: int) -> None:
 
 def _sending(session: Session, campaign_id: int) -> Campaign | None:
     campaign = session.get(Campaign, campaign_id, with_for_update=True)
-    return campaign if campaign is not None and campaign.status == "sending" else None
+    return campaign if campaign is not None and campaign.status == CampaignStatus.SENDING else None
 
 
 def enqueue_campaign(campaign_id: int) -> None:
     """Enqueue batches for a sending campaign's queued rows (a resume; stale tasks are no-ops)."""
     with unit_of_work() as session:
         campaign = session.get(Campaign, campaign_id)
-        if campaign is not None and campaign.status == "sending":
+        if campaign is not None and campaign.status == CampaignStatus.SENDING:
             enqueue_batches(session, campaign_id)
 
 

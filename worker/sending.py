@@ -26,9 +26,10 @@ from core.providers.base import OutcomeUnknown, Provider, ProviderError, can_rec
 from core.ratelimit import STORE_ERRORS, RateLimited, get_rate_limiter
 from core.settings import get_settings
 from publisher.campaigns import service as campaigns
-from publisher.campaigns.models import Campaign
+from publisher.campaigns.models import Campaign, CampaignStatus
 from publisher.sending import attempts, deliveries
 from publisher.sending.attempts import ClaimedDelivery
+from publisher.sending.models import DeliveryStatus
 from publisher.stats import health
 from worker import planning
 
@@ -60,7 +61,11 @@ def send_batch(campaign_id: int, first_id: int, last_id: int) -> None:
     attempt_id = uuid4().hex
     with unit_of_work() as session:
         campaign = session.get(Campaign, campaign_id)
-        if campaign is None or campaign.status != "sending" or campaign.compiled is None:
+        if (
+            campaign is None
+            or campaign.status != CampaignStatus.SENDING
+            or campaign.compiled is None
+        ):
             return
         deliveries.skip_ineligible(session, campaign_id, first_id, last_id)
         claimed = attempts.claim_batch(
@@ -80,11 +85,18 @@ def replay_attempt(campaign_id: int, attempt_id: str) -> None:
     provider = planning.current_provider()
     with unit_of_work() as session:
         campaign = session.get(Campaign, campaign_id)
-        if campaign is None or campaign.status != "sending" or campaign.compiled is None:
+        if (
+            campaign is None
+            or campaign.status != CampaignStatus.SENDING
+            or campaign.compiled is None
+        ):
             return  # the sweeper resolves the rows once the campaign sends again, or ends
         if not provider.idempotent:
             attempts.release_attempt(
-                session, attempt_id, status="unknown", error="cannot be replayed safely"
+                session,
+                attempt_id,
+                status=DeliveryStatus.UNKNOWN,
+                error="cannot be replayed safely",
             )
             return
         claimed = attempts.reclaim_attempt(session, attempt_id, lease=_lease())
@@ -123,7 +135,7 @@ def _pace(provider: Provider, attempt_id: str, count: int, *, replay: bool) -> N
             raise ReplayLater(attempt_id, delay) from limited
         # Nothing of this attempt was dispatched yet, whatever the provider: back to the queue.
         # Should this commit fail too, the sweeper does the same once the lease ends.
-        _end_attempt(attempt_id, "queued", "")
+        _end_attempt(attempt_id, DeliveryStatus.QUEUED, "")
         raise RetryLater(delay) from limited
 
 
@@ -159,16 +171,18 @@ def _send(
     latency_ms = _ms_since(started)
     with unit_of_work() as session:
         outcome = attempts.record_results(session, attempt_id, results)
-        if outcome.get("unknown") and can_reconcile(provider):
+        if outcome.get(DeliveryStatus.UNKNOWN) and can_reconcile(provider):
             attempts.hold_for_reconcile(session, attempt_id)
         health.record_call(
             session,
-            health.ProviderCall(provider.name, len(messages), outcome.get("sent", 0), latency_ms),
+            health.ProviderCall(
+                provider.name, len(messages), outcome.get(DeliveryStatus.SENT, 0), latency_ms
+            ),
         )
         deliveries.touch_progress(session, campaign_id)
         session.flush()
         campaigns.finish_if_done(session, campaign_id)
-    if outcome.get("queued"):
+    if outcome.get(DeliveryStatus.QUEUED):
         raise RetryLater(None)  # messages the provider never got: this range again, later
 
 
@@ -198,7 +212,9 @@ def _after_refusal(
     if error.retryable and (replay or provider.idempotent):
         # A replay must stay itself: an earlier try of this attempt may have been accepted.
         raise ReplayLater(attempt_id, error.retry_after)
-    _end_attempt(attempt_id, "queued" if error.retryable else "failed", str(error))
+    _end_attempt(
+        attempt_id, DeliveryStatus.QUEUED if error.retryable else DeliveryStatus.FAILED, str(error)
+    )
     if error.retryable:
         raise RetryLater(error.retry_after)
 
@@ -214,7 +230,7 @@ def _after_silence(
         with unit_of_work() as session:  # the sweeper asks the provider once it settled
             attempts.hold_for_reconcile(session, attempt_id, error=str(error))
         return
-    _end_attempt(attempt_id, "unknown", str(error))
+    _end_attempt(attempt_id, DeliveryStatus.UNKNOWN, str(error))
 
 
 def _block(provider: Provider, seconds: float) -> None:

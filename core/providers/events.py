@@ -11,11 +11,21 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, Literal, Protocol
 
-EventType = Literal[
-    "delivered", "deferred", "bounced", "complained", "opened", "clicked", "unsubscribed", "failed"
-]  # fmt: skip
+
+class EventType(StrEnum):
+    """What happened to a message: the one list of event types, stored in ``delivery_events``."""
+
+    DELIVERED = "delivered"
+    DEFERRED = "deferred"
+    BOUNCED = "bounced"
+    COMPLAINED = "complained"
+    OPENED = "opened"
+    CLICKED = "clicked"
+    UNSUBSCRIBED = "unsubscribed"
+    FAILED = "failed"
 
 
 @dataclass(frozen=True, slots=True)

@@ -51,16 +51,16 @@ MAX_AGE_SECONDS = 300
 MAX_SEEN_TOKENS = 100_000
 
 _FAILURES: dict[str, tuple[EventType, Bounce]] = {
-    "permanent": ("bounced", "hard"),
-    "temporary": ("deferred", "soft"),
+    "permanent": (EventType.BOUNCED, "hard"),
+    "temporary": (EventType.DEFERRED, "soft"),
 }
 _SIMPLE_EVENTS: dict[str, EventType] = {
-    "delivered": "delivered",
-    "opened": "opened",
-    "clicked": "clicked",
-    "unsubscribed": "unsubscribed",
-    "complained": "complained",
-    "rejected": "failed",
+    "delivered": EventType.DELIVERED,
+    "opened": EventType.OPENED,
+    "clicked": EventType.CLICKED,
+    "unsubscribed": EventType.UNSUBSCRIBED,
+    "complained": EventType.COMPLAINED,
+    "rejected": EventType.FAILED,
 }
 
 
@@ -232,7 +232,7 @@ def read_event(data: dict[str, Any]) -> ProviderEvent | None:
 
 def _kind(name: str, severity: Any) -> tuple[EventType, Bounce] | None:
     if name == "failed":
-        return _FAILURES.get(text(severity), ("failed", ""))
+        return _FAILURES.get(text(severity), (EventType.FAILED, ""))
     event_type = _SIMPLE_EVENTS.get(name)
     return None if event_type is None else (event_type, "")
 

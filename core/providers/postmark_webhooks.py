@@ -44,30 +44,30 @@ Record = dict[str, Any]
 # Replies that say nothing about delivery (auto-responders, subscribe requests, relay tests,
 # inbound errors) are left out.
 BOUNCE_TYPES: dict[str, tuple[EventType, Bounce]] = {
-    "HardBounce": ("bounced", "hard"),
-    "BadEmailAddress": ("bounced", "hard"),
-    "ManuallyDeactivated": ("bounced", "hard"),
-    "SoftBounce": ("bounced", "soft"),
-    "Blocked": ("bounced", "soft"),
-    "DMARCPolicy": ("bounced", "soft"),
-    "SpamNotification": ("bounced", "soft"),
-    "VirusNotification": ("bounced", "soft"),
-    "ChallengeVerification": ("bounced", "soft"),
-    "Unknown": ("bounced", "soft"),
-    "Transient": ("deferred", ""),
-    "DnsError": ("deferred", ""),
-    "SpamComplaint": ("complained", ""),
-    "Unsubscribe": ("unsubscribed", ""),
-    "SMTPApiError": ("failed", ""),
-    "TemplateRenderingFailed": ("failed", ""),
-    "Unconfirmed": ("failed", ""),
+    "HardBounce": (EventType.BOUNCED, "hard"),
+    "BadEmailAddress": (EventType.BOUNCED, "hard"),
+    "ManuallyDeactivated": (EventType.BOUNCED, "hard"),
+    "SoftBounce": (EventType.BOUNCED, "soft"),
+    "Blocked": (EventType.BOUNCED, "soft"),
+    "DMARCPolicy": (EventType.BOUNCED, "soft"),
+    "SpamNotification": (EventType.BOUNCED, "soft"),
+    "VirusNotification": (EventType.BOUNCED, "soft"),
+    "ChallengeVerification": (EventType.BOUNCED, "soft"),
+    "Unknown": (EventType.BOUNCED, "soft"),
+    "Transient": (EventType.DEFERRED, ""),
+    "DnsError": (EventType.DEFERRED, ""),
+    "SpamComplaint": (EventType.COMPLAINED, ""),
+    "Unsubscribe": (EventType.UNSUBSCRIBED, ""),
+    "SMTPApiError": (EventType.FAILED, ""),
+    "TemplateRenderingFailed": (EventType.FAILED, ""),
+    "Unconfirmed": (EventType.FAILED, ""),
 }
 _NOT_ABOUT_DELIVERY = {"AutoResponder", "Subscribe", "AddressChange", "OpenRelayTest",
                        "InboundError"}  # fmt: skip
 SUPPRESSION_REASONS: dict[str, tuple[EventType, Bounce]] = {
-    "HardBounce": ("bounced", "hard"),
-    "SpamComplaint": ("complained", ""),
-    "ManualSuppression": ("unsubscribed", ""),  # what a recipient's unsubscribe becomes
+    "HardBounce": (EventType.BOUNCED, "hard"),
+    "SpamComplaint": (EventType.COMPLAINED, ""),
+    "ManualSuppression": (EventType.UNSUBSCRIBED, ""),  # what a recipient's unsubscribe becomes
 }
 
 
@@ -139,14 +139,16 @@ def _event(
 def _delivery(record: Record) -> ProviderEvent:
     at = text(record.get("DeliveredAt"))
     key = event_key("Delivery", text(record.get("MessageID")), at, payload=record)
-    return _event(record, "delivered", key, at, details={"smtp": text(record.get("Details"))})
+    return _event(
+        record, EventType.DELIVERED, key, at, details={"smtp": text(record.get("Details"))}
+    )
 
 
 def _bounce(record: Record) -> ProviderEvent | None:
     kind = text(record.get("Type"))
     if kind in _NOT_ABOUT_DELIVERY:
         return None
-    event_type, bounce = BOUNCE_TYPES.get(kind, ("bounced", "soft"))
+    event_type, bounce = BOUNCE_TYPES.get(kind, (EventType.BOUNCED, "soft"))
     key = event_key(text(record.get("RecordType")), record.get("ID"), payload=record)
     details = {"type": kind, "smtp": text(record.get("Details"))}
     at = text(record.get("BouncedAt"))
@@ -182,7 +184,7 @@ def _subscription_change(record: Record) -> ProviderEvent | None:
     if record.get("SuppressSending") is not True:
         return None  # a reactivation: Herald does not lift its own suppressions for it
     reason = text(record.get("SuppressionReason"))
-    event_type, bounce = SUPPRESSION_REASONS.get(reason, ("unsubscribed", ""))
+    event_type, bounce = SUPPRESSION_REASONS.get(reason, (EventType.UNSUBSCRIBED, ""))
     at = text(record.get("ChangedAt"))
     who = text(record.get("MessageID")) or address(record.get("Recipient"))
     details = {"reason": reason, "origin": text(record.get("Origin"))}
@@ -194,7 +196,7 @@ _RECORD_READERS: dict[str, Callable[[Record], ProviderEvent | None]] = {
     "Delivery": _delivery,
     "Bounce": _bounce,
     "SpamComplaint": _bounce,
-    "Open": _tracking("opened"),
-    "Click": _tracking("clicked"),
+    "Open": _tracking(EventType.OPENED),
+    "Click": _tracking(EventType.CLICKED),
     "SubscriptionChange": _subscription_change,
 }

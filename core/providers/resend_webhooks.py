@@ -44,14 +44,14 @@ TOLERANCE_SECONDS = 5 * 60
 SECRET_PREFIX = "whsec_"  # noqa: S105 - the prefix of every secret, not a secret
 
 EVENT_TYPES: dict[str, EventType] = {
-    "email.delivered": "delivered",
-    "email.delivery_delayed": "deferred",
-    "email.bounced": "bounced",
-    "email.complained": "complained",
-    "email.opened": "opened",
-    "email.clicked": "clicked",
-    "email.failed": "failed",
-    "email.suppressed": "failed",
+    "email.delivered": EventType.DELIVERED,
+    "email.delivery_delayed": EventType.DEFERRED,
+    "email.bounced": EventType.BOUNCED,
+    "email.complained": EventType.COMPLAINED,
+    "email.opened": EventType.OPENED,
+    "email.clicked": EventType.CLICKED,
+    "email.failed": EventType.FAILED,
+    "email.suppressed": EventType.FAILED,
 }
 # Resend's bounce types (its "email bounces" page): Permanent is a hard bounce, Transient a
 # soft one; Undetermined bounced without saying why, so it is not reason enough to suppress.
@@ -139,7 +139,7 @@ def read_event(payload: dict[str, Any]) -> ProviderEvent | None:
         delivery_id=delivery_id_from(_tags(data.get("tags")).get("delivery_id")),
         recipient=_first_recipient(data.get("to")),
         occurred_at=parse_time(click.get("timestamp") or created_at, default=utcnow()),
-        bounce=_bounce(data.get("bounce")) if event_type == "bounced" else "",
+        bounce=_bounce(data.get("bounce")) if event_type == EventType.BOUNCED else "",
         details=_details(data, link),
     )
 

@@ -48,15 +48,15 @@ TIMESTAMP_HEADER = "X-Twilio-Email-Event-Webhook-Timestamp"
 TOLERANCE_SECONDS = 300
 
 EVENT_TYPES: dict[str, EventType] = {
-    "delivered": "delivered",
-    "deferred": "deferred",
-    "bounce": "bounced",
-    "dropped": "failed",
-    "spamreport": "complained",
-    "open": "opened",
-    "click": "clicked",
-    "unsubscribe": "unsubscribed",
-    "group_unsubscribe": "unsubscribed",
+    "delivered": EventType.DELIVERED,
+    "deferred": EventType.DEFERRED,
+    "bounce": EventType.BOUNCED,
+    "dropped": EventType.FAILED,
+    "spamreport": EventType.COMPLAINED,
+    "open": EventType.OPENED,
+    "click": EventType.CLICKED,
+    "unsubscribe": EventType.UNSUBSCRIBED,
+    "group_unsubscribe": EventType.UNSUBSCRIBED,
 }
 """SendGrid's event kinds that Herald records, by its own name for them."""
 
@@ -161,8 +161,8 @@ def provider_event(item: Any) -> ProviderEvent | None:
         delivery_id=delivery_id_from(item.get("delivery_id")),
         recipient=recipient,
         occurred_at=occurred_at,
-        bounce=_bounce(item) if event_type == "bounced" else "",
-        machine=event_type == "opened" and item.get("sg_machine_open") is True,
+        bounce=_bounce(item) if event_type == EventType.BOUNCED else "",
+        machine=event_type == EventType.OPENED and item.get("sg_machine_open") is True,
         details={key: item[key] for key in DETAIL_KEYS if key in item},
     )
 

@@ -68,14 +68,14 @@ CERTIFICATE_TIMEOUT_SECONDS = 10.0
 MAX_CACHED_CERTIFICATES = 16
 
 SES_EVENTS: dict[str, EventType] = {
-    "Delivery": "delivered",
-    "Bounce": "bounced",
-    "Complaint": "complained",
-    "DeliveryDelay": "deferred",
-    "Reject": "failed",
-    "Rendering Failure": "failed",
-    "Open": "opened",
-    "Click": "clicked",
+    "Delivery": EventType.DELIVERED,
+    "Bounce": EventType.BOUNCED,
+    "Complaint": EventType.COMPLAINED,
+    "DeliveryDelay": EventType.DEFERRED,
+    "Reject": EventType.FAILED,
+    "Rendering Failure": EventType.FAILED,
+    "Open": EventType.OPENED,
+    "Click": EventType.CLICKED,
 }
 
 
@@ -242,7 +242,7 @@ def events_of(record: Mapping[str, Any], message_id: str, sent_at: str) -> list[
             delivery_id=delivery_id_from(tags.get("delivery_id")),
             recipient=address(recipient),
             occurred_at=when,
-            bounce=_bounce(detail) if kind == "bounced" else "",
+            bounce=_bounce(detail) if kind == EventType.BOUNCED else "",
             details={**base, **extra},
         )
         for index, (recipient, extra) in enumerate(recipients)

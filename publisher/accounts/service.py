@@ -11,7 +11,7 @@ from sqlalchemy import delete, exists, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from core.audit import record_audit
-from publisher.accounts.users import ApiToken, Identity, User, UserError, UserSession
+from publisher.accounts.users import ApiToken, Identity, Role, User, UserError, UserSession
 
 
 def api_tokens_of(session: Session, user_id: int | None = None) -> list[tuple[ApiToken, str]]:
@@ -50,10 +50,10 @@ def deactivate_user(session: Session, user: User, *, actor: str) -> bool:
     """
     _lock_active_admins(session)
     other = aliased(User)
-    another_admin = exists().where(other.role == "admin", other.active, other.id != user.id)
+    another_admin = exists().where(other.role == Role.ADMIN, other.active, other.id != user.id)
     changed = session.execute(
         update(User)
-        .where(User.id == user.id, User.active, or_(User.role != "admin", another_admin))
+        .where(User.id == user.id, User.active, or_(User.role != Role.ADMIN, another_admin))
         .values(active=False),
         execution_options={"synchronize_session": False},
     )
@@ -78,7 +78,7 @@ def _lock_active_admins(session: Session) -> None:
     # On PostgreSQL two admins deactivating each other must take turns, or both would see
     # the other still active. (SQLite runs one writer at a time and ignores FOR UPDATE; the
     # guarded UPDATE above then decides on what the previous writer committed.)
-    admins = select(User.id).where(User.role == "admin", User.active).with_for_update()
+    admins = select(User.id).where(User.role == Role.ADMIN, User.active).with_for_update()
     session.execute(admins).all()
 
 

@@ -10,6 +10,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -21,7 +22,15 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from core.audit import record_audit
 from core.database import Base, UTCDateTime, utcnow
 
-ROLES = ("editor", "admin")
+
+class Role(StrEnum):
+    """What a user may do: an editor writes and submits, an admin also approves and sends."""
+
+    EDITOR = "editor"
+    ADMIN = "admin"
+
+
+ROLES = tuple(Role)
 SESSION_DAYS = 14
 MAX_FAILED_LOGINS = 10
 LOCKOUT = timedelta(minutes=15)
@@ -43,7 +52,7 @@ class User(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(320), unique=True)
     name: Mapped[str] = mapped_column(String(200), default="")
-    role: Mapped[str] = mapped_column(String(16), default="editor")
+    role: Mapped[str] = mapped_column(String(16), default=Role.EDITOR)
     password_hash: Mapped[str] = mapped_column(String(200))
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     active: Mapped[bool] = mapped_column(default=True)
@@ -109,7 +118,7 @@ class Identity:
     @property
     def is_admin(self) -> bool:
         """Whether this person may approve, send and manage."""
-        return self.role == "admin"
+        return self.role == Role.ADMIN
 
     @property
     def label(self) -> str:
@@ -134,7 +143,7 @@ def normalise_email(email: str) -> str:
 
 
 def create_user(
-    session: Session, *, email: str, password: str, role: str = "editor", name: str = ""
+    session: Session, *, email: str, password: str, role: str = Role.EDITOR, name: str = ""
 ) -> User:
     """A new user with an argon2id-hashed password."""
     user = _new_user(session, email=email, password=password, role=role, name=name)
@@ -160,7 +169,7 @@ def create_first_admin(session: Session, *, email: str, password: str, name: str
     """
     if count_users(session) > 0:
         raise SetupDone("setup is already done")
-    user = _new_user(session, email=email, password=password, role="admin", name=name)
+    user = _new_user(session, email=email, password=password, role=Role.ADMIN, name=name)
     user.first_admin = True
     try:
         # Only the insert inside the savepoint: on SQLite a read there would pin a snapshot

@@ -33,10 +33,16 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.database import Base, UTCDateTime, utcnow
-from publisher.campaigns.models import Campaign, CampaignList
+from publisher.campaigns.models import Campaign, CampaignList, CampaignStatus
 from publisher.sending.models import Delivery
 from subscribers.lists import list_names
-from subscribers.models import Subscriber, Subscription, Suppression
+from subscribers.models import (
+    Subscriber,
+    SubscriberStatus,
+    Subscription,
+    SubscriptionStatus,
+    Suppression,
+)
 
 PLAIN_FIELDS = {
     "language": Subscriber.language,
@@ -240,8 +246,8 @@ def count_members(session: Session, segment: Segment) -> int:
         select(func.count(func.distinct(Subscription.subscriber_id)))
         .join(Subscriber, Subscriber.id == Subscription.subscriber_id)
         .where(
-            Subscription.status == "confirmed",
-            Subscriber.status == "active",
+            Subscription.status == SubscriptionStatus.CONFIRMED,
+            Subscriber.status == SubscriberStatus.ACTIVE,
             ~exists().where(Suppression.email == Subscriber.email),
             *member_conditions(segment),
         )
@@ -254,7 +260,7 @@ def use_segment(session: Session, *, campaign_id: int, segment_id: int) -> None:
     campaign = session.get(Campaign, campaign_id)
     if campaign is None:
         raise SegmentError(f"no campaign #{campaign_id}")
-    if campaign.status not in ("draft", "scheduled"):
+    if campaign.status not in (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED):
         raise SegmentError(f"campaign #{campaign_id} is {campaign.status}; too late to change")
     apply_segment(session, campaign, get_segment(session, segment_id))
 

@@ -15,7 +15,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from core.settings import get_settings
-from publisher.campaigns.models import Campaign, CampaignList
+from publisher.campaigns.models import Campaign, CampaignList, CampaignStatus
 from publisher.campaigns.preview import Preview, neutral_rendering
 from subscribers.models import MailingList
 
@@ -50,7 +50,7 @@ def _sent(list_id: int) -> Select[Campaign]:
         .join(CampaignList, CampaignList.campaign_id == Campaign.id)
         .where(
             CampaignList.list_id == list_id,
-            Campaign.status == "sent",
+            Campaign.status == CampaignStatus.SENT,
             Campaign.compiled.is_not(None),
         )
     )

@@ -22,9 +22,9 @@ from sqlalchemy.orm import Session
 from core.mime import encode_part
 from core.rendering.emails import CompiledEmail, Recipient, RecipientRenderer
 from core.settings import Settings, get_settings
-from publisher.campaigns.models import Campaign
+from publisher.campaigns.models import Campaign, CampaignKind
 from publisher.campaigns.service import CampaignError, campaign_posts, campaign_review_problem
-from publisher.posts.models import Post
+from publisher.posts.models import Post, PostStatus
 from publisher.sending.deliveries import recipient_languages
 from publisher.sending.messages import compile_campaign
 from publisher.tracking.links import CampaignLinks, click_urls, open_url, track_email
@@ -102,7 +102,9 @@ def check_campaign(
     """Every finding for the campaign, blocking ones first, and each language's HTML size."""
     settings = settings or get_settings()
     if not campaign_posts(session, campaign.id):
-        what = "The digest is empty" if campaign.kind == "digest" else "No post is chosen"
+        what = (
+            "The digest is empty" if campaign.kind == CampaignKind.DIGEST else "No post is chosen"
+        )
         return CheckReport([Finding("block", "empty", f"{what}: choose at least one post.")], [])
     languages = recipient_languages(session, campaign.id)
     snapshot = compile_campaign(session, campaign, languages, settings, tracked=False)
@@ -218,7 +220,9 @@ def _broken_post_links(session: Session, links: list[str], base_url: str) -> lis
         return []
     published = set(
         session.scalars(
-            select(Post.slug).where(Post.slug.in_(wanted.values()), Post.status == "published")
+            select(Post.slug).where(
+                Post.slug.in_(wanted.values()), Post.status == PostStatus.PUBLISHED
+            )
         )
     )
     return [url for url, slug in wanted.items() if slug not in published]

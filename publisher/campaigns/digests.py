@@ -22,16 +22,22 @@ from sqlalchemy.orm import Session
 from core.database import utcnow
 from core.settings import get_settings
 from publisher.campaigns.checks import blocking_reasons, run_checks
-from publisher.campaigns.models import Campaign, CampaignList, DigestSchedule
+from publisher.campaigns.models import (
+    Campaign,
+    CampaignKind,
+    CampaignList,
+    CampaignStatus,
+    DigestSchedule,
+)
 from publisher.campaigns.scheduling import zone_named
 from publisher.campaigns.service import CampaignError, create_campaign, lists_by_slug, start_sending
-from publisher.posts.models import Post
+from publisher.posts.models import Post, PostStatus
 from subscribers.lists import slugs_of
 
 FIRST_DIGEST_WINDOW = timedelta(days=7)
 """A list's first digest carries the posts of this last stretch."""
 MAX_DIGEST_POSTS = 20
-DIGEST_STATUSES = ("sending", "sent", "paused")
+DIGEST_STATUSES = (CampaignStatus.SENDING, CampaignStatus.SENT, CampaignStatus.PAUSED)
 """Digests that count as having gone out (a cancelled or failed one did not)."""
 DEFAULT_SUBJECT = "{organisation}: the digest of {date}"
 log = logging.getLogger(__name__)
@@ -44,7 +50,7 @@ def last_digest_at(session: Session, list_id: int) -> datetime | None:
         .join(CampaignList, CampaignList.campaign_id == Campaign.id)
         .where(
             CampaignList.list_id == list_id,
-            Campaign.kind == "digest",
+            Campaign.kind == CampaignKind.DIGEST,
             Campaign.status.in_(DIGEST_STATUSES),
         )
     )
@@ -62,7 +68,7 @@ def posts_since_last_digest(
         session.scalars(
             select(Post)
             .where(
-                Post.status == "published",
+                Post.status == PostStatus.PUBLISHED,
                 Post.translation_of_id.is_(None),
                 Post.published_at > since,
                 Post.published_at <= now,
@@ -97,8 +103,8 @@ def create_digest(
     if post_ids is None:
         post_ids = digest_post_ids(session, list_slugs, now=now or utcnow())
     return create_campaign(
-        session, kind="digest", list_slugs=list_slugs, post_ids=post_ids, subject=subject,
-        language=language, local_time=local_time,
+        session, kind=CampaignKind.DIGEST, list_slugs=list_slugs, post_ids=post_ids,
+        subject=subject, language=language, local_time=local_time,
     )  # fmt: skip
 
 
@@ -240,7 +246,7 @@ def _run(
         )
     try:
         campaign = create_campaign(
-            session, kind="digest", list_slugs=slugs_of(session, schedule.list_ids),
+            session, kind=CampaignKind.DIGEST, list_slugs=slugs_of(session, schedule.list_ids),
             post_ids=[post.id for post in posts], language=schedule.language,
             subject=_subject(schedule, run_at, len(posts)),
         )  # fmt: skip

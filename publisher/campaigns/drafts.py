@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from publisher.audience.segments import Segment, apply_segment
 from publisher.campaigns.digests import digest_post_ids
-from publisher.campaigns.models import Campaign
+from publisher.campaigns.models import Campaign, CampaignKind
 from publisher.campaigns.service import (
     REVIEWED_STATUSES,
     CampaignError,
@@ -36,7 +36,7 @@ PICKABLE_STATUSES = REVIEWED_STATUSES
 class DraftFields:
     """The editable fields of a draft, as a form or a JSON body gives them."""
 
-    kind: str = "announcement"
+    kind: str = CampaignKind.ANNOUNCEMENT
     list_slugs: list[str] = field(default_factory=list)
     post_ids: list[int] = field(default_factory=list)
     subject: str = ""
@@ -69,7 +69,7 @@ def create_draft(session: Session, fields: DraftFields, *, now: datetime) -> Cam
     """A new draft from the fields; a digest with no posts chosen and ``since_last_digest``
     gets the posts published since the lists' last digest."""
     post_ids = fields.post_ids
-    if fields.kind == "digest" and not post_ids and fields.since_last_digest:
+    if fields.kind == CampaignKind.DIGEST and not post_ids and fields.since_last_digest:
         post_ids = digest_post_ids(session, fields.list_slugs, now=now)
     campaign = create_campaign(
         session, kind=fields.kind, list_slugs=fields.list_slugs, post_ids=post_ids,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -17,8 +18,27 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from core.database import Base, UTCDateTime, utcnow
 
-CAMPAIGN_KINDS = ("announcement", "digest")
-CAMPAIGN_STATUSES = ("draft", "scheduled", "sending", "sent", "paused", "cancelled", "failed")
+
+class CampaignKind(StrEnum):
+    """An announcement (one post) or a digest (several) (``campaigns.kind``)."""
+
+    ANNOUNCEMENT = "announcement"
+    DIGEST = "digest"
+
+
+class CampaignStatus(StrEnum):
+    """Where a campaign is: draft, scheduled, sending, then sent, paused, cancelled or failed."""
+
+    DRAFT = "draft"
+    SCHEDULED = "scheduled"
+    SENDING = "sending"
+    SENT = "sent"
+    PAUSED = "paused"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+
+
+CAMPAIGN_STATUSES = tuple(CampaignStatus)
 
 
 class Campaign(Base):
@@ -31,7 +51,7 @@ class Campaign(Base):
     subject: Mapped[str] = mapped_column(String(500), default="")
     language: Mapped[str] = mapped_column(String(16), default="en")
     template: Mapped[str] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(16), default="draft", index=True)
+    status: Mapped[str] = mapped_column(String(16), default=CampaignStatus.DRAFT, index=True)
     scheduled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     plan_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

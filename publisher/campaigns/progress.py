@@ -17,9 +17,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.database import utcnow
-from publisher.campaigns.models import Campaign
+from publisher.campaigns.models import Campaign, CampaignStatus
 from publisher.sending.deliveries import OPEN_STATUSES, delivery_counts
-from publisher.sending.models import DELIVERY_STATUSES, Delivery
+from publisher.sending.models import DELIVERY_STATUSES, Delivery, DeliveryStatus
 
 RATE_WINDOW = timedelta(seconds=60)
 
@@ -64,7 +64,9 @@ def campaign_progress(
 ) -> list[CampaignProgress]:
     """Progress of each campaign, in the given order, from two grouped counts."""
     counts = delivery_counts(session, [campaign.id for campaign in campaigns])
-    sending_ids = [campaign.id for campaign in campaigns if campaign.status == "sending"]
+    sending_ids = [
+        campaign.id for campaign in campaigns if campaign.status == CampaignStatus.SENDING
+    ]
     recent = sent_since(session, sending_ids, (now or utcnow()) - RATE_WINDOW)
     return [
         _progress(campaign, counts[campaign.id], recent.get(campaign.id, 0))
@@ -84,7 +86,7 @@ def sent_since(session: Session, campaign_ids: Sequence[int], since: datetime) -
         return {}
     rows = session.execute(
         select(Delivery.campaign_id, func.count())
-        .where(Delivery.campaign_id.in_(campaign_ids), Delivery.status == "sent")
+        .where(Delivery.campaign_id.in_(campaign_ids), Delivery.status == DeliveryStatus.SENT)
         .where(Delivery.sent_at >= since)
         .group_by(Delivery.campaign_id)
     )

@@ -18,7 +18,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from core.database import utcnow
-from publisher.campaigns.models import Campaign
+from publisher.campaigns.models import Campaign, CampaignStatus
 from publisher.campaigns.service import STARTABLE, CampaignError
 from publisher.sending.deliveries import LocalHour, recipient_zones
 
@@ -79,7 +79,7 @@ def schedule_campaign(
         raise CampaignError("the schedule time needs a time zone")
     zone_named(zone)
     campaign.schedule_zone = zone
-    campaign.status = "scheduled"
+    campaign.status = CampaignStatus.SCHEDULED
     if not campaign.local_time:
         campaign.local_send_at = ""
         campaign.scheduled_at = at.astimezone(UTC)
@@ -111,7 +111,7 @@ def release_due(session: Session, *, now: datetime) -> list[tuple[int, datetime]
     """
     rows = session.execute(
         select(Campaign.id, Campaign.released_until).where(
-            Campaign.status == "sending",
+            Campaign.status == CampaignStatus.SENDING,
             Campaign.local_time.is_(True),
             Campaign.released_until < now,
         )

@@ -17,27 +17,37 @@ from typing import Any
 from sqlalchemy import delete, exists, or_, select, update
 from sqlalchemy.orm import Session
 
-from core.activity import record_activity
+from core.activity import ActivityKind, record_activity
 from core.celery_app import enqueue_after_commit
 from core.database import utcnow
 from core.tasks import TaskName
-from publisher.campaigns.models import Campaign, CampaignList, CampaignPost
-from publisher.posts.models import Post
+from publisher.campaigns.models import (
+    Campaign,
+    CampaignKind,
+    CampaignList,
+    CampaignPost,
+    CampaignStatus,
+)
+from publisher.posts.models import Post, PostStatus
 from publisher.sending.deliveries import OPEN_STATUSES
-from publisher.sending.models import Delivery
+from publisher.sending.models import Delivery, DeliveryStatus
 from subscribers.models import MailingList
 
 STARTABLE = ("draft", "scheduled")
 CONTROL_FROM = {
-    "pause": ("sending",),
-    "resume": ("paused",),
-    "cancel": ("draft", "scheduled", "sending", "paused"),
+    "pause": (CampaignStatus.SENDING,),
+    "resume": (CampaignStatus.PAUSED,),
+    "cancel": (*STARTABLE, CampaignStatus.SENDING, CampaignStatus.PAUSED),
 }
 """The statuses from which each control action is allowed."""
-REVIEWED_STATUSES = ("approved", "published")
+REVIEWED_STATUSES = (PostStatus.APPROVED, PostStatus.PUBLISHED)
 """Only posts in these statuses may leave in a campaign (review cannot be bypassed)."""
 _UNREVIEWED = {"draft": "a draft", "in_review": "in review"}
-CONTROL_TO = {"pause": "paused", "resume": "sending", "cancel": "cancelled"}
+CONTROL_TO = {
+    "pause": CampaignStatus.PAUSED,
+    "resume": CampaignStatus.SENDING,
+    "cancel": CampaignStatus.CANCELLED,
+}
 CONTROL_DONE = {"pause": "paused", "resume": "resumed", "cancel": "cancelled"}
 
 
@@ -71,7 +81,7 @@ def create_campaign(
     With ``track_opens`` / ``track_clicks`` off its emails carry no pixel / no rewritten link;
     with ``local_time`` a scheduled send reaches each recipient at the same local hour.
     """
-    if kind not in ("announcement", "digest"):
+    if kind not in (CampaignKind.ANNOUNCEMENT, CampaignKind.DIGEST):
         raise CampaignError(f"unknown campaign kind {kind!r}")
     lists = _lists_by_slug(session, list_slugs)
     campaign = Campaign(
@@ -94,7 +104,7 @@ def set_lists(session: Session, campaign: Campaign, lists: Sequence[MailingList]
 
 def set_posts(session: Session, campaign: Campaign, post_ids: Sequence[int]) -> None:
     """Carry exactly these posts, in this order (an announcement: exactly one)."""
-    if campaign.kind == "announcement" and len(post_ids) != 1:
+    if campaign.kind == CampaignKind.ANNOUNCEMENT and len(post_ids) != 1:
         raise CampaignError("an announcement carries exactly one post")
     if len(set(post_ids)) != len(post_ids):
         raise CampaignError("a post appears twice")
@@ -117,7 +127,7 @@ def lists_by_slug(session: Session, slugs: Sequence[str]) -> list[MailingList]:
 
 def require_draft(campaign: Campaign) -> None:
     """Only a draft can be edited."""
-    if campaign.status != "draft":
+    if campaign.status != CampaignStatus.DRAFT:
         raise CampaignStateError(
             f"campaign {campaign.id} is {campaign.status}; only a draft can be edited"
         )
@@ -184,7 +194,7 @@ def start_sending(session: Session, campaign: Campaign) -> None:
     if campaign.status not in STARTABLE:
         raise CampaignError(f"campaign {campaign.id} is {campaign.status}; cannot send it")
     now = utcnow()
-    campaign.status = "sending"
+    campaign.status = CampaignStatus.SENDING
     campaign.started_at = now
     campaign.plan_requested_at = now
     record_activity(session, "campaign.started", campaign_id=campaign.id)
@@ -200,7 +210,7 @@ def schedule(session: Session, campaign: Campaign, at: datetime) -> None:
         raise CampaignError(f"campaign {campaign.id} is {campaign.status}; cannot schedule it")
     if at.tzinfo is None:
         raise CampaignError("the schedule time needs a time zone")
-    campaign.status = "scheduled"
+    campaign.status = CampaignStatus.SCHEDULED
     campaign.scheduled_at = at
 
 
@@ -208,7 +218,7 @@ def start_due_campaigns(session: Session, *, now: datetime) -> list[int]:
     """Start every scheduled campaign whose time has come (rows locked, others skipped)."""
     due = session.scalars(
         select(Campaign)
-        .where(Campaign.status == "scheduled", Campaign.scheduled_at <= now)
+        .where(Campaign.status == CampaignStatus.SCHEDULED, Campaign.scheduled_at <= now)
         .with_for_update(skip_locked=True)
     ).all()
     for campaign in due:
@@ -223,14 +233,14 @@ def finish_if_done(session: Session, campaign_id: int) -> bool:
     )
     result = session.execute(
         update(Campaign)
-        .where(Campaign.id == campaign_id, Campaign.status == "sending")
+        .where(Campaign.id == campaign_id, Campaign.status == CampaignStatus.SENDING)
         .where(Campaign.planned_at.is_not(None), ~open_rows)
-        .values(status="sent", finished_at=utcnow())
+        .values(status=CampaignStatus.SENT, finished_at=utcnow())
         .execution_options(synchronize_session=False)
     )
     finished = bool(result.rowcount)  # type: ignore[attr-defined]
     if finished:
-        record_activity(session, "campaign.sent", campaign_id=campaign_id)
+        record_activity(session, ActivityKind.CAMPAIGN_SENT, campaign_id=campaign_id)
     return finished
 
 
@@ -263,8 +273,8 @@ def cancel_campaign(session: Session, campaign_id: int) -> Campaign:
     campaign = _control(session, campaign_id, "cancel", finished_at=utcnow())
     session.execute(
         update(Delivery)
-        .where(Delivery.campaign_id == campaign_id, Delivery.status == "queued")
-        .values(status="cancelled", error="campaign cancelled")
+        .where(Delivery.campaign_id == campaign_id, Delivery.status == DeliveryStatus.QUEUED)
+        .values(status=DeliveryStatus.CANCELLED, error="campaign cancelled")
         .execution_options(synchronize_session=False)
     )
     return campaign
@@ -277,13 +287,15 @@ def pause_for_failures(session: Session, campaign_id: int, reason: str) -> bool:
     """
     result = session.execute(
         update(Campaign)
-        .where(Campaign.id == campaign_id, Campaign.status == "sending")
-        .values(status="paused", error=reason)
+        .where(Campaign.id == campaign_id, Campaign.status == CampaignStatus.SENDING)
+        .values(status=CampaignStatus.PAUSED, error=reason)
         .execution_options(synchronize_session=False)
     )
     paused = bool(result.rowcount)  # type: ignore[attr-defined]
     if paused:
-        record_activity(session, "campaign.paused", campaign_id=campaign_id, data={"error": reason})
+        record_activity(
+            session, ActivityKind.CAMPAIGN_PAUSED, campaign_id=campaign_id, data={"error": reason}
+        )
     return paused
 
 
@@ -349,7 +361,7 @@ def campaigns_awaiting_plan(session: Session, *, requested_before: datetime) -> 
     """Sending campaigns whose planning was asked for long ago and never done (task lost)."""
     ids = session.scalars(
         select(Campaign.id).where(
-            Campaign.status == "sending",
+            Campaign.status == CampaignStatus.SENDING,
             Campaign.planned_at.is_(None),
             Campaign.plan_requested_at < requested_before,
         )
@@ -365,13 +377,13 @@ def stalled_campaigns(session: Session, *, progress_before: datetime) -> list[in
     """Planned, sending campaigns with queued rows and no progress lately (batch tasks lost)."""
     queued = exists().where(
         Delivery.campaign_id == Campaign.id,
-        Delivery.status == "queued",
+        Delivery.status == DeliveryStatus.QUEUED,
         # Rows waiting for their local hour are not stalled.
         or_(Delivery.not_before.is_(None), Delivery.not_before <= Campaign.released_until),
     )
     ids = session.scalars(
         select(Campaign.id).where(
-            Campaign.status == "sending",
+            Campaign.status == CampaignStatus.SENDING,
             Campaign.planned_at.is_not(None),
             Campaign.last_progress_at < progress_before,
             queued,
@@ -386,4 +398,6 @@ def stalled_campaigns(session: Session, *, progress_before: datetime) -> list[in
 
 def sending_campaign_ids(session: Session) -> list[int]:
     """Ids of the campaigns now sending."""
-    return list(session.scalars(select(Campaign.id).where(Campaign.status == "sending")))
+    return list(
+        session.scalars(select(Campaign.id).where(Campaign.status == CampaignStatus.SENDING))
+    )

@@ -18,7 +18,7 @@ from core.mime import encode_part
 from publisher.campaigns.checks import CampaignBlocked, Finding, HtmlSize, check_campaign
 from publisher.campaigns.drafts import DraftFields, create_draft
 from publisher.campaigns.launch import schedule_for, send_now
-from publisher.campaigns.models import Campaign
+from publisher.campaigns.models import Campaign, CampaignKind, CampaignStatus
 from publisher.campaigns.preview import preview_campaign
 from publisher.campaigns.progress import CampaignProgress, campaign_progress, duration_text
 from publisher.campaigns.proofs import request_test_send
@@ -102,9 +102,9 @@ def send(
     typer.echo(f"campaign {campaign_id} is sending")
     while wait:
         item = _progress(campaign_id)
-        if item.status not in ("sending", "scheduled"):
+        if item.status not in (CampaignStatus.SENDING, CampaignStatus.SCHEDULED):
             typer.echo(_line(item))
-            raise typer.Exit(0 if item.status == "sent" else 1)
+            raise typer.Exit(0 if item.status == CampaignStatus.SENT else 1)
         typer.echo(f"  {item.percent_done:5.1f}%  {item.sent}/{item.total} sent", err=True)
         time.sleep(1)
 
@@ -133,7 +133,7 @@ def create(
         track_clicks=not no_track_clicks,
         local_time=local_time,
         segment_id=segment,
-        since_last_digest=kind == "digest" and not posts,
+        since_last_digest=kind == CampaignKind.DIGEST and not posts,
     )
     try:
         with unit_of_work() as session:

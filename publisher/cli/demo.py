@@ -10,11 +10,12 @@ import typer
 from core.celery_app import prepare_broker
 from core.database import unit_of_work
 from core.settings import get_settings
+from publisher.campaigns.models import CampaignStatus
 from publisher.campaigns.progress import CampaignProgress, progress_by_id
 from publisher.cli import processes
 from publisher.demo.loader import DemoSeed, database_is_empty, outbox_files, seed_demo
 
-FINISHED = ("sent", "failed", "cancelled")
+FINISHED = (CampaignStatus.SENT, CampaignStatus.FAILED, CampaignStatus.CANCELLED)
 
 
 def run_demo(*, subscribers: int, timeout: float, start_worker: bool) -> int:
@@ -74,7 +75,7 @@ def _report(seed: DemoSeed, progress: list[CampaignProgress], seconds: float) ->
     typer.echo(f"took {seconds:.1f}s ({sent / seconds:.0f} messages/s including start-up)")
     typer.echo(f"open {settings.base_url.rstrip('/')}/admin  (run `herald up` to serve it)")
     delivered = planned > 0 and sent == planned == written
-    delivered = delivered and all(item.status == "sent" for item in progress)
+    delivered = delivered and all(item.status == CampaignStatus.SENT for item in progress)
     if not delivered:
         typer.echo("demo FAILED: not every planned message was delivered", err=True)
     return 0 if delivered else 1

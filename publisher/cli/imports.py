@@ -19,6 +19,7 @@ from subscribers.exports import export_lines
 from subscribers.imports import (
     ImportJob,
     ImportRefused,
+    ImportStatus,
     create_import,
     rejections,
     run_import,
@@ -68,7 +69,7 @@ def import_file(
             _write_report(session, job_id, report_path)
             result["report"] = str(report_path)
     _print_summary(result, as_json=as_json)
-    if result["status"] == "failed":
+    if result["status"] == ImportStatus.FAILED:
         raise typer.Exit(1)
 
 

@@ -11,6 +11,7 @@ from core.audit import record_audit
 from core.database import unit_of_work
 from core.settings import get_settings
 from subscribers.lists import ListError, ListSummary, all_lists, create_list, find_list, summaries
+from subscribers.models import OptIn
 
 lists_app = typer.Typer(
     help="Lists: create them, show their counts.",
@@ -39,7 +40,7 @@ def create(
                 session,
                 slug=slug,
                 name=name,
-                opt_in="double" if double_opt_in else "single",
+                opt_in=OptIn.DOUBLE if double_opt_in else OptIn.SINGLE,
                 public=not private,
                 language=language,
                 topics=topic,

@@ -13,7 +13,7 @@ import typer
 from sqlalchemy.orm import Session
 
 from core.database import unit_of_work
-from publisher.campaigns.models import Campaign
+from publisher.campaigns.models import Campaign, CampaignStatus
 from publisher.stats import export, queries
 from publisher.stats.rebuild import rebuild_campaign_stats
 
@@ -90,7 +90,7 @@ def _print_many(reports: list[queries.CampaignReport], *, as_json: bool, as_csv:
 
 def _block(report: queries.CampaignReport, links: list[queries.LinkClicks]) -> str:
     lines = [f"Campaign #{report.id}: {report.subject}", f"Status: {report.status}"]
-    if report.status in ("sending", "paused"):
+    if report.status in (CampaignStatus.SENDING, CampaignStatus.PAUSED):
         lines.append(f"Progress: {report.percent_done:g}% at {report.rate_per_s:g} messages/s")
     for label, name, rate in ROWS:
         value = getattr(report, name)

@@ -18,6 +18,7 @@ from publisher.accounts.service import (
 )
 from publisher.accounts.users import (
     ROLES,
+    Role,
     User,
     UserError,
     all_users,
@@ -33,7 +34,7 @@ JSON_OUT = typer.Option(False, "--json", help="Print JSON instead of text.")
 @users_app.command("create")
 def create(
     email: str,
-    role: str = typer.Option("editor", help=f"One of: {', '.join(ROLES)}."),
+    role: str = typer.Option(Role.EDITOR, help=f"One of: {', '.join(ROLES)}."),
     name: str = typer.Option("", help="Shown in the admin and the audit log."),
     password: str = typer.Option(
         ..., prompt=True, hide_input=True, confirmation_prompt=True, help="At least 10 characters."

@@ -16,14 +16,14 @@ from sqlalchemy.orm import Session
 
 from core.database import utcnow
 from core.settings import Settings
-from publisher.campaigns.models import Campaign
+from publisher.campaigns.models import Campaign, CampaignKind
 from publisher.campaigns.service import create_campaign, start_sending
 from publisher.demo.people import demo_subscribers
 from publisher.demo.samples import DIGEST_SLUGS, FORUM_SLUG, demo_sources
 from publisher.posts.importing import import_sources
 from publisher.posts.models import Post
 from publisher.posts.service import CLI
-from subscribers.models import MailingList, Subscriber, Subscription
+from subscribers.models import MailingList, OptIn, Subscriber, Subscription, SubscriptionStatus
 
 DEMO_LIST_SLUG = "find-out-first"
 
@@ -56,18 +56,21 @@ def seed_demo(session: Session, settings: Settings, *, subscribers: int = 300) -
         slug=DEMO_LIST_SLUG,
         name="Find out first",
         description="Events and research of the Herald Policy Centre, as soon as they are out.",
-        opt_in="double",
+        opt_in=OptIn.DOUBLE,
         topics=["Events", "Research"],
     )
     session.add(mailing_list)
     session.flush()
     count = _add_subscribers(session, mailing_list.id, subscribers)
     announcement = create_campaign(
-        session, kind="announcement", list_slugs=[DEMO_LIST_SLUG], post_ids=[posts[FORUM_SLUG].id]
+        session,
+        kind=CampaignKind.ANNOUNCEMENT,
+        list_slugs=[DEMO_LIST_SLUG],
+        post_ids=[posts[FORUM_SLUG].id],
     )
     digest = create_campaign(
         session,
-        kind="digest",
+        kind=CampaignKind.DIGEST,
         list_slugs=[DEMO_LIST_SLUG],
         post_ids=[posts[slug].id for slug in DIGEST_SLUGS],
         subject="This week at the Herald Policy Centre: a new report and two panels",
@@ -99,7 +102,7 @@ def _add_subscribers(session: Session, list_id: int, count: int) -> int:
             Subscription(
                 subscriber_id=subscriber.id,
                 list_id=list_id,
-                status="confirmed",
+                status=SubscriptionStatus.CONFIRMED,
                 consent_at=now,
                 consent_source="herald demo",
             )

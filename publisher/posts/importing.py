@@ -31,7 +31,7 @@ from core.netguard import guarded_client, parse_web_url
 from core.rendering.content import html_to_markdown, html_to_text
 from publisher.posts.front_matter import load_front_matter
 from publisher.posts.import_body import read_body
-from publisher.posts.models import POST_KINDS, POST_STATUSES, Post
+from publisher.posts.models import POST_KINDS, POST_STATUSES, Post, PostKind, PostStatus
 from publisher.posts.service import (
     Actor,
     PostInput,
@@ -48,7 +48,7 @@ MARKDOWN_SUFFIXES = (".md", ".markdown")
 FEED_SUFFIXES = (".xml", ".rss", ".atom")
 FETCH_TIMEOUT_SECONDS = 15.0
 MAX_FEED_BYTES = 10 * 1024 * 1024
-EDITOR_STATUSES = ("draft", "in_review")
+EDITOR_STATUSES = (PostStatus.DRAFT, PostStatus.IN_REVIEW)
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)^(?:---|\.\.\.)[ \t]*$\r?\n?(.*)\Z", re.S | re.M)
 
 
@@ -71,7 +71,7 @@ class ImportItem:
     origin: str
     source_id: str
     data: PostInput
-    status: str = "draft"
+    status: str = PostStatus.DRAFT
     translation_of: str = ""
 
 
@@ -198,13 +198,13 @@ def _item_from_front_matter(origin: str, meta: dict[str, Any], body: str) -> Imp
     title = _text(meta, "title")
     if not title:
         raise ImportRejected("missing title")
-    kind = (_text(meta, "kind") or "news").lower()
+    kind = (_text(meta, "kind") or PostKind.NEWS).lower()
     if kind not in POST_KINDS:
         raise ImportRejected(f"unknown kind {kind!r} (one of {', '.join(POST_KINDS)})")
     zone = _text(meta, "timezone") or "UTC"
     if not valid_timezone(zone):
         raise ImportRejected(f"unknown time zone {zone!r}")
-    status = (_text(meta, "status") or "draft").lower()
+    status = (_text(meta, "status") or PostStatus.DRAFT).lower()
     if status not in POST_STATUSES:
         raise ImportRejected(f"unknown status {status!r}")
     slug, takeaways = _text(meta, "slug"), _strings(meta, "takeaways")
@@ -299,7 +299,7 @@ def _item_from_entry(origin: str, entry: Any, language: str) -> ImportItem:
     body_html = content[0].get("value", "") if content else ""
     link = entry.get("link", "")
     data = PostInput(
-        kind=kinds[0] if kinds else "news",
+        kind=kinds[0] if kinds else PostKind.NEWS,
         title=title,
         language=_language(entry.get("title_detail", {}).get("language") or "") or language,
         summary=html_to_text(summary_html) if body_html else "",
@@ -310,7 +310,7 @@ def _item_from_entry(origin: str, entry: Any, language: str) -> ImportItem:
         media=[_enclosure(item) for item in entry.get("enclosures", []) if item.get("href")],
         published_at=_entry_time(entry),
     )
-    return ImportItem(origin, f"feed:{key}", data, "draft")
+    return ImportItem(origin, f"feed:{key}", data, PostStatus.DRAFT)
 
 
 def _enclosure(item: Any) -> dict[str, str]:
@@ -382,7 +382,7 @@ def _original_id(session: Session, reference: str) -> int:
 
 
 def _set_imported_status(post: Post, item: ImportItem, actor: Actor, report: ImportReport) -> None:
-    if item.status == "draft":
+    if item.status == PostStatus.DRAFT:
         return
     if item.status not in EDITOR_STATUSES and not actor.is_admin:
         report.notes.append(
@@ -392,8 +392,8 @@ def _set_imported_status(post: Post, item: ImportItem, actor: Actor, report: Imp
     now = utcnow()
     post.status = item.status
     post.submitted_at = now
-    if item.status in ("approved", "published"):
+    if item.status in (PostStatus.APPROVED, PostStatus.PUBLISHED):
         post.approved_at = now
-    if item.status == "published":
+    if item.status == PostStatus.PUBLISHED:
         post.published_at = post.published_at or now
         post.url = post.url or public_url(post)

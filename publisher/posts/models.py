@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import (
     JSON,
@@ -14,8 +15,26 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from core.database import Base, UTCDateTime, utcnow
 
-POST_KINDS = ("event", "report", "news")
-POST_STATUSES = ("draft", "in_review", "approved", "published")
+
+class PostKind(StrEnum):
+    """What a post is: an event, a report or a news item (``posts.kind``)."""
+
+    EVENT = "event"
+    REPORT = "report"
+    NEWS = "news"
+
+
+class PostStatus(StrEnum):
+    """Where a post is in review: draft, in review, approved, published (``posts.status``)."""
+
+    DRAFT = "draft"
+    IN_REVIEW = "in_review"
+    APPROVED = "approved"
+    PUBLISHED = "published"
+
+
+POST_KINDS = tuple(PostKind)
+POST_STATUSES = tuple(PostStatus)
 
 
 class Post(Base):
@@ -44,7 +63,7 @@ class Post(Base):
     location: Mapped[str] = mapped_column(String(300), default="")
     starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
-    status: Mapped[str] = mapped_column(String(16), default="draft")
+    status: Mapped[str] = mapped_column(String(16), default=PostStatus.DRAFT)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     source_id: Mapped[str | None] = mapped_column(String(500), unique=True)
     images: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)

@@ -22,11 +22,11 @@ from sqlalchemy.orm import Session
 
 from core.audit import record_audit
 from core.settings import get_settings
-from publisher.accounts.users import Identity
+from publisher.accounts.users import Identity, Role
 from publisher.posts.input import INPUT_FIELDS
 from publisher.posts.input import PostInput as PostInput
 from publisher.posts.limits import limit_problems
-from publisher.posts.models import POST_KINDS, POST_STATUSES, Post
+from publisher.posts.models import POST_KINDS, POST_STATUSES, Post, PostStatus
 
 # PostInput is re-exported: the form, the API and the importer take the post as written and
 # its checks from this one module, though the type lives apart so the limits can read it
@@ -51,7 +51,7 @@ class Actor:
     @property
     def is_admin(self) -> bool:
         """Whether this actor may approve, publish and send."""
-        return self.role == "admin"
+        return self.role == Role.ADMIN
 
     @classmethod
     def of(cls, identity: Identity) -> Actor:
@@ -59,7 +59,7 @@ class Actor:
         return cls(label=identity.label, role=identity.role, user_id=identity.user_id)
 
 
-CLI = Actor(label="cli", role="admin")
+CLI = Actor(label="cli", role=Role.ADMIN)
 
 
 class PostInputError(ValueError):
@@ -200,7 +200,7 @@ def can_edit(actor: Actor, post: Post) -> bool:
     """Admins edit anything; editors their own or imported posts, until published."""
     if actor.is_admin:
         return True
-    return post.status != "published" and post.created_by_id in (None, actor.user_id)
+    return post.status != PostStatus.PUBLISHED and post.created_by_id in (None, actor.user_id)
 
 
 def get_post(session: Session, post_id: int) -> Post:
@@ -213,7 +213,9 @@ def get_post(session: Session, post_id: int) -> Post:
 
 def published_post(session: Session, slug: str) -> Post | None:
     """The published post with this slug, if any (the first made, should two share it)."""
-    query = select(Post).where(Post.slug == slug, Post.status == "published").order_by(Post.id)
+    query = (
+        select(Post).where(Post.slug == slug, Post.status == PostStatus.PUBLISHED).order_by(Post.id)
+    )
     return session.scalars(query).first()
 
 
@@ -237,7 +239,7 @@ def create_post(
 ) -> Post:
     """A new draft post written by ``actor`` (checked, with a free slug); audited."""
     tidy = check_input(data)
-    post = Post(status="draft", source_id=source_id, translation_of_id=translation_of_id)
+    post = Post(status=PostStatus.DRAFT, source_id=source_id, translation_of_id=translation_of_id)
     _apply(post, tidy)
     post.slug = _free_slug(session, tidy.slug or slugify(tidy.title), None)
     post.created_by_id = actor.user_id
@@ -265,8 +267,8 @@ def update_post(session: Session, *, post: Post, data: PostInput, actor: Actor) 
     _apply(post, tidy)
     post.slug = tidy.slug
     details: dict[str, Any] = {"fields": changed}
-    if post.status == "approved":
-        post.status, post.approved_at = "in_review", None
+    if post.status == PostStatus.APPROVED:
+        post.status, post.approved_at = PostStatus.IN_REVIEW, None
         details["back_to_review"] = True
     record_audit(session, actor=actor.label, action="post.edit", object_type="post",
                  object_id=post.id, details=details)  # fmt: skip

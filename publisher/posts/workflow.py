@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 from core.audit import record_audit
 from core.database import utcnow
 from core.settings import get_settings
-from publisher.campaigns.models import Campaign, CampaignPost
+from publisher.campaigns.models import Campaign, CampaignKind, CampaignPost
 from publisher.campaigns.service import create_campaign, start_sending
-from publisher.posts.models import Post, PostComment
+from publisher.posts.models import Post, PostComment, PostStatus
 from publisher.posts.service import Actor, PostInputError, PostPermissionError, can_edit, public_url
 from subscribers.models import MailingList
 
@@ -39,10 +39,22 @@ class Step:
 
 
 STEPS = {
-    "submit": Step("submit", "Submit for review", ("draft",), "in_review", admins_only=False),
-    "approve": Step("approve", "Approve", ("in_review",), "approved", admins_only=True),
-    "send_back": Step("send_back", "Send back", ("in_review", "approved"), "draft", True),
-    "publish": Step("publish", "Publish", ("approved",), "published", admins_only=True),
+    "submit": Step(
+        "submit", "Submit for review", (PostStatus.DRAFT,), PostStatus.IN_REVIEW, admins_only=False
+    ),
+    "approve": Step(
+        "approve", "Approve", (PostStatus.IN_REVIEW,), PostStatus.APPROVED, admins_only=True
+    ),
+    "send_back": Step(
+        "send_back",
+        "Send back",
+        (PostStatus.IN_REVIEW, PostStatus.APPROVED),
+        PostStatus.DRAFT,
+        True,
+    ),
+    "publish": Step(
+        "publish", "Publish", (PostStatus.APPROVED,), PostStatus.PUBLISHED, admins_only=True
+    ),
 }
 
 
@@ -144,7 +156,7 @@ def announce(session: Session, *, post: Post, actor: Actor) -> StepResult:
         return StepResult(post)
     slugs = [item.slug for item in lists]
     campaign = create_campaign(
-        session, kind="announcement", list_slugs=slugs, post_ids=[post.id],
+        session, kind=CampaignKind.ANNOUNCEMENT, list_slugs=slugs, post_ids=[post.id],
         subject=post.title, language=post.language,
     )  # fmt: skip
     send = mode == "send" and actor.is_admin
@@ -169,6 +181,6 @@ def _already_announced(session: Session, post_id: int) -> bool:
     query = (
         select(Campaign.id)
         .join(CampaignPost, CampaignPost.campaign_id == Campaign.id)
-        .where(CampaignPost.post_id == post_id, Campaign.kind == "announcement")
+        .where(CampaignPost.post_id == post_id, Campaign.kind == CampaignKind.ANNOUNCEMENT)
     )
     return session.scalar(query.limit(1)) is not None

@@ -36,9 +36,9 @@ from sqlalchemy.orm import Session
 
 from core.database import utcnow
 from core.providers.base import SendResult
-from publisher.campaigns.models import Campaign
+from publisher.campaigns.models import Campaign, CampaignStatus
 from publisher.sending.deliveries import in_range, released
-from publisher.sending.models import Delivery
+from publisher.sending.models import Delivery, DeliveryStatus
 from subscribers.models import Subscriber
 
 REPLAY_WINDOW = timedelta(hours=23)
@@ -84,10 +84,10 @@ def claim_batch(
     now = utcnow()
     claimed = session.execute(
         update(Delivery)
-        .where(in_range(campaign_id, first_id, last_id), Delivery.status == "queued")
+        .where(in_range(campaign_id, first_id, last_id), Delivery.status == DeliveryStatus.QUEUED)
         .where(released(campaign_id))  # a local-time row waits for its hour
         .values(
-            status="sending",
+            status=DeliveryStatus.SENDING,
             attempt_id=attempt_id,
             provider=provider,
             lease_until=now + lease,
@@ -106,7 +106,7 @@ def reclaim_attempt(
     """Take back the rows of an attempt still in flight (to replay it) with a fresh lease."""
     claimed = session.execute(
         update(Delivery)
-        .where(Delivery.attempt_id == attempt_id, Delivery.status == "sending")
+        .where(Delivery.attempt_id == attempt_id, Delivery.status == DeliveryStatus.SENDING)
         .values(lease_until=utcnow() + lease, attempts=Delivery.attempts + 1)
         .returning(Delivery.id, Delivery.subscriber_id)
         .execution_options(synchronize_session=False)
@@ -123,7 +123,7 @@ def mark_dispatched(session: Session, attempt_id: str, *, lease: timedelta) -> s
     now = utcnow()
     marked = session.execute(
         update(Delivery)
-        .where(Delivery.attempt_id == attempt_id, Delivery.status == "sending")
+        .where(Delivery.attempt_id == attempt_id, Delivery.status == DeliveryStatus.SENDING)
         .values(dispatched_at=func.coalesce(Delivery.dispatched_at, now), lease_until=now + lease)
         .returning(Delivery.id)
         .execution_options(synchronize_session=False)
@@ -165,10 +165,10 @@ def record_results(
 def result_status(result: SendResult) -> str:
     """The delivery status a provider's answer about one message leads to."""
     if result.accepted:
-        return "sent"
+        return DeliveryStatus.SENT
     if result.unknown:
-        return "unknown"
-    return "queued" if result.retry else "failed"
+        return DeliveryStatus.UNKNOWN
+    return DeliveryStatus.QUEUED if result.retry else DeliveryStatus.FAILED
 
 
 # One UPDATE joined to the answers as arrays: the same SQL text for every batch (compiled and
@@ -217,8 +217,8 @@ def _record_row_by_row(
             "b_status": status,
             "b_message_id": result.provider_message_id,
             "b_error": result.error or "",
-            "b_sent_at": now if status == "sent" else None,
-            "b_attempt": None if status == "queued" else attempt_id,
+            "b_sent_at": now if status == DeliveryStatus.SENT else None,
+            "b_attempt": None if status == DeliveryStatus.QUEUED else attempt_id,
         }
         for result, status in zip(results, statuses, strict=True)
     ]
@@ -244,16 +244,20 @@ def release_attempt(session: Session, attempt_id: str, *, status: str, error: st
     Rows going back to the queue of a campaign cancelled meanwhile are cancelled instead.
     """
     values: dict[str, Any] = {"status": status, "lease_until": None, "error": error}
-    if status == "queued":
+    if status == DeliveryStatus.QUEUED:
         cancelled = select(Campaign.status).where(Campaign.id == Delivery.campaign_id)
+        # literal() of the plain value: a str is bound as VARCHAR, an enum member untyped.
         values["status"] = case(
-            (cancelled.scalar_subquery() == "cancelled", literal("cancelled")),
-            else_=literal(status),
+            (
+                cancelled.scalar_subquery() == CampaignStatus.CANCELLED,
+                literal(DeliveryStatus.CANCELLED.value),
+            ),
+            else_=literal(DeliveryStatus.QUEUED.value),
         )
         values["attempt_id"] = None
     result = session.execute(
         update(Delivery)
-        .where(Delivery.attempt_id == attempt_id, Delivery.status == "sending")
+        .where(Delivery.attempt_id == attempt_id, Delivery.status == DeliveryStatus.SENDING)
         .values(**values)
         .execution_options(synchronize_session=False)
     )
@@ -263,12 +267,15 @@ def release_attempt(session: Session, attempt_id: str, *, status: str, error: st
 def hold_for_reconcile(session: Session, attempt_id: str, *, error: str = "") -> int:
     """Keep the attempt's rows of unknown outcome in ``sending`` with an ended lease, for the
     sweeper to ask the provider about once it settled (providers that can be asked only)."""
-    values: dict[str, Any] = {"status": "sending", "lease_until": utcnow()}
+    values: dict[str, Any] = {"status": DeliveryStatus.SENDING, "lease_until": utcnow()}
     if error:
         values["error"] = error
     result = session.execute(
         update(Delivery)
-        .where(Delivery.attempt_id == attempt_id, Delivery.status.in_(("sending", "unknown")))
+        .where(
+            Delivery.attempt_id == attempt_id,
+            Delivery.status.in_((DeliveryStatus.SENDING, DeliveryStatus.UNKNOWN)),
+        )
         .values(**values)
         .execution_options(synchronize_session=False)
     )
@@ -292,7 +299,7 @@ def expire_leases(
     ``sending`` for reconciliation through a provider in ``reconciling_providers`` within
     :data:`RECONCILE_WINDOW`; else ``unknown``.
     """
-    expired = and_(Delivery.status == "sending", Delivery.lease_until < now)
+    expired = and_(Delivery.status == DeliveryStatus.SENDING, Delivery.lease_until < now)
     requeued = _requeue_undispatched(session, expired)
     expired = and_(expired, Delivery.dispatched_at.is_not(None))
     campaign_status = (
@@ -303,7 +310,7 @@ def expire_leases(
         & Delivery.provider.in_(sorted(idempotent_providers))
         & (Delivery.dispatched_at > now - REPLAY_WINDOW)
     )
-    replay = safe & (campaign_status == "sending")
+    replay = safe & (campaign_status == CampaignStatus.SENDING)
     attempts = session.execute(
         update(Delivery)
         .where(replay)
@@ -316,8 +323,12 @@ def expire_leases(
     )
     session.execute(
         update(Delivery)
-        .where(expired, ~(safe & (campaign_status == "paused")), ~reconciling)
-        .values(status="unknown", lease_until=None, error="sender stopped after the request left")
+        .where(expired, ~(safe & (campaign_status == CampaignStatus.PAUSED)), ~reconciling)
+        .values(
+            status=DeliveryStatus.UNKNOWN,
+            lease_until=None,
+            error="sender stopped after the request left",
+        )
         .execution_options(synchronize_session=False)
     )
     replays = sorted({(campaign_id, str(attempt_id)) for campaign_id, attempt_id in attempts})
@@ -354,8 +365,11 @@ def back_in_queue() -> dict[str, Any]:
     cancelled = select(Campaign.status).where(Campaign.id == Delivery.campaign_id)
     return {
         "status": case(
-            (cancelled.scalar_subquery() == "cancelled", literal("cancelled")),
-            else_=literal("queued"),
+            (
+                cancelled.scalar_subquery() == CampaignStatus.CANCELLED,
+                literal(DeliveryStatus.CANCELLED.value),
+            ),
+            else_=literal(DeliveryStatus.QUEUED.value),
         ),
         "attempt_id": None,
         "lease_until": None,

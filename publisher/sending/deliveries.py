@@ -29,11 +29,17 @@ from core.database import UTCDateTime, insert_ignoring_conflicts, utcnow
 from publisher.audience.segments import segment_conditions
 from publisher.audience.topics import topic_conditions
 from publisher.campaigns.models import Campaign, CampaignList
-from publisher.sending.models import Delivery
-from subscribers.models import Subscriber, Subscription, Suppression
+from publisher.sending.models import Delivery, DeliveryStatus
+from subscribers.models import (
+    Subscriber,
+    SubscriberStatus,
+    Subscription,
+    SubscriptionStatus,
+    Suppression,
+)
 
 PLAN_CHUNK = 50_000
-OPEN_STATUSES = ("queued", "sending")
+OPEN_STATUSES = (DeliveryStatus.QUEUED, DeliveryStatus.SENDING)
 
 
 def _campaign_list_ids(campaign_id: int) -> Any:
@@ -44,8 +50,8 @@ def _eligibility(session: Session, campaign_id: int) -> list[ColumnElement[bool]
     """Conditions (over Subscription joined to Subscriber) for being mailed by the campaign."""
     return [
         Subscription.list_id.in_(_campaign_list_ids(campaign_id)),
-        Subscription.status == "confirmed",
-        Subscriber.status == "active",
+        Subscription.status == SubscriptionStatus.CONFIRMED,
+        Subscriber.status == SubscriberStatus.ACTIVE,
         ~exists().where(Suppression.email == Subscriber.email),
         *segment_conditions(session, campaign_id),
         *topic_conditions(session, campaign_id),
@@ -93,7 +99,7 @@ def plan_chunk(
         select(
             literal(campaign_id),
             Subscription.subscriber_id,
-            literal("queued"),
+            literal(DeliveryStatus.QUEUED.value),  # the plain str, so it is bound as VARCHAR
             literal(utcnow(), UTCDateTime),
             _not_before(local_hour),
         )
@@ -178,7 +184,9 @@ def queued_ranges(
     Only the boundaries travel: each step asks the index for the id ``size`` rows further on.
     """
     queued = and_(
-        Delivery.campaign_id == campaign_id, Delivery.status == "queued", released(campaign_id)
+        Delivery.campaign_id == campaign_id,
+        Delivery.status == DeliveryStatus.QUEUED,
+        released(campaign_id),
     )
     if released_after is not None:
         queued = and_(queued, Delivery.not_before > released_after)
@@ -214,9 +222,9 @@ def skip_ineligible(session: Session, campaign_id: int, first_id: int, last_id: 
     )
     result = session.execute(
         update(Delivery)
-        .where(in_range(campaign_id, first_id, last_id), Delivery.status == "queued")
+        .where(in_range(campaign_id, first_id, last_id), Delivery.status == DeliveryStatus.QUEUED)
         .where(~exists(still_eligible))
-        .values(status="skipped", error="recipient no longer eligible")
+        .values(status=DeliveryStatus.SKIPPED, error="recipient no longer eligible")
         .execution_options(synchronize_session=False)
     )
     return int(result.rowcount)  # type: ignore[attr-defined]

@@ -33,9 +33,9 @@ from core.rendering.emails import (
     compile_email,
 )
 from core.settings import Settings
-from publisher.campaigns.models import Campaign
+from publisher.campaigns.models import Campaign, CampaignKind
 from publisher.campaigns.service import campaign_list_ids, campaign_posts
-from publisher.posts.models import Post
+from publisher.posts.models import Post, PostStatus
 from publisher.sending.attempts import ClaimedDelivery
 from publisher.tracking.links import CampaignLinks, click_urls, open_url, track_email
 from subscribers.models import MailingList
@@ -59,7 +59,7 @@ def compile_campaign(
     posts = campaign_posts(session, campaign.id)
     versions = post_versions(session, posts)
     links = CampaignLinks.for_site(settings.base_url)
-    words = settings.teaser_words if campaign.kind == "announcement" else 0
+    words = settings.teaser_words if campaign.kind == CampaignKind.ANNOUNCEMENT else 0
     compiled: dict[str, dict[str, Any]] = {}
     for language in sorted({campaign.language, *languages}):
         chosen = [versions.get((post.id, language), post) for post in posts]
@@ -91,7 +91,7 @@ def post_versions(session: Session, posts: list[Post]) -> dict[tuple[int, str], 
     family = session.scalars(
         select(Post).where(
             or_(Post.id.in_(roots.values()), Post.translation_of_id.in_(roots.values())),
-            Post.status == "published",
+            Post.status == PostStatus.PUBLISHED,
         )
     ).all()
     by_root: dict[tuple[int, str], Post] = {}
@@ -126,10 +126,10 @@ def _subject(
     # it silently (per-language subjects would be an explicit, separate field). A subject
     # that is just the post's own title (as auto-announcements set it) is the title, and
     # so follows the translation.
-    is_title = campaign.kind == "announcement" and originals[:1] != chosen[:1]
+    is_title = campaign.kind == CampaignKind.ANNOUNCEMENT and originals[:1] != chosen[:1]
     if campaign.subject.strip() and not (is_title and campaign.subject == originals[0].title):
         return campaign.subject
-    if campaign.kind == "announcement" and chosen:
+    if campaign.kind == CampaignKind.ANNOUNCEMENT and chosen:
         return chosen[0].title
     return f"{settings.organisation_name} — {' · '.join(post.title for post in chosen[:2])}"
 
@@ -142,7 +142,7 @@ def _preheader(campaign: Campaign, posts: list[Post]) -> str:
     paragraph that is not the lede, else nothing (the inbox then shows the lede itself, once).
     A digest shows no lede: its preheader names the posts.
     """
-    if campaign.kind != "announcement" or not posts:
+    if campaign.kind != CampaignKind.ANNOUNCEMENT or not posts:
         text = " · ".join(p.title for p in posts)
     elif posts[0].takeaways:
         text = " · ".join(posts[0].takeaways)
@@ -199,7 +199,7 @@ class CampaignEmails:
         list_ids: tuple[int, ...],
         settings: Settings,
         *,
-        kind: str = "announcement",
+        kind: str = CampaignKind.ANNOUNCEMENT,
         list_slug: str = "",
         list_name: str = "",
     ) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import (
     ForeignKey,
@@ -16,7 +17,21 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from core.database import Base, BigId, UTCDateTime, utcnow
 
-DELIVERY_STATUSES = ("queued", "sending", "sent", "failed", "unknown", "skipped", "cancelled")
+
+class DeliveryStatus(StrEnum):
+    """Where one delivery is in the send pipeline (``deliveries.status``)."""
+
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    UNKNOWN = "unknown"
+    """The request may have left: never sent again without the provider's word."""
+    SKIPPED = "skipped"
+    CANCELLED = "cancelled"
+
+
+DELIVERY_STATUSES = tuple(DeliveryStatus)
 
 
 class Delivery(Base):
@@ -39,7 +54,7 @@ class Delivery(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
     subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"))
-    status: Mapped[str] = mapped_column(String(16), default="queued")
+    status: Mapped[str] = mapped_column(String(16), default=DeliveryStatus.QUEUED)
     attempt_id: Mapped[str | None] = mapped_column(String(36))
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from core.providers.base import Dispatched, Sighting
 from publisher.sending.attempts import RECONCILE_WINDOW, back_in_queue
-from publisher.sending.models import Delivery
+from publisher.sending.models import Delivery, DeliveryStatus
 from subscribers.models import Subscriber
 
 
@@ -35,7 +35,7 @@ class Reconciled:
 
 def _in_doubt(provider: str, *, now: datetime) -> ColumnElement[bool]:
     return and_(
-        Delivery.status == "sending",
+        Delivery.status == DeliveryStatus.SENDING,
         Delivery.lease_until < now,
         Delivery.dispatched_at.is_not(None),
         Delivery.dispatched_at > now - RECONCILE_WINDOW,
@@ -85,7 +85,7 @@ def _mark_sent(
         update(Delivery)
         .where(Delivery.id == int(sighting.key), doubt)
         .values(
-            status="sent",
+            status=DeliveryStatus.SENT,
             provider_message_id=sighting.provider_message_id,
             sent_at=Delivery.dispatched_at,
             lease_until=None,
@@ -107,5 +107,5 @@ def _requeue(session: Session, ids: list[int], doubt: ColumnElement[bool]) -> li
     return sorted(
         (campaign_id, delivery_id)
         for campaign_id, delivery_id, status in back
-        if status == "queued"
+        if status == DeliveryStatus.QUEUED
     )

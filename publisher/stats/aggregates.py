@@ -34,7 +34,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, case, exists, select
 from sqlalchemy.orm import Session
 
-from core.providers.events import ProviderEvent
+from core.providers.events import EventType, ProviderEvent
 from publisher.sending.models import Delivery
 from publisher.stats.counting import add_counts
 from publisher.stats.models import (
@@ -130,7 +130,7 @@ def hard_bounce_expression() -> ColumnElement[bool]:
             Delivery.outcome == "bounced",
             exists().where(
                 DeliveryEvent.delivery_id == Delivery.id,
-                DeliveryEvent.type == "bounced",
+                DeliveryEvent.type == EventType.BOUNCED,
                 DeliveryEvent.bounce == "hard",
             ),
         ),
@@ -176,7 +176,7 @@ def count_events(session: Session, events: Sequence[CountedEvent]) -> None:
         hours[(event.campaign_id, hour_of(event.occurred_at), kind)] += 1
         if kind in TOTALS:
             totals.setdefault(event.campaign_id, Counter())[TOTALS[kind]] += 1
-        if event.type == "clicked" and event.url:
+        if event.type == EventType.CLICKED and event.url:
             _count_link(links, event)
     add_campaign_counts(session, totals)
     rows = [{"campaign_id": c, "hour": h, "kind": k, "count": n} for (c, h, k), n in hours.items()]
@@ -215,7 +215,7 @@ def minute_of(moment: datetime) -> datetime:
 
 def count_deferrals(session: Session, source: str, events: Sequence[ProviderEvent]) -> None:
     """Add newly stored "deferred" events to the provider's health, by minute."""
-    minutes = Counter(minute_of(e.occurred_at) for e in events if e.type == "deferred")
+    minutes = Counter(minute_of(e.occurred_at) for e in events if e.type == EventType.DEFERRED)
     rows = [{"provider": source, "minute": m, "deferrals": n} for m, n in minutes.items()]
     add_counts(session, ProviderMinute, rows, keys=["provider", "minute"])
 
@@ -230,7 +230,7 @@ def provider_events(
             type=event.type,
             machine=event.machine,
             occurred_at=event.occurred_at,
-            url=str(event.details.get("url", "")) if event.type == "clicked" else "",
+            url=str(event.details.get("url", "")) if event.type == EventType.CLICKED else "",
         )
         for event in events
         if event.delivery_id is not None and event.delivery_id in campaigns
@@ -245,10 +245,12 @@ def count_first_engagement(session: Session, campaign_id: int, kind: str, change
 
 def count_reclassified_clicks(session: Session, clicks: Sequence[CountedEvent]) -> None:
     """Clicks first counted as a person's turned out to be a scanner's burst: move them."""
-    back = [CountedEvent(c.campaign_id, "clicked", False, c.occurred_at, c.url) for c in clicks]
+    back = [
+        CountedEvent(c.campaign_id, EventType.CLICKED, False, c.occurred_at, c.url) for c in clicks
+    ]
     _subtract(session, back)
-    count_events(session, [CountedEvent(c.campaign_id, "clicked", True, c.occurred_at, c.url)
-                           for c in clicks])  # fmt: skip
+    count_events(session, [CountedEvent(c.campaign_id, EventType.CLICKED, True, c.occurred_at,
+                                        c.url) for c in clicks])  # fmt: skip
 
 
 def _subtract(session: Session, events: Sequence[CountedEvent]) -> None:

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.database import utcnow
-from publisher.campaigns.models import Campaign, CampaignList
+from publisher.campaigns.models import Campaign, CampaignList, CampaignStatus
 from publisher.stats.models import ListDay
 from publisher.stats.queries import CampaignReport, campaign_reports
 from publisher.stats.rebuild import FINISHED
@@ -83,7 +83,10 @@ def _recent(session: Session, list_id: int, limit: int) -> list[Campaign]:
         session.scalars(
             select(Campaign)
             .join(CampaignList, CampaignList.campaign_id == Campaign.id)
-            .where(CampaignList.list_id == list_id, Campaign.status.in_(("sending", *FINISHED)))
+            .where(
+                CampaignList.list_id == list_id,
+                Campaign.status.in_((CampaignStatus.SENDING, *FINISHED)),
+            )
             .order_by(Campaign.id.desc())
             .limit(limit)
         )

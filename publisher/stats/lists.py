@@ -16,12 +16,12 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.activity import ActivityEvent
+from core.activity import ActivityEvent, ActivityKind
 from core.database import insert_ignoring_conflicts, utcnow
 from publisher.stats import aggregates, cursors
 from publisher.stats.counting import add_counts
 from publisher.stats.models import CampaignUnsubscriber, ListDay
-from subscribers.models import Subscription
+from subscribers.models import Subscription, SubscriptionStatus
 
 CURSOR = "lists"
 SIZE_CURSOR = "list_sizes"
@@ -73,7 +73,9 @@ def count_unsubscribers(session: Session, rows: Sequence[ActivityEvent]) -> None
         {
             (row.campaign_id, row.subscriber_id)
             for row in rows
-            if row.kind == "subscriber.unsubscribed" and row.campaign_id and row.subscriber_id
+            if row.kind == ActivityKind.SUBSCRIBER_UNSUBSCRIBED
+            and row.campaign_id
+            and row.subscriber_id
         }
     )
     if not pairs:
@@ -97,7 +99,7 @@ def snapshot_list_sizes(session: Session, *, now: datetime | None = None) -> boo
         return False
     sizes = session.execute(
         select(Subscription.list_id, func.count())
-        .where(Subscription.status == "confirmed")
+        .where(Subscription.status == SubscriptionStatus.CONFIRMED)
         .group_by(Subscription.list_id)
     ).all()
     rows = [

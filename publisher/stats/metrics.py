@@ -13,18 +13,20 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.activity import ActivityEvent
-from publisher.campaigns.models import Campaign
-from publisher.sending.models import Delivery
+from publisher.campaigns.models import Campaign, CampaignStatus
+from publisher.sending.models import Delivery, DeliveryStatus
 from publisher.stats.models import StatsCursor
 from publisher.tracking.models import DeliveryEvent
-from publisher.webhooks.models import WebhookDelivery
+from publisher.webhooks.models import WebhookDelivery, WebhookDeliveryStatus
 
 
 def queue_depth(session: Session) -> int:
     """Deliveries still queued in the campaigns that are sending."""
-    sending = select(Campaign.id).where(Campaign.status == "sending")
+    sending = select(Campaign.id).where(Campaign.status == CampaignStatus.SENDING)
     depth = session.scalar(
-        select(func.count()).where(Delivery.campaign_id.in_(sending), Delivery.status == "queued")
+        select(func.count()).where(
+            Delivery.campaign_id.in_(sending), Delivery.status == DeliveryStatus.QUEUED
+        )
     )
     return int(depth or 0)
 
@@ -48,7 +50,9 @@ def latest_event_delay(session: Session) -> float:
 def oldest_pending_webhook(session: Session) -> datetime | None:
     """When the oldest outgoing webhook not yet delivered was made, if there is one."""
     return session.scalar(
-        select(func.min(WebhookDelivery.created_at)).where(WebhookDelivery.status == "pending")
+        select(func.min(WebhookDelivery.created_at)).where(
+            WebhookDelivery.status == WebhookDeliveryStatus.PENDING
+        )
     )
 
 

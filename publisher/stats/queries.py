@@ -23,7 +23,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from publisher.campaigns.models import Campaign
+from publisher.campaigns.models import Campaign, CampaignStatus
 from publisher.campaigns.progress import CampaignProgress, campaign_progress
 from publisher.stats.health import warnings_for
 from publisher.stats.models import CampaignHour, CampaignLink, CampaignStats
@@ -180,7 +180,7 @@ def recent_campaigns(session: Session, *, limit: int = 20) -> list[Campaign]:
     return list(
         session.scalars(
             select(Campaign)
-            .where(Campaign.status.in_(("sending", "paused", *FINISHED)))
+            .where(Campaign.status.in_((CampaignStatus.SENDING, CampaignStatus.PAUSED, *FINISHED)))
             .order_by(Campaign.id.desc())
             .limit(limit)
         )

@@ -19,9 +19,10 @@ from sqlalchemy import ColumnElement, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from core.database import utcnow
-from publisher.campaigns.models import Campaign
+from core.providers.events import EventType
+from publisher.campaigns.models import Campaign, CampaignStatus
 from publisher.sending.deliveries import delivery_counts
-from publisher.sending.models import Delivery
+from publisher.sending.models import Delivery, DeliveryStatus
 from publisher.stats import aggregates
 from publisher.stats.counting import add_counts
 from publisher.stats.models import (
@@ -34,7 +35,7 @@ from publisher.stats.models import (
 )
 from publisher.tracking.models import DeliveryEvent
 
-FINISHED = ("sent", "cancelled", "failed")
+FINISHED = (CampaignStatus.SENT, CampaignStatus.CANCELLED, CampaignStatus.FAILED)
 SETTLE_AT_ONCE = 20
 
 
@@ -108,7 +109,7 @@ def _rebuild_links(session: Session, campaign_id: int) -> None:
     url = DeliveryEvent.details["url"].as_string()
     rows = session.execute(
         select(url, DeliveryEvent.machine, func.count())
-        .where(DeliveryEvent.campaign_id == campaign_id, DeliveryEvent.type == "clicked")
+        .where(DeliveryEvent.campaign_id == campaign_id, DeliveryEvent.type == EventType.CLICKED)
         .group_by(url, DeliveryEvent.machine)
     )
     links: list[dict[str, Any]] = []
@@ -161,11 +162,11 @@ def settle_campaigns(session: Session, campaign_ids: list[int]) -> None:
         by_status = counts[campaign_id]
         sending = {
             "recipients": sum(by_status.values()),
-            "sent": by_status.get("sent", 0),
-            "send_failed": by_status.get("failed", 0),
-            "unknown": by_status.get("unknown", 0),
-            "skipped": by_status.get("skipped", 0),
-            "cancelled": by_status.get("cancelled", 0),
+            "sent": by_status.get(DeliveryStatus.SENT, 0),
+            "send_failed": by_status.get(DeliveryStatus.FAILED, 0),
+            "unknown": by_status.get(DeliveryStatus.UNKNOWN, 0),
+            "skipped": by_status.get(DeliveryStatus.SKIPPED, 0),
+            "cancelled": by_status.get(DeliveryStatus.CANCELLED, 0),
         }
         row = {"campaign_id": campaign_id, **dict.fromkeys(CAMPAIGN_COUNTERS, 0)}
         rows.append({**row, **sending, "settled_at": now})

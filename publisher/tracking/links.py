@@ -30,6 +30,7 @@ from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
 
 from core.database import insert_ignoring_conflicts
+from core.providers.events import EventType
 from core.rendering.emails import CompiledEmail
 from core.tokens import make_id_token, read_id_token
 from publisher.campaigns.models import Campaign
@@ -199,7 +200,7 @@ def record_open(session: Session, delivery_id: int, hit: Hit) -> bool:
     details: dict[str, Any] = {"user_agent": _agent(hit)}
     if proxy := image_proxy(hit.user_agent):
         details["proxy"] = proxy
-    event = _event(sent, "opened", f"open:{delivery_id}", hit, reason, details)
+    event = _event(sent, EventType.OPENED, f"open:{delivery_id}", hit, reason, details)
     if _store(session, event):
         aggregates.count_events(session, [_counted(event)])
     if reason is None:
@@ -235,7 +236,7 @@ def _store_click(session: Session, sent: _Sent, link: int, url: str, hit: Hit) -
     reason = machine_reason(hit, "click", sent_at=sent.sent_at, other_click_at=other_click_at)
     details = {"url": url, "link": link, "user_agent": _agent(hit)}
     key = f"click:{sent.delivery_id}:{link}"
-    event = _event(sent, "clicked", key, hit, reason, details)
+    event = _event(sent, EventType.CLICKED, key, hit, reason, details)
     if _store(session, event):
         aggregates.count_events(session, [_counted(event)])
     if reason is None:
@@ -272,7 +273,11 @@ def _flag_burst(session: Session, sent: _Sent, *, since: datetime) -> None:
         session,
         [
             aggregates.CountedEvent(
-                sent.campaign_id, "clicked", False, row.occurred_at, str(row.details.get("url", ""))
+                sent.campaign_id,
+                EventType.CLICKED,
+                False,
+                row.occurred_at,
+                str(row.details.get("url", "")),
             )
             for row in people
         ],
@@ -289,7 +294,7 @@ def _our_clicks(delivery_id: int) -> tuple[ColumnElement[bool], ...]:
     return (
         DeliveryEvent.source == SOURCE,
         DeliveryEvent.delivery_id == delivery_id,
-        DeliveryEvent.type == "clicked",
+        DeliveryEvent.type == EventType.CLICKED,
     )
 
 
@@ -339,7 +344,7 @@ def _counted(event: dict[str, Any]) -> aggregates.CountedEvent:
         type=event["type"],
         machine=event["machine"],
         occurred_at=event["occurred_at"],
-        url=str(event["details"].get("url", "")) if event["type"] == "clicked" else "",
+        url=str(event["details"].get("url", "")) if event["type"] == EventType.CLICKED else "",
     )
 
 

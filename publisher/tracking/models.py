@@ -18,10 +18,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from core.database import Base, BigId, UTCDateTime, utcnow
 
-EVENT_TYPES = (
-    "delivered", "deferred", "bounced", "complained", "opened", "clicked", "unsubscribed", "failed"
-)  # fmt: skip
-
 
 class DeliveryEvent(Base):
     """Something a provider (webhook) or our own tracking said about one delivery."""
@@ -44,6 +40,7 @@ class DeliveryEvent(Base):
     )
     campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
     type: Mapped[str] = mapped_column(String(16))
+    """A :class:`core.providers.events.EventType`: providers and our own tracking share them."""
     bounce: Mapped[str] = mapped_column(String(8), default="")
     recipient: Mapped[str] = mapped_column(String(320), default="")
     machine: Mapped[bool] = mapped_column(default=False)

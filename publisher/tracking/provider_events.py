@@ -33,14 +33,20 @@ from typing import Any, cast
 from sqlalchemy import ColumnElement, Table, bindparam, case, or_, select, update
 from sqlalchemy.orm import Session
 
-from core.activity import record_activity
+from core.activity import ActivityKind, record_activity
 from core.database import insert_ignoring_conflicts, utcnow
-from core.providers.events import ProviderEvent
+from core.providers.events import EventType, ProviderEvent
 from publisher.campaigns.models import CampaignList
 from publisher.sending.models import Delivery
 from publisher.stats import aggregates
 from publisher.tracking.models import DeliveryEvent
-from subscribers.models import Subscriber, Subscription, Suppression
+from subscribers.models import (
+    Subscriber,
+    Subscription,
+    SubscriptionStatus,
+    Suppression,
+    SuppressionReason,
+)
 from subscribers.suppression import suppressed_addresses
 
 OUTCOME_RANKS: tuple[tuple[str, ...], ...] = (
@@ -57,10 +63,19 @@ IMPLIED_OUTCOME = {
     "complained": "complained", "opened": "delivered", "clicked": "delivered",
 }  # fmt: skip
 """The outcome each event type implies (an unsubscribe implies none)."""
-SUPPRESSING = {"complained": "complaint", "bounced": "hard_bounce"}
+SUPPRESSING = {
+    EventType.COMPLAINED: SuppressionReason.COMPLAINT,
+    EventType.BOUNCED: SuppressionReason.HARD_BOUNCE,
+}
 """Suppression reasons, by event type (a bounce only when hard)."""
-UNSUBSCRIBED_VIA = {"hard_bounce": "bounce", "complaint": "complaint"}
-ACTIVITY_OF = {"bounce": "subscriber.bounced", "complaint": "subscriber.complained"}
+UNSUBSCRIBED_VIA = {
+    SuppressionReason.HARD_BOUNCE: "bounce",
+    SuppressionReason.COMPLAINT: "complaint",
+}
+ACTIVITY_OF = {
+    "bounce": ActivityKind.SUBSCRIBER_BOUNCED,
+    "complaint": ActivityKind.SUBSCRIBER_COMPLAINED,
+}
 """The activity logged for each subscription a bounce or complaint ends."""
 MAX_EVENT_ID = 200
 MAX_RECIPIENT = 320
@@ -246,7 +261,7 @@ def _beats(candidate: tuple[int, datetime, str], current: tuple[int, datetime, s
 
 def mark_first_engagement(session: Session, events: list[ProviderEvent]) -> None:
     """Set ``opened_at`` and ``clicked_at`` to a person's earliest open and click."""
-    for event_type, column in (("opened", "opened_at"), ("clicked", "clicked_at")):
+    for event_type, column in ((EventType.OPENED, "opened_at"), (EventType.CLICKED, "clicked_at")):
         earliest: dict[int, datetime] = {}
         for event in events:
             if event.type == event_type and not event.machine and event.delivery_id:
@@ -277,11 +292,11 @@ def suppress_addresses(
     reasons: dict[str, str] = {}
     for event in events:
         reason = SUPPRESSING.get(event.type)
-        if reason is None or (event.type == "bounced" and event.bounce != "hard"):
+        if reason is None or (event.type == EventType.BOUNCED and event.bounce != "hard"):
             continue
         target = targets.get(event.delivery_id) if event.delivery_id else None
         email = target.email if target else event.recipient
-        if email and reasons.get(email) != "complaint":
+        if email and reasons.get(email) != SuppressionReason.COMPLAINT:
             reasons[email] = reason
     if not reasons:
         return
@@ -309,9 +324,9 @@ def _end_subscriptions(session: Session, emails: list[str], via: str, now: datet
         update(_subscriptions)
         .where(
             _subscriptions.c.subscriber_id.in_(people),
-            _subscriptions.c.status != "unsubscribed",
+            _subscriptions.c.status != SubscriptionStatus.UNSUBSCRIBED,
         )
-        .values(status="unsubscribed", unsubscribed_at=now, unsubscribed_via=via)
+        .values(status=SubscriptionStatus.UNSUBSCRIBED, unsubscribed_at=now, unsubscribed_via=via)
         .returning(_subscriptions.c.subscriber_id, _subscriptions.c.list_id)
     ).all()
     for subscriber_id, list_id in sorted(ended):
@@ -325,7 +340,7 @@ def unsubscribe_from_campaigns(
 ) -> None:
     """Take each unsubscribing recipient off the lists their campaign was sent to."""
     wanted = sorted(
-        {(t.subscriber_id, t.campaign_id) for e, t in known if e.type == "unsubscribed"}
+        {(t.subscriber_id, t.campaign_id) for e, t in known if e.type == EventType.UNSUBSCRIBED}
     )
     if not wanted:
         return
@@ -338,13 +353,15 @@ def unsubscribe_from_campaigns(
             .where(
                 _subscriptions.c.subscriber_id == subscriber_id,
                 _subscriptions.c.list_id.in_(lists),
-                _subscriptions.c.status != "unsubscribed",
+                _subscriptions.c.status != SubscriptionStatus.UNSUBSCRIBED,
             )
-            .values(status="unsubscribed", unsubscribed_at=now, unsubscribed_via=via)
+            .values(
+                status=SubscriptionStatus.UNSUBSCRIBED, unsubscribed_at=now, unsubscribed_via=via
+            )
             .returning(_subscriptions.c.list_id)
         ).scalars()
         for list_id in sorted(left):
             record_activity(
-                session, "subscriber.unsubscribed", list_id=list_id,
+                session, ActivityKind.SUBSCRIBER_UNSUBSCRIBED, list_id=list_id,
                 subscriber_id=subscriber_id, campaign_id=campaign_id, data={"via": via}, at=now,
             )  # fmt: skip

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.database import Base, BigId, UTCDateTime, utcnow
+
+
+class WebhookDeliveryStatus(StrEnum):
+    """Where one outgoing webhook delivery is (``webhook_deliveries.status``)."""
+
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
 
 
 class WebhookEndpoint(Base):
@@ -40,7 +49,7 @@ class WebhookDelivery(Base):
     activity_id: Mapped[int] = mapped_column(BigId)
     kind: Mapped[str] = mapped_column(String(40))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    status: Mapped[str] = mapped_column(String(16), default=WebhookDeliveryStatus.PENDING)
     """pending (to try, at ``next_attempt_at``), delivered, or failed (gave up)."""
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

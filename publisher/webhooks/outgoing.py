@@ -36,7 +36,7 @@ from core.database import insert_ignoring_conflicts, utcnow
 from core.netguard import AddressRefused, guarded_client, parse_web_url
 from core.tasks import TaskName
 from publisher.stats import cursors
-from publisher.webhooks.models import WebhookDelivery, WebhookEndpoint
+from publisher.webhooks.models import WebhookDelivery, WebhookDeliveryStatus, WebhookEndpoint
 
 CURSOR = "webhooks"
 SIGNATURE_HEADER = "Herald-Signature"
@@ -113,7 +113,7 @@ def fan_out(session: Session, *, now: datetime | None = None) -> int:
 def _delivery_row(endpoint: WebhookEndpoint, row: ActivityEvent, now: datetime) -> dict[str, Any]:
     return {
         "endpoint_id": endpoint.id, "activity_id": row.id, "kind": row.kind,
-        "payload": payload_of(row), "status": "pending", "attempts": 0,
+        "payload": payload_of(row), "status": WebhookDeliveryStatus.PENDING, "attempts": 0,
         "next_attempt_at": now, "error": "", "created_at": now,
     }  # fmt: skip
 
@@ -149,7 +149,7 @@ def claim_attempt(session: Session, delivery_id: int, *, now: datetime) -> Attem
         update(WebhookDelivery)
         .where(
             WebhookDelivery.id == delivery_id,
-            WebhookDelivery.status == "pending",
+            WebhookDelivery.status == WebhookDeliveryStatus.PENDING,
             WebhookDelivery.next_attempt_at <= now,
         )
         .values(next_attempt_at=now + CLAIM, attempts=WebhookDelivery.attempts + 1)
@@ -227,9 +227,11 @@ def record_answer(
     }  # fmt: skip
     retry_in: float | None = None
     if answer.ok:
-        values.update(status="delivered", delivered_at=now, next_attempt_at=None)
+        values.update(
+            status=WebhookDeliveryStatus.DELIVERED, delivered_at=now, next_attempt_at=None
+        )
     elif attempt.attempt >= MAX_ATTEMPTS:
-        values.update(status="failed", next_attempt_at=None)
+        values.update(status=WebhookDeliveryStatus.FAILED, next_attempt_at=None)
     else:
         retry_in = retry_delay(attempt.attempt)
         values.update(next_attempt_at=now + timedelta(seconds=retry_in))
@@ -250,7 +252,7 @@ def overdue_deliveries(session: Session, *, now: datetime, limit: int = 500) -> 
         session.scalars(
             select(WebhookDelivery.id)
             .where(
-                WebhookDelivery.status == "pending",
+                WebhookDelivery.status == WebhookDeliveryStatus.PENDING,
                 WebhookDelivery.next_attempt_at < now - CLAIM,
             )
             .order_by(WebhookDelivery.next_attempt_at)
@@ -263,7 +265,10 @@ def redeliver(session: Session, delivery_id: int) -> None:
     """Send a delivered or failed delivery again, now (an admin's "resend")."""
     session.execute(
         update(WebhookDelivery)
-        .where(WebhookDelivery.id == delivery_id, WebhookDelivery.status != "pending")
-        .values(status="pending", next_attempt_at=utcnow(), attempts=0)
+        .where(
+            WebhookDelivery.id == delivery_id,
+            WebhookDelivery.status != WebhookDeliveryStatus.PENDING,
+        )
+        .values(status=WebhookDeliveryStatus.PENDING, next_attempt_at=utcnow(), attempts=0)
     )
     enqueue_after_commit(session, TaskName.WEBHOOK_DELIVERY, delivery_id)

@@ -19,6 +19,7 @@ from publisher.accounts.service import (
 )
 from publisher.accounts.users import (
     SESSION_DAYS,
+    Role,
     SetupDone,
     User,
     UserError,
@@ -266,7 +267,7 @@ def add_user(
     admin: Admin,
     email: Annotated[str, Form()],
     password: Annotated[str, Form()],
-    role: Annotated[str, Form()] = "editor",
+    role: Annotated[str, Form()] = Role.EDITOR,
     name: Annotated[str, Form()] = "",
 ) -> Response:
     """Add an editor or an admin."""

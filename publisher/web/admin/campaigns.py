@@ -30,7 +30,7 @@ from publisher.campaigns.drafts import (
     update_draft,
 )
 from publisher.campaigns.launch import schedule_for, send_now
-from publisher.campaigns.models import Campaign
+from publisher.campaigns.models import Campaign, CampaignKind, CampaignStatus
 from publisher.campaigns.preview import campaign_subjects, preview_campaign
 from publisher.campaigns.proofs import request_test_send
 from publisher.campaigns.scheduling import parse_moment, zone_distribution
@@ -105,10 +105,14 @@ def _form_context(session: Session) -> dict[str, Any]:
 
 @router.get("/admin/campaigns/new", response_class=HTMLResponse)
 def new_campaign_page(
-    request: Request, session: DbSession, _user: CurrentUser, kind: str = "announcement"
+    request: Request, session: DbSession, _user: CurrentUser, kind: str = CampaignKind.ANNOUNCEMENT
 ) -> HTMLResponse:
     """The form for a new announcement or digest."""
-    fields = DraftFields(kind=kind if kind in ("announcement", "digest") else "announcement")
+    fields = DraftFields(
+        kind=kind
+        if kind in (CampaignKind.ANNOUNCEMENT, CampaignKind.DIGEST)
+        else CampaignKind.ANNOUNCEMENT
+    )
     context = {"title": "New campaign", "section": "campaigns", "fields": fields}
     return templates.TemplateResponse(
         request, "admin/campaigns/new.html", {**context, **_form_context(session)}
@@ -120,7 +124,7 @@ def create_campaign_from_page(
     request: Request, session: DbSession, _user: CurrentUser, form: SubmittedForm
 ) -> Response:
     """Create the draft and open it; the form comes back with the problem otherwise."""
-    kind = str(form.get("kind") or "announcement")
+    kind = str(form.get("kind") or CampaignKind.ANNOUNCEMENT)
     fields = _fields(form, kind)
     try:
         campaign = create_draft(session, fields, now=utcnow())
@@ -160,7 +164,7 @@ def _campaign_context(session: Session, campaign: Campaign, user: Identity) -> d
         segment_id=campaign.segment_id,
     )
     scheduled_local = campaign.scheduled_at.astimezone(zone) if campaign.scheduled_at else None
-    drafted = campaign.status == "draft"
+    drafted = campaign.status == CampaignStatus.DRAFT
     report = check_campaign(session, campaign) if drafted else CheckReport([], [])
     return {
         "title": f"Campaign #{campaign.id}",
@@ -170,7 +174,9 @@ def _campaign_context(session: Session, campaign: Campaign, user: Identity) -> d
         "chosen_posts": campaign_posts(session, campaign.id),
         "subjects": campaign_subjects(session, campaign),
         "review_hold": (
-            campaign_review_problem(session, campaign.id) if campaign.status == "scheduled" else ""
+            campaign_review_problem(session, campaign.id)
+            if campaign.status == CampaignStatus.SCHEDULED
+            else ""
         ),
         "findings": report.findings,
         "sizes": report.sizes,
@@ -184,7 +190,7 @@ def _campaign_context(session: Session, campaign: Campaign, user: Identity) -> d
 
 def _suggested(campaign: Campaign, zone: ZoneInfo) -> datetime | None:
     """For a draft, the suggested time, so the zones table shows each recipient's clock."""
-    if campaign.status != "draft":
+    if campaign.status != CampaignStatus.DRAFT:
         return None
     return datetime.fromisoformat(_default_when(zone)).replace(tzinfo=zone)
 

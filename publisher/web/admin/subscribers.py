@@ -47,7 +47,7 @@ from subscribers.lists import (
     list_names,
     summaries,
 )
-from subscribers.models import OPT_IN_MODES, MailingList
+from subscribers.models import OPT_IN_MODES, MailingList, OptIn
 from subscribers.search import SEARCH_LIMIT, search_subscribers
 
 router = APIRouter()
@@ -88,7 +88,7 @@ def create_list_from_page(
     admin: Admin,
     slug: Annotated[str, Form()],
     name: Annotated[str, Form()],
-    opt_in: Annotated[str, Form()] = "double",
+    opt_in: Annotated[str, Form()] = OptIn.DOUBLE,
     public: Annotated[bool, Form()] = False,
     language: Annotated[str, Form()] = "en",
 ) -> Any:

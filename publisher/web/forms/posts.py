@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
 
-from publisher.posts.models import Post
+from publisher.posts.models import Post, PostKind
 from publisher.posts.service import (
     IMAGE_KEYS,
     MEDIA_KEYS,
@@ -30,7 +30,7 @@ COMMON_LANGUAGES = {"en": "English", "uk": "Українська", "ja": "日本
 class PostForm(BaseModel):
     """The editor form as submitted: every field is text."""
 
-    kind: str = "event"
+    kind: str = PostKind.EVENT
     title: str = ""
     language: str = "en"
     slug: str = ""
