@@ -16,8 +16,10 @@ from core.ratelimit import forget_idle_buckets
 from core.settings import get_settings
 from core.tasks import TaskName
 from publisher.accounts.users import forget_expired_sessions
+from publisher.campaigns import queries as campaign_queries
 from publisher.campaigns import scheduling
 from publisher.campaigns import service as campaigns
+from publisher.campaigns import sweeps as campaign_sweeps
 from publisher.campaigns.digests import run_due_digests
 from publisher.sending import attempts
 from publisher.stats import health
@@ -72,7 +74,9 @@ def recover_lost_plans() -> None:
     """Re-enqueue planning for campaigns whose plan task never ran (planning is idempotent)."""
     before = utcnow() - timedelta(seconds=get_settings().stall_seconds)
     with unit_of_work() as session:
-        for campaign_id in campaigns.campaigns_awaiting_plan(session, requested_before=before):
+        for campaign_id in campaign_sweeps.campaigns_awaiting_plan(
+            session, requested_before=before
+        ):
             enqueue_after_commit(session, TaskName.PLAN, campaign_id)
 
 
@@ -102,12 +106,12 @@ def resume_stalled() -> None:
     """Re-enqueue the queued rows of campaigns that stopped progressing (batch tasks lost)."""
     before = utcnow() - timedelta(seconds=get_settings().stall_seconds)
     with unit_of_work() as session:
-        for campaign_id in campaigns.stalled_campaigns(session, progress_before=before):
+        for campaign_id in campaign_sweeps.stalled_campaigns(session, progress_before=before):
             enqueue_batches(session, campaign_id)
 
 
 def finish_done() -> None:
     """Close sending campaigns that have nothing left queued or in flight."""
     with unit_of_work() as session:
-        for campaign_id in campaigns.sending_campaign_ids(session):
+        for campaign_id in campaign_queries.sending_campaign_ids(session):
             campaigns.finish_if_done(session, campaign_id)

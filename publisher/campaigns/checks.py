@@ -23,7 +23,8 @@ from core.mime import encode_part
 from core.rendering.emails import CompiledEmail, Recipient, RecipientRenderer
 from core.settings import Settings, get_settings
 from publisher.campaigns.models import Campaign, CampaignKind
-from publisher.campaigns.service import CampaignError, campaign_posts, campaign_review_problem
+from publisher.campaigns.queries import campaign_posts
+from publisher.campaigns.service import CampaignError, campaign_review_problem
 from publisher.posts.models import Post, PostStatus
 from publisher.sending.deliveries import recipient_languages
 from publisher.sending.messages import compile_campaign

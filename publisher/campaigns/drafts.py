@@ -15,11 +15,10 @@ from sqlalchemy.orm import Session
 from publisher.audience.segments import Segment, apply_segment
 from publisher.campaigns.digests import digest_post_ids
 from publisher.campaigns.models import Campaign, CampaignKind
+from publisher.campaigns.queries import campaign_list_ids, campaign_posts
 from publisher.campaigns.service import (
     REVIEWED_STATUSES,
     CampaignError,
-    campaign_list_ids,
-    campaign_posts,
     create_campaign,
     lists_by_slug,
     require_draft,

@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session
 from core.rendering.emails import CompiledEmail, Recipient, RecipientRenderer, RenderedEmail
 from core.settings import Settings, get_settings
 from publisher.campaigns.models import Campaign
-from publisher.campaigns.service import CampaignError, campaign_posts
+from publisher.campaigns.queries import campaign_posts
+from publisher.campaigns.service import CampaignError
 from publisher.sending.deliveries import recipient_languages
 from publisher.sending.messages import compile_campaign, language_subjects, post_versions
 from subscribers.models import Subscriber

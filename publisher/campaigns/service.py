@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, exists, or_, select, update
+from sqlalchemy import delete, exists, select, update
 from sqlalchemy.orm import Session
 
 from core.activity import ActivityKind, record_activity
@@ -327,77 +327,3 @@ def _control(session: Session, campaign_id: int, action: str, **values: Any) -> 
 
 def _either(words: Sequence[str]) -> str:
     return " or ".join(words) if len(words) < 3 else f"{', '.join(words[:-1])} or {words[-1]}"
-
-
-def campaign_list_ids(session: Session, campaign_id: int) -> tuple[int, ...]:
-    """The ids of the lists the campaign goes to."""
-    return tuple(
-        session.scalars(
-            select(CampaignList.list_id)
-            .where(CampaignList.campaign_id == campaign_id)
-            .order_by(CampaignList.list_id)
-        )
-    )
-
-
-def campaign_posts(session: Session, campaign_id: int) -> list[Post]:
-    """The campaign's posts in the editor's order."""
-    return list(
-        session.scalars(
-            select(Post)
-            .join(CampaignPost, CampaignPost.post_id == Post.id)
-            .where(CampaignPost.campaign_id == campaign_id)
-            .order_by(CampaignPost.position)
-        )
-    )
-
-
-def recent_campaigns(session: Session, *, limit: int = 50) -> list[Campaign]:
-    """The newest campaigns first."""
-    return list(session.scalars(select(Campaign).order_by(Campaign.id.desc()).limit(limit)))
-
-
-def campaigns_awaiting_plan(session: Session, *, requested_before: datetime) -> list[int]:
-    """Sending campaigns whose planning was asked for long ago and never done (task lost)."""
-    ids = session.scalars(
-        select(Campaign.id).where(
-            Campaign.status == CampaignStatus.SENDING,
-            Campaign.planned_at.is_(None),
-            Campaign.plan_requested_at < requested_before,
-        )
-    ).all()
-    if ids:
-        session.execute(
-            update(Campaign).where(Campaign.id.in_(ids)).values(plan_requested_at=utcnow())
-        )
-    return list(ids)
-
-
-def stalled_campaigns(session: Session, *, progress_before: datetime) -> list[int]:
-    """Planned, sending campaigns with queued rows and no progress lately (batch tasks lost)."""
-    queued = exists().where(
-        Delivery.campaign_id == Campaign.id,
-        Delivery.status == DeliveryStatus.QUEUED,
-        # Rows waiting for their local hour are not stalled.
-        or_(Delivery.not_before.is_(None), Delivery.not_before <= Campaign.released_until),
-    )
-    ids = session.scalars(
-        select(Campaign.id).where(
-            Campaign.status == CampaignStatus.SENDING,
-            Campaign.planned_at.is_not(None),
-            Campaign.last_progress_at < progress_before,
-            queued,
-        )
-    ).all()
-    if ids:
-        session.execute(
-            update(Campaign).where(Campaign.id.in_(ids)).values(last_progress_at=utcnow())
-        )
-    return list(ids)
-
-
-def sending_campaign_ids(session: Session) -> list[int]:
-    """Ids of the campaigns now sending."""
-    return list(
-        session.scalars(select(Campaign.id).where(Campaign.status == CampaignStatus.SENDING))
-    )

@@ -22,13 +22,13 @@ from publisher.campaigns.models import Campaign, CampaignKind, CampaignStatus
 from publisher.campaigns.preview import preview_campaign
 from publisher.campaigns.progress import CampaignProgress, campaign_progress, duration_text
 from publisher.campaigns.proofs import request_test_send
+from publisher.campaigns.queries import recent_campaigns
 from publisher.campaigns.scheduling import parse_moment
 from publisher.campaigns.service import (
     CampaignError,
     cancel_campaign,
     get_campaign,
     pause_campaign,
-    recent_campaigns,
     resume_campaign,
 )
 

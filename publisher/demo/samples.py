@@ -19,7 +19,8 @@ from __future__ import annotations
 from importlib.resources import files
 from importlib.resources.abc import Traversable
 
-from publisher.posts.importing import MARKDOWN_SUFFIXES, ImportItem, ImportSource, parse_source
+from publisher.posts.import_items import ImportItem, ImportSource
+from publisher.posts.importing import MARKDOWN_SUFFIXES, parse_source
 from publisher.posts.service import check_input
 
 BASE_URL_PLACEHOLDER = "{base_url}"

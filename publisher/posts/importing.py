@@ -10,35 +10,37 @@ again updates the post instead of adding a second one.
 
 from __future__ import annotations
 
-import io
 import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from collections.abc import Sequence
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import feedparser
-import httpx
 import yaml
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from core.audit import record_audit
 from core.database import utcnow
-from core.netguard import guarded_client, parse_web_url
-from core.rendering.content import html_to_markdown, html_to_text
+from publisher.posts.feeds import Fetcher, fetch_url, parse_feed
 from publisher.posts.front_matter import load_front_matter
 from publisher.posts.import_body import read_body
+from publisher.posts.import_items import (
+    Imported,
+    ImportItem,
+    ImportRejected,
+    ImportReport,
+    ImportSource,
+    Rejection,
+)
+from publisher.posts.input import PostInput
 from publisher.posts.models import POST_KINDS, POST_STATUSES, Post, PostKind, PostStatus
 from publisher.posts.service import (
     Actor,
-    PostInput,
     PostInputError,
     PostPermissionError,
     create_post,
-    is_web_url,
     public_url,
     update_post,
     valid_timezone,
@@ -46,94 +48,8 @@ from publisher.posts.service import (
 
 MARKDOWN_SUFFIXES = (".md", ".markdown")
 FEED_SUFFIXES = (".xml", ".rss", ".atom")
-FETCH_TIMEOUT_SECONDS = 15.0
-MAX_FEED_BYTES = 10 * 1024 * 1024
 EDITOR_STATUSES = (PostStatus.DRAFT, PostStatus.IN_REVIEW)
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)^(?:---|\.\.\.)[ \t]*$\r?\n?(.*)\Z", re.S | re.M)
-
-
-class ImportRejected(ValueError):
-    """A source (or one feed entry) cannot be imported; the message says why."""
-
-
-@dataclass(frozen=True, slots=True)
-class ImportSource:
-    """One thing to import: a file's (or a fetched feed's) name and bytes."""
-
-    name: str
-    content: bytes
-
-
-@dataclass(slots=True)
-class ImportItem:
-    """One post read from a source, not yet stored."""
-
-    origin: str
-    source_id: str
-    data: PostInput
-    status: str = PostStatus.DRAFT
-    translation_of: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class Imported:
-    """A stored post and what happened to it: ``created``, ``updated`` or ``unchanged``."""
-
-    post: Post
-    outcome: str
-
-
-@dataclass(frozen=True, slots=True)
-class Rejection:
-    """A source or entry that was not imported, and why."""
-
-    origin: str
-    reason: str
-
-
-@dataclass(slots=True)
-class ImportReport:
-    """The outcome of one import: posts stored, sources rejected, remarks."""
-
-    imported: list[Imported] = field(default_factory=list)
-    rejected: list[Rejection] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-
-Fetcher = Callable[[str], bytes]
-
-
-def fetch_url(url: str, client: httpx.Client | None = None, *, public_only: bool = False) -> bytes:
-    """The body of a feed URL (redirects followed, with a timeout and a size limit).
-
-    ``public_only`` (a URL typed into the admin page): every request on the way, redirects
-    included, connects only to a checked public address (:mod:`core.netguard`), so
-    the form cannot be used to read the server's own network (metadata services,
-    databases, admin ports).
-    """
-    try:
-        parse_web_url(url)
-    except ValueError as error:
-        raise ImportRejected(f"could not fetch the feed: {error}") from error
-    own = client is None
-    http = client or _feed_client(public_only)
-    try:
-        answer = http.get(url, headers={"Accept": "application/rss+xml, application/atom+xml"})
-        answer.raise_for_status()
-    except (httpx.HTTPError, httpx.InvalidURL) as error:
-        raise ImportRejected(f"could not fetch the feed: {error}") from error
-    finally:
-        if own:
-            http.close()
-    if len(answer.content) > MAX_FEED_BYTES:
-        raise ImportRejected("the feed is larger than 10 MB")
-    return answer.content
-
-
-def _feed_client(public_only: bool) -> httpx.Client:
-    if public_only:
-        return guarded_client(timeout=FETCH_TIMEOUT_SECONDS, follow_redirects=True)
-    return httpx.Client(timeout=FETCH_TIMEOUT_SECONDS, follow_redirects=True)
 
 
 def read_paths(
@@ -262,72 +178,6 @@ def _when(meta: dict[str, Any], key: str, zone: str) -> datetime | None:
     if not isinstance(value, datetime):
         raise ImportRejected(f"unparsable date in {key}: {value!r}")
     return value if value.tzinfo else value.replace(tzinfo=ZoneInfo(zone))
-
-
-def parse_feed(source: ImportSource) -> tuple[list[ImportItem], list[Rejection]]:
-    """The entries of an RSS or Atom feed as posts (``news`` unless a category names a kind)."""
-    # A stream, never bytes or a string: feedparser would open those as a path or URL.
-    parsed = feedparser.parse(io.BytesIO(source.content))
-    if not parsed.get("version"):
-        raise ImportRejected("not an RSS or Atom feed")
-    language = _language(parsed.feed.get("language", "")) or "en"
-    items, rejected = [], []
-    for number, entry in enumerate(parsed.entries, 1):
-        origin = f"{source.name} entry {number}"
-        try:
-            items.append(_item_from_entry(origin, entry, language))
-        except ImportRejected as error:
-            rejected.append(Rejection(origin, str(error)))
-    return items, rejected
-
-
-def _language(value: str) -> str:
-    return value.strip().lower().split("-")[0].split("_")[0]
-
-
-def _item_from_entry(origin: str, entry: Any, language: str) -> ImportItem:
-    key = entry.get("id") or entry.get("link")
-    if not key:
-        raise ImportRejected("the entry has neither an id nor a link")
-    title = html_to_text(entry.get("title", "")).strip()
-    if not title:
-        raise ImportRejected("missing title")
-    terms = [tag.get("term", "").strip() for tag in entry.get("tags", []) if tag.get("term")]
-    kinds = [term.lower() for term in terms if term.lower() in POST_KINDS]
-    content = entry.get("content") or []
-    summary_html = entry.get("summary", "")
-    body_html = content[0].get("value", "") if content else ""
-    link = entry.get("link", "")
-    data = PostInput(
-        kind=kinds[0] if kinds else PostKind.NEWS,
-        title=title,
-        language=_language(entry.get("title_detail", {}).get("language") or "") or language,
-        summary=html_to_text(summary_html) if body_html else "",
-        body=html_to_markdown(body_html or summary_html),
-        author=entry.get("author", ""),
-        topics=[term for term in terms if term.lower() not in POST_KINDS],
-        url=link if is_web_url(link) else "",
-        media=[_enclosure(item) for item in entry.get("enclosures", []) if item.get("href")],
-        published_at=_entry_time(entry),
-    )
-    return ImportItem(origin, f"feed:{key}", data, PostStatus.DRAFT)
-
-
-def _enclosure(item: Any) -> dict[str, str]:
-    kind = str(item.get("type", "")).split("/")[0]
-    label = {"video": "Video recording", "audio": "Audio recording"}.get(kind, "Attachment")
-    return {"label": label, "url": str(item.get("href", "")), "language": ""}
-
-
-def _entry_time(entry: Any) -> datetime | None:
-    for key in ("published", "updated"):
-        if entry.get(key):
-            parsed = entry.get(f"{key}_parsed")
-            if parsed is None:
-                raise ImportRejected(f"unparsable date in {key}: {entry.get(key)!r}")
-            year, month, day, hour, minute, second = parsed[:6]
-            return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
-    return None
 
 
 def import_sources(

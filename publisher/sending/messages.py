@@ -34,7 +34,7 @@ from core.rendering.emails import (
 )
 from core.settings import Settings
 from publisher.campaigns.models import Campaign, CampaignKind
-from publisher.campaigns.service import campaign_list_ids, campaign_posts
+from publisher.campaigns.queries import campaign_list_ids, campaign_posts
 from publisher.posts.models import Post, PostStatus
 from publisher.sending.attempts import ClaimedDelivery
 from publisher.tracking.links import CampaignLinks, click_urls, open_url, track_email

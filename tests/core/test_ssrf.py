@@ -28,7 +28,8 @@ from sqlalchemy import func, select
 from core.activity import record_activity
 from core.database import unit_of_work
 from core.netguard import AddressRefused, GuardedTransport, guarded_client
-from publisher.posts.importing import ImportRejected, fetch_url
+from publisher.posts.feeds import fetch_url
+from publisher.posts.import_items import ImportRejected
 from publisher.posts.models import Post
 from publisher.web.app import create_app
 from publisher.webhooks import outgoing as webhooks

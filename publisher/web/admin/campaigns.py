@@ -33,13 +33,9 @@ from publisher.campaigns.launch import schedule_for, send_now
 from publisher.campaigns.models import Campaign, CampaignKind, CampaignStatus
 from publisher.campaigns.preview import campaign_subjects, preview_campaign
 from publisher.campaigns.proofs import request_test_send
+from publisher.campaigns.queries import campaign_posts
 from publisher.campaigns.scheduling import parse_moment, zone_distribution
-from publisher.campaigns.service import (
-    CampaignError,
-    campaign_posts,
-    campaign_review_problem,
-    get_campaign,
-)
+from publisher.campaigns.service import CampaignError, campaign_review_problem, get_campaign
 from publisher.web.deps import Admin, CurrentUser, DbSession, RowId, SubmittedForm
 from publisher.web.pages import templates
 from subscribers.lists import all_lists

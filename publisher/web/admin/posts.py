@@ -17,13 +17,9 @@ from sqlalchemy.orm import Session
 
 from core.audit import audit_trail
 from core.rendering.content import markdown_to_html
-from publisher.posts.importing import (
-    ImportReport,
-    ImportSource,
-    Rejection,
-    fetch_url,
-    import_sources,
-)
+from publisher.posts.feeds import fetch_url
+from publisher.posts.import_items import ImportReport, ImportSource, Rejection
+from publisher.posts.importing import import_sources
 from publisher.posts.models import POST_KINDS, POST_STATUSES, Post
 from publisher.posts.service import (
     Actor,

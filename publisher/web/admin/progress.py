@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from publisher.campaigns.models import CAMPAIGN_STATUSES, Campaign
 from publisher.campaigns.progress import CampaignProgress, campaign_progress, duration_text
+from publisher.campaigns.queries import recent_campaigns
 from publisher.campaigns.service import (
     CONTROL_DONE,
     CampaignError,
@@ -26,7 +27,6 @@ from publisher.campaigns.service import (
     cancel_campaign,
     get_campaign,
     pause_campaign,
-    recent_campaigns,
     resume_campaign,
 )
 from publisher.web.deps import Admin, CurrentUser, DbSession, RowId

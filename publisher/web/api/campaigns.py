@@ -20,13 +20,9 @@ from publisher.campaigns.models import Campaign
 from publisher.campaigns.preview import campaign_subjects, preview_campaign
 from publisher.campaigns.progress import CampaignProgress, campaign_progress
 from publisher.campaigns.proofs import request_test_send
+from publisher.campaigns.queries import recent_campaigns
 from publisher.campaigns.scheduling import parse_moment
-from publisher.campaigns.service import (
-    CampaignError,
-    CampaignNotFound,
-    get_campaign,
-    recent_campaigns,
-)
+from publisher.campaigns.service import CampaignError, CampaignNotFound, get_campaign
 from publisher.web.deps import Admin, CurrentUser, DbSession, IdValue, RowId
 
 router = APIRouter(tags=["admin"])

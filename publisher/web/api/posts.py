@@ -11,9 +11,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, HTTPException, Query, status
 from pydantic import BaseModel
 
+from publisher.posts.input import PostInput
 from publisher.posts.service import (
     Actor,
-    PostInput,
     PostInputError,
     PostNotFound,
     PostPermissionError,

@@ -12,12 +12,12 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
 
+from publisher.posts.input import PostInput
 from publisher.posts.models import Post, PostKind
 from publisher.posts.service import (
     IMAGE_KEYS,
     MEDIA_KEYS,
     SPEAKER_KEYS,
-    PostInput,
     PostInputError,
     valid_timezone,
 )

@@ -8,7 +8,8 @@ import feedparser
 from fastapi.testclient import TestClient
 
 from core.database import unit_of_work
-from publisher.campaigns.service import campaign_posts, start_sending
+from publisher.campaigns.queries import campaign_posts
+from publisher.campaigns.service import start_sending
 from publisher.web.app import app
 from tests.fixtures.factories import add_announcement, add_list, add_post, add_subscribers
 from tests.fixtures.tasks import TaskRecorder

@@ -15,7 +15,9 @@ from sqlalchemy.orm import Session
 
 from core.database import unit_of_work, utcnow
 from core.tasks import TaskName
+from publisher.campaigns import queries as campaign_queries
 from publisher.campaigns import service as campaigns
+from publisher.campaigns import sweeps as campaign_sweeps
 from publisher.campaigns.models import CAMPAIGN_STATUSES, Campaign
 from publisher.campaigns.service import (
     CampaignNotFound,
@@ -159,8 +161,8 @@ def test_finish_and_the_sweeps_leave_stopped_campaigns_alone(
         session.execute(update(Campaign).values(last_progress_at=utcnow() - timedelta(days=1)))
         assert not campaigns.finish_if_done(session, stopped)
         assert campaigns.finish_if_done(session, sending_id)
-        assert campaigns.sending_campaign_ids(session) == []
-        assert campaigns.stalled_campaigns(session, progress_before=utcnow()) == []
+        assert campaign_queries.sending_campaign_ids(session) == []
+        assert campaign_sweeps.stalled_campaigns(session, progress_before=utcnow()) == []
     assert stored(stopped).status == status
     assert stored(stalled).status == status
     assert stored(sending_id).status == "sent"

@@ -18,7 +18,8 @@ from publisher.campaigns.digests import (
     run_due_digests,
 )
 from publisher.campaigns.models import Campaign, DigestSchedule
-from publisher.campaigns.service import campaign_posts, create_campaign
+from publisher.campaigns.queries import campaign_posts
+from publisher.campaigns.service import create_campaign
 from publisher.posts.models import Post
 from tests.fixtures.factories import add_list, add_post, add_subscribers
 

@@ -15,7 +15,7 @@ from publisher.audience.segments import create_segment
 from publisher.campaigns.drafts import list_slugs_of
 from publisher.campaigns.launch import PASSED
 from publisher.campaigns.models import Campaign
-from publisher.campaigns.service import campaign_posts
+from publisher.campaigns.queries import campaign_posts
 from publisher.cli.main import app as cli
 from publisher.web.app import app as web_app
 from tests.fixtures.factories import add_announcement, add_list, add_post, add_subscribers, log_in

@@ -15,7 +15,8 @@ from core.settings import get_settings
 from core.tokens import InvalidToken
 from publisher.campaigns.preview import preview_campaign
 from publisher.campaigns.proofs import proof_messages
-from publisher.campaigns.service import campaign_list_ids, create_campaign
+from publisher.campaigns.queries import campaign_list_ids
+from publisher.campaigns.service import create_campaign
 from publisher.cli.main import app as cli_app
 from publisher.sending.messages import compile_campaign
 from publisher.web.app import create_app

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from core.database import unit_of_work
-from publisher.campaigns import service as campaigns
+from publisher.campaigns import sweeps as campaign_sweeps
 from publisher.campaigns.models import Campaign
 from publisher.campaigns.scheduling import parse_moment, schedule_campaign, zone_distribution
 from publisher.campaigns.service import CampaignError
@@ -125,7 +125,7 @@ def test_local_time_delivery_sends_each_zone_at_its_own_hour(tasks: TaskRecorder
         # Rows waiting for their hour: neither finished nor stalled.
         assert session.get(Campaign, campaign_id).status == "sending"  # type: ignore[union-attr]
         far_later = at(6, 59) + timedelta(hours=1)
-        assert campaigns.stalled_campaigns(session, progress_before=far_later) == []
+        assert campaign_sweeps.stalled_campaigns(session, progress_before=far_later) == []
 
     scheduled.tick(now=at(6, 59))  # 08:59 in Kyiv
     tasks.run_all()

@@ -20,7 +20,7 @@ from publisher.demo.samples import (
     demo_posts,
     demo_sources,
 )
-from publisher.posts.importing import ImportItem
+from publisher.posts.import_items import ImportItem
 from tests.fixtures.paths import ROOT
 
 BASE_URL = "https://herald.example.org"

@@ -14,15 +14,9 @@ from typer.testing import CliRunner
 
 from core.database import unit_of_work
 from publisher.cli.main import app as cli_app
-from publisher.posts.importing import (
-    ImportRejected,
-    ImportSource,
-    fetch_url,
-    import_sources,
-    parse_feed,
-    parse_markdown,
-    read_paths,
-)
+from publisher.posts.feeds import fetch_url, parse_feed
+from publisher.posts.import_items import ImportRejected, ImportSource
+from publisher.posts.importing import import_sources, parse_markdown, read_paths
 from publisher.posts.models import Post
 from publisher.posts.service import CLI, Actor
 from tests.fixtures.factories import EDITOR

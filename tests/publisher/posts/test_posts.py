@@ -9,9 +9,9 @@ from sqlalchemy.orm import Session
 
 from core.audit import audit_trail
 from core.rendering.content import html_to_markdown, markdown_to_html
+from publisher.posts.input import PostInput
 from publisher.posts.service import (
     CLI,
-    PostInput,
     PostInputError,
     check_input,
     create_post,

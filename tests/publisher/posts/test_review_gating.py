@@ -15,8 +15,9 @@ from publisher.campaigns.launch import send_now
 from publisher.campaigns.models import Campaign
 from publisher.campaigns.service import CampaignError, create_campaign, resume_campaign, schedule
 from publisher.cli.main import app as cli_app
+from publisher.posts.input import PostInput
 from publisher.posts.models import Post
-from publisher.posts.service import PostInput, update_post
+from publisher.posts.service import update_post
 from publisher.sending.models import Delivery
 from publisher.web.app import create_app
 from tests.fixtures.factories import ADMIN, add_draft, add_list, add_subscribers, log_in

@@ -13,17 +13,11 @@ from core.audit import audit_trail
 from core.database import unit_of_work
 from core.tasks import TaskName
 from publisher.campaigns.models import Campaign
-from publisher.campaigns.service import campaign_list_ids
+from publisher.campaigns.queries import campaign_list_ids
 from publisher.cli.main import app as cli_app
+from publisher.posts.input import PostInput
 from publisher.posts.models import Post
-from publisher.posts.service import (
-    CLI,
-    Actor,
-    PostInput,
-    PostInputError,
-    PostPermissionError,
-    update_post,
-)
+from publisher.posts.service import CLI, Actor, PostInputError, PostPermissionError, update_post
 from publisher.posts.workflow import WorkflowError, allowed_steps, comments_on, take_step
 from tests.conftest import use_settings
 from tests.fixtures.factories import ADMIN, EDITOR, add_draft, add_list, add_user

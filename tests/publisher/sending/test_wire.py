@@ -32,7 +32,8 @@ from publisher.campaigns.launch import send_now
 from publisher.campaigns.models import Campaign
 from publisher.campaigns.service import create_campaign
 from publisher.cli.processes import migrate
-from publisher.posts.importing import ImportSource, import_sources
+from publisher.posts.import_items import ImportSource
+from publisher.posts.importing import import_sources
 from publisher.posts.models import Post
 from publisher.posts.service import Actor
 from subscribers.consent import Notice

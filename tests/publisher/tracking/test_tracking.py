@@ -20,7 +20,8 @@ from core.message import OutgoingMessage
 from core.settings import get_settings
 from core.tokens import make_token
 from publisher.campaigns.models import Campaign
-from publisher.campaigns.service import campaign_list_ids, create_campaign
+from publisher.campaigns.queries import campaign_list_ids
+from publisher.campaigns.service import create_campaign
 from publisher.sending.attempts import ClaimedDelivery
 from publisher.sending.messages import CampaignEmails, compile_campaign
 from publisher.sending.models import Delivery

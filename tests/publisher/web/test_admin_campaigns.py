@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from core.database import unit_of_work
 from publisher.accounts.users import User
 from publisher.campaigns.models import Campaign
-from publisher.campaigns.service import campaign_posts
+from publisher.campaigns.queries import campaign_posts
 from publisher.web.app import app
 from tests.fixtures.factories import add_announcement, add_list, add_post, add_subscribers, log_in
 

@@ -24,7 +24,8 @@ from core.database import get_engine, unit_of_work
 from core.providers.sendgrid_webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER
 from publisher.accounts.users import create_api_token
 from publisher.campaigns.models import Campaign
-from publisher.posts.importing import ImportRejected, ImportSource, import_sources, parse_markdown
+from publisher.posts.import_items import ImportRejected, ImportSource
+from publisher.posts.importing import import_sources, parse_markdown
 from publisher.posts.models import Post
 from publisher.posts.service import CLI
 from publisher.web.app import create_app
