@@ -63,11 +63,17 @@ def run_case(rows: int, folder: Path) -> dict[str, object]:
     finally:
         drop_postgres(database)
     return {
-        "case": "postgres", "rows": rows, "seconds": round(seconds, 2),
-        "rows_per_s": round(rows / seconds), "peak_rss_mb": _peak_rss_mb(),
-        "rss_before_import_mb": baseline, "file_mb": round(source.stat().st_size / 2**20, 1),
-        "added": result["added"], "rejected": result["rejected"], "status": result["status"],
-    }  # fmt: skip
+        "case": "postgres",
+        "rows": rows,
+        "seconds": round(seconds, 2),
+        "rows_per_s": round(rows / seconds),
+        "peak_rss_mb": _peak_rss_mb(),
+        "rss_before_import_mb": baseline,
+        "file_mb": round(source.stat().st_size / 2**20, 1),
+        "added": result["added"],
+        "rejected": result["rejected"],
+        "status": result["status"],
+    }
 
 
 def _peak_rss_mb() -> float:

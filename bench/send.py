@@ -66,10 +66,16 @@ PG_SUBSCRIBERS = (
 def _add_subscribers_in_chunks(session: Session, recipients: int) -> None:
     for start in range(0, recipients, 5000):
         rows = [
-            {"email": f"r{i}@example.com", "name": f"Reader {i}", "language": "en",
-             "timezone": "UTC", "attributes": {}, "status": "active"}
+            {
+                "email": f"r{i}@example.com",
+                "name": f"Reader {i}",
+                "language": "en",
+                "timezone": "UTC",
+                "attributes": {},
+                "status": "active",
+            }
             for i in range(start, min(start + 5000, recipients))
-        ]  # fmt: skip
+        ]
         session.execute(sa.insert(Subscriber), rows)
 
 
@@ -109,8 +115,12 @@ def run_case(kind: str, recipients: int, workers: int, folder: Path) -> dict[str
     migrate()
     campaign_id = seed(recipients)
     with sandbox_server(folder) as provider_url:
-        env = herald_env(**settings, provider="postmark", provider_url=provider_url,
-                         postmark_server_token="sandbox-token")  # fmt: skip
+        env = herald_env(
+            **settings,
+            provider="postmark",
+            provider_url=provider_url,
+            postmark_server_token="sandbox-token",
+        )
         workers_up = [celery_worker(env, folder, name=f"w{n}") for n in range(workers)]
         processes = [context.__enter__() for context in workers_up]
         _wait_for_pools(processes)
@@ -134,12 +144,17 @@ def run_case(kind: str, recipients: int, workers: int, folder: Path) -> dict[str
     if kind != "embedded":
         drop_postgres(database)
     return {
-        "case": kind, "recipients": recipients, "workers": workers, "seconds": round(seconds, 2),
+        "case": kind,
+        "recipients": recipients,
+        "workers": workers,
+        "seconds": round(seconds, 2),
         "plan_seconds": plan_seconds,
-        "messages_per_s": round(stats["messages"] / seconds, 1), "peak_rss_mb": peaks,
+        "messages_per_s": round(stats["messages"] / seconds, 1),
+        "peak_rss_mb": peaks,
         "sandbox_peak_rss_mb": sandbox_peak[0] if sandbox_peak else None,
-        "duplicates": stats["duplicates"], "missing": recipients - stats["unique_recipients"],
-    }  # fmt: skip
+        "duplicates": stats["duplicates"],
+        "missing": recipients - stats["unique_recipients"],
+    }
 
 
 def _wait_for_pools(workers: list[subprocess.Popen[bytes]]) -> None:
@@ -172,8 +187,11 @@ def _plan_seconds(campaign_id: int) -> float:
 
 def _status(campaign_id: int) -> str:
     with unit_of_work() as session:
-        return str(session.scalar(sa.text("SELECT status FROM campaigns WHERE id = :id"),
-                                  {"id": campaign_id}))  # fmt: skip
+        return str(
+            session.scalar(
+                sa.text("SELECT status FROM campaigns WHERE id = :id"), {"id": campaign_id}
+            )
+        )
 
 
 def main() -> None:

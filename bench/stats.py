@@ -81,52 +81,70 @@ def build(campaigns: int, per_campaign: int) -> int:
 def _generate(connection: sa.Connection, per_campaign: int) -> None:
     run = connection.execute
     run(sa.text("SET LOCAL synchronous_commit = off"))
-    run(sa.text(
-        "INSERT INTO subscribers (email, name, language, timezone, attributes, status, created_at) "
-        "SELECT 'reader' || n || '@example.com', 'Reader ' || n, 'en', 'UTC', '{}', 'active', "
-        "now() FROM generate_series(1, :n) AS n"
-    ), {"n": per_campaign})  # fmt: skip
-    run(sa.text(
-        "INSERT INTO subscriptions (subscriber_id, list_id, status, consent_source, consent_ip, "
-        "unsubscribed_via, created_at) SELECT id, (SELECT min(id) FROM lists), 'confirmed', "
-        "'bench', '', '', now() FROM subscribers"
-    ))  # fmt: skip
+    run(
+        sa.text(
+            "INSERT INTO subscribers (email, name, language, timezone, attributes, status, "
+            "created_at) "
+            "SELECT 'reader' || n || '@example.com', 'Reader ' || n, 'en', 'UTC', '{}', 'active', "
+            "now() FROM generate_series(1, :n) AS n"
+        ),
+        {"n": per_campaign},
+    )
+    run(
+        sa.text(
+            "INSERT INTO subscriptions (subscriber_id, list_id, status, consent_source, "
+            "consent_ip, "
+            "unsubscribed_via, created_at) SELECT id, (SELECT min(id) FROM lists), 'confirmed', "
+            "'bench', '', '', now() FROM subscribers"
+        )
+    )
     sending = "(SELECT max(id) FROM campaigns)"
-    run(sa.text(
-        "INSERT INTO deliveries (campaign_id, subscriber_id, status, attempts, provider, error, "
-        "outcome, created_at, sent_at, outcome_at, opened_at, clicked_at) "
-        "SELECT c.id, s.id, CASE WHEN c.id = " + sending + " AND s.id % 2 = 0 THEN 'queued' "
-        "ELSE 'sent' END, 1, 'postmark', '', 'delivered', now(), now() - interval '2 days', "
-        "now() - interval '2 days', CASE WHEN s.id % 5 < 2 THEN now() - interval '1 day' END, "
-        "CASE WHEN s.id % 10 = 0 THEN now() - interval '1 day' END "
-        "FROM campaigns c CROSS JOIN subscribers s"
-    ))  # fmt: skip
+    run(
+        sa.text(
+            "INSERT INTO deliveries (campaign_id, subscriber_id, status, attempts, provider, "
+            "error, "
+            "outcome, created_at, sent_at, outcome_at, opened_at, clicked_at) "
+            "SELECT c.id, s.id, CASE WHEN c.id = " + sending + " AND s.id % 2 = 0 THEN 'queued' "
+            "ELSE 'sent' END, 1, 'postmark', '', 'delivered', now(), now() - interval '2 days', "
+            "now() - interval '2 days', CASE WHEN s.id % 5 < 2 THEN now() - interval '1 day' END, "
+            "CASE WHEN s.id % 10 = 0 THEN now() - interval '1 day' END "
+            "FROM campaigns c CROSS JOIN subscribers s"
+        )
+    )
     for name, _ in EVENT_INDEXES:
         run(sa.text(f"ALTER TABLE delivery_events DROP CONSTRAINT {name}"))
     run(sa.text("DROP INDEX ix_delivery_events_campaign_type"))
     run(sa.text("DROP INDEX ix_delivery_events_delivery_id"))
-    run(sa.text(
-        "INSERT INTO delivery_events (source, event_id, delivery_id, campaign_id, type, bounce, "
-        "recipient, machine, occurred_at, received_at, details) "
-        "SELECT 'postmark', d.id || ':' || n, d.id, d.campaign_id, "
-        "(ARRAY['delivered','opened','opened','opened','opened','clicked','clicked','clicked',"
-        "'deferred','opened'])[n], '', '', n = 5, d.sent_at + n * interval '1 hour', "
-        "d.sent_at + n * interval '1 hour', CASE WHEN n BETWEEN 6 AND 8 THEN "
-        "jsonb_build_object('url', 'https://example.org/post/' || (d.id % 5))::json "
-        "ELSE '{}'::json END FROM deliveries d CROSS JOIN generate_series(1, :n) AS n"
-    ), {"n": EVENTS_PER_DELIVERY})  # fmt: skip
+    run(
+        sa.text(
+            "INSERT INTO delivery_events (source, event_id, delivery_id, campaign_id, type, "
+            "bounce, "
+            "recipient, machine, occurred_at, received_at, details) "
+            "SELECT 'postmark', d.id || ':' || n, d.id, d.campaign_id, "
+            "(ARRAY['delivered','opened','opened','opened','opened','clicked','clicked','clicked',"
+            "'deferred','opened'])[n], '', '', n = 5, d.sent_at + n * interval '1 hour', "
+            "d.sent_at + n * interval '1 hour', CASE WHEN n BETWEEN 6 AND 8 THEN "
+            "jsonb_build_object('url', 'https://example.org/post/' || (d.id % 5))::json "
+            "ELSE '{}'::json END FROM deliveries d CROSS JOIN generate_series(1, :n) AS n"
+        ),
+        {"n": EVENTS_PER_DELIVERY},
+    )
     for name, definition in EVENT_INDEXES:
         run(sa.text(f"ALTER TABLE delivery_events ADD CONSTRAINT {name} {definition}"))
-    run(sa.text(
-        "CREATE INDEX ix_delivery_events_campaign_type ON delivery_events (campaign_id, type)"
-    ))  # fmt: skip
+    run(
+        sa.text(
+            "CREATE INDEX ix_delivery_events_campaign_type ON delivery_events (campaign_id, type)"
+        )
+    )
     run(sa.text("CREATE INDEX ix_delivery_events_delivery_id ON delivery_events (delivery_id)"))
-    run(sa.text(
-        "INSERT INTO provider_minutes (provider, minute, requests, messages, accepted, errors, "
-        "throttled, deferrals, latency_ms_sum, latency_ms_max) SELECT 'postmark', "
-        "date_trunc('minute', now()) - m * interval '1 minute', 10, 5000, 4990, m % 7 / 6, "
-        "m % 11 / 10, 3, 1800, 400 FROM generate_series(0, 1439) AS m"
-    ))  # fmt: skip
+    run(
+        sa.text(
+            "INSERT INTO provider_minutes (provider, minute, requests, messages, accepted, errors, "
+            "throttled, deferrals, latency_ms_sum, latency_ms_max) SELECT 'postmark', "
+            "date_trunc('minute', now()) - m * interval '1 minute', 10, 5000, 4990, m % 7 / 6, "
+            "m % 11 / 10, 3, 1800, 400 FROM generate_series(0, 1439) AS m"
+        )
+    )
 
 
 def _log(step: str, started: float) -> None:
@@ -144,11 +162,13 @@ def measure(client: TestClient, case: str, path: str, requests: int) -> dict[str
         assert answer.status_code == 200
     times.sort()
     return {
-        "case": case, "path": path, "requests": requests,
+        "case": case,
+        "path": path,
+        "requests": requests,
         "p50_ms": round(statistics.median(times), 1),
         "p95_ms": round(times[max(0, int(len(times) * 0.95) - 1)], 1),
         "max_ms": round(times[-1], 1),
-    }  # fmt: skip
+    }
 
 
 def main() -> None:

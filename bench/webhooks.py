@@ -48,9 +48,11 @@ from tests.fixtures.factories import add_announcement, add_list  # noqa: E402
 from tests.fixtures.processes import free_port, herald_env, wait_until  # noqa: E402
 
 DEFAULT_CASES = [
-    "direct:embedded:20000:500", "direct:postgres:20000:500",
-    "http:postgres:20000:100:4", "http:postgres:5000:1:8",
-]  # fmt: skip
+    "direct:embedded:20000:500",
+    "direct:postgres:20000:500",
+    "http:postgres:20000:100:4",
+    "http:postgres:5000:1:8",
+]
 USER, PASSWORD = "bench", "bench-webhook-password"
 Record = dict[str, Any]
 
@@ -60,9 +62,17 @@ def seed(recipients: int) -> list[tuple[int, str]]:
     with unit_of_work() as session:
         mailing_list = add_list(session)
         for start in range(0, recipients, 5000):
-            people = [{"email": f"r{i}@example.com", "name": f"Reader {i}", "language": "en",
-                       "timezone": "UTC", "attributes": {}, "status": "active"}
-                      for i in range(start, min(start + 5000, recipients))]  # fmt: skip
+            people = [
+                {
+                    "email": f"r{i}@example.com",
+                    "name": f"Reader {i}",
+                    "language": "en",
+                    "timezone": "UTC",
+                    "attributes": {},
+                    "status": "active",
+                }
+                for i in range(start, min(start + 5000, recipients))
+            ]
             session.execute(sa.insert(Subscriber), people)
         session.execute(
             sa.text(
@@ -85,11 +95,16 @@ def seed(recipients: int) -> list[tuple[int, str]]:
 def delivery_record(delivery_id: int, email: str) -> Record:
     """Postmark's ``Delivery`` webhook record for one of our deliveries."""
     return {
-        "RecordType": "Delivery", "ServerID": 1, "MessageStream": "broadcast",
-        "MessageID": str(uuid.uuid4()), "Recipient": email, "Tag": "",
-        "DeliveredAt": "2026-03-02T09:00:00.1234567Z", "Details": "smtp;250 2.0.0 OK",
+        "RecordType": "Delivery",
+        "ServerID": 1,
+        "MessageStream": "broadcast",
+        "MessageID": str(uuid.uuid4()),
+        "Recipient": email,
+        "Tag": "",
+        "DeliveredAt": "2026-03-02T09:00:00.1234567Z",
+        "Details": "smtp;250 2.0.0 OK",
         "Metadata": {"delivery_id": str(delivery_id)},
-    }  # fmt: skip
+    }
 
 
 def ingest_directly(records: list[Record], batch: int) -> float:
@@ -106,12 +121,18 @@ def ingest_over_http(records: list[Record], batch: int, clients: int, folder: Pa
     """Seconds to post every record to a real web process, ``batch`` per request."""
     port = free_port()
     env = herald_env(
-        database_url=get_settings().database_url, postmark_webhook_user=USER,
+        database_url=get_settings().database_url,
+        postmark_webhook_user=USER,
         postmark_webhook_password=PASSWORD,
-    )  # fmt: skip
+    )
     with (folder / "web.log").open("ab") as log:
-        web = subprocess.Popen(web_command("127.0.0.1", port), env=env, cwd=folder,
-                               stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+        web = subprocess.Popen(
+            web_command("127.0.0.1", port),
+            env=env,
+            cwd=folder,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until(lambda: _healthy(url), timeout=30, what="the web process")
@@ -175,11 +196,16 @@ def run_case(case: str, folder: Path) -> dict[str, object]:
         if kind != "embedded":
             drop_postgres(database)
     return {
-        "case": mode, "db": kind, "events": len(records), "batch": int(batch),
-        "clients": clients, "seconds": round(seconds, 2),
-        "events_per_s": round(len(records) / seconds, 1), "stored": events,
+        "case": mode,
+        "db": kind,
+        "events": len(records),
+        "batch": int(batch),
+        "clients": clients,
+        "seconds": round(seconds, 2),
+        "events_per_s": round(len(records) / seconds, 1),
+        "stored": events,
         "delivered": delivered,
-    }  # fmt: skip
+    }
 
 
 def main() -> None:

@@ -233,9 +233,13 @@ class DatabaseRateLimiter(RateLimiter):
             row = self._locked_row(connection, provider)
             now = time.time()
             left, wait = _refill_and_take(
-                row.tokens, now - row.refilled_at, row.blocked_until - now,
-                rate=self.rate, capacity=self.capacity, wanted=tokens,
-            )  # fmt: skip
+                row.tokens,
+                now - row.refilled_at,
+                row.blocked_until - now,
+                rate=self.rate,
+                capacity=self.capacity,
+                wanted=tokens,
+            )
             self._save(connection, provider, tokens=left, refilled_at=now)
         return wait
 

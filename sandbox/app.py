@@ -30,9 +30,12 @@ def create_sandbox_app(config: SandboxConfig | None = None) -> FastAPI:
         await sandbox.webhooks.close()
 
     app = FastAPI(
-        title="Herald provider sandbox", docs_url=None, redoc_url=None, openapi_url=None,
+        title="Herald provider sandbox",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
         lifespan=lifespan,
-    )  # fmt: skip
+    )
     app.state.sandbox = sandbox
     app.include_router(postmark_routes(sandbox))
     app.include_router(resend_routes(sandbox))

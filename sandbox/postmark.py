@@ -176,9 +176,12 @@ def _check(message: Any) -> Envelope | str:
 
 def _accepted(message: Json, message_id: str, at: str) -> Json:
     return {
-        "ErrorCode": 0, "Message": "OK", "MessageID": message_id, "SubmittedAt": at,
+        "ErrorCode": 0,
+        "Message": "OK",
+        "MessageID": message_id,
+        "SubmittedAt": at,
         "To": message["To"],
-    }  # fmt: skip
+    }
 
 
 def _announce(

@@ -29,9 +29,21 @@ MAX_RECIPIENTS = 1000
 RATE_LIMIT = 600
 """The ``X-RateLimit-Limit`` the sandbox reports; clients only need the reset."""
 RESERVED_HEADERS = frozenset(
-    {"x-sg-id", "x-sg-eid", "received", "dkim-signature", "content-type",
-     "content-transfer-encoding", "to", "from", "subject", "reply-to", "cc", "bcc"}
-)  # fmt: skip
+    {
+        "x-sg-id",
+        "x-sg-eid",
+        "received",
+        "dkim-signature",
+        "content-type",
+        "content-transfer-encoding",
+        "to",
+        "from",
+        "subject",
+        "reply-to",
+        "cc",
+        "bcc",
+    }
+)
 _RECIPIENT_FIELDS = ("to", "cc", "bcc")
 _ADDRESS_FORMAT = (
     "must at least have an `email` parameter with a valid email address and may also "

@@ -56,10 +56,15 @@ def export_lines(session: Session, list_id: int) -> Iterator[str]:
     writer.writerow([*COLUMNS, *extra])
     yield BOM + _take(buffer)
     columns = (
-        Subscriber.email, Subscriber.name, Subscriber.language, Subscriber.timezone,
-        Subscription.status, Subscription.consent_at, Subscription.consent_source,
+        Subscriber.email,
+        Subscriber.name,
+        Subscriber.language,
+        Subscriber.timezone,
+        Subscription.status,
+        Subscription.consent_at,
+        Subscription.consent_source,
         Subscriber.attributes,
-    )  # fmt: skip
+    )
     for count, (_, *values, attributes) in enumerate(_members(session, list_id, columns), 1):
         attributes = attributes or {}
         writer.writerow([_cell(value) for value in [*values, *(attributes.get(n) for n in extra)]])

@@ -51,9 +51,12 @@ class Plan:
         """This chunk's contribution to the job's counts."""
         updated = len(self.rows) - self.new_people
         return {
-            "added": len(self.new_subscriptions), "now_confirmed": len(self.to_confirm),
-            "already": self.already, "updated": updated, "new_subscribers": self.new_people,
-        }  # fmt: skip
+            "added": len(self.new_subscriptions),
+            "now_confirmed": len(self.to_confirm),
+            "already": self.already,
+            "updated": updated,
+            "new_subscribers": self.new_people,
+        }
 
 
 def screen(
@@ -117,20 +120,28 @@ def plan(rows: dict[str, Row], known: dict[str, Known], *, vouched: bool) -> Pla
 def _values(row: Row, person: Known | None) -> dict[str, Any]:
     if person is None:
         return {
-            "email": row.email, "name": row.name, "language": row.language or "",
-            "timezone": row.timezone or "UTC", "attributes": row.attributes,
-        }  # fmt: skip
+            "email": row.email,
+            "name": row.name,
+            "language": row.language or "",
+            "timezone": row.timezone or "UTC",
+            "attributes": row.attributes,
+        }
     return {
-        "email": row.email, "name": row.name or person.name,
-        "language": row.language or person.language, "timezone": row.timezone or person.timezone,
+        "email": row.email,
+        "name": row.name or person.name,
+        "language": row.language or person.language,
+        "timezone": row.timezone or person.timezone,
         "attributes": (person.attributes or {}) | row.attributes,
-    }  # fmt: skip
+    }
 
 
 def _changes(values: dict[str, Any], person: Known) -> bool:
     return (values["name"], values["language"], values["timezone"], values["attributes"]) != (
-        person.name, person.language, person.timezone, person.attributes or {},
-    )  # fmt: skip
+        person.name,
+        person.language,
+        person.timezone,
+        person.attributes or {},
+    )
 
 
 def upsert_subscribers(
@@ -178,8 +189,10 @@ def add_subscriptions(
     values = {
         "list_id": list_id,
         "status": SubscriptionStatus.CONFIRMED if confirmed else SubscriptionStatus.UNCONFIRMED,
-        "consent_at": now if confirmed else None, "consent_source": source, "created_at": now,
-    }  # fmt: skip
+        "consent_at": now if confirmed else None,
+        "consent_source": source,
+        "created_at": now,
+    }
     if _postgresql(session):
         ids = import_staging.integers(subscriber_ids)
         return [

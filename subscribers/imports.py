@@ -33,9 +33,16 @@ from subscribers.models import MailingList, OptIn, SubscriberStatus, Subscriptio
 CHUNK = 20_000
 UPLOAD_DIR = VAR_DIR / "imports"
 COUNTS = (
-    "rows", "added", "now_confirmed", "already", "updated", "new_subscribers",
-    "duplicates", "unsubscribed", "rejected",
-)  # fmt: skip
+    "rows",
+    "added",
+    "now_confirmed",
+    "already",
+    "updated",
+    "new_subscribers",
+    "duplicates",
+    "unsubscribed",
+    "rejected",
+)
 """rows read; subscriptions added; unconfirmed ones now confirmed; already on the list; existing
 subscribers whose details were updated; new people; repeated addresses within a chunk;
 unsubscribed people left alone; rows rejected (the report)."""
@@ -115,10 +122,15 @@ def create_import(
     if mailing_list is None:
         raise ImportRefused(f"no list with slug {list_slug!r}")
     job = ImportJob(
-        list_id=mailing_list.id, file_name=Path(file_name).name[:300], path=str(path),
-        confirmed=confirmed, dry_run=dry_run, encoding=encoding, actor=actor,
+        list_id=mailing_list.id,
+        file_name=Path(file_name).name[:300],
+        path=str(path),
+        confirmed=confirmed,
+        dry_run=dry_run,
+        encoding=encoding,
+        actor=actor,
         counts=dict.fromkeys(COUNTS, 0),
-    )  # fmt: skip
+    )
     session.add(job)
     session.flush()
     return job
@@ -212,10 +224,13 @@ def _sort(items: list[Row | Rejection]) -> _Chunk:
 def _merged(first: Row, later: Row) -> Row:
     """A repeated address: later non-empty values win, attributes are combined."""
     return Row(
-        line=later.line, email=later.email, name=later.name or first.name,
-        language=later.language or first.language, timezone=later.timezone or first.timezone,
+        line=later.line,
+        email=later.email,
+        name=later.name or first.name,
+        language=later.language or first.language,
+        timezone=later.timezone or first.timezone,
         attributes=first.attributes | later.attributes,
-    )  # fmt: skip
+    )
 
 
 def _import_chunk(session: Session, job: ImportJob, items: list[Row | Rejection]) -> None:
@@ -269,13 +284,19 @@ def _apply(
 ) -> None:
     source = f"import:{job.file_name}"[:200]
     ids = import_writes.upsert_subscribers(
-        session, job.list_id, list(plan.rows.values()), plan.new_subscriptions + plan.to_confirm,
+        session,
+        job.list_id,
+        list(plan.rows.values()),
+        plan.new_subscriptions + plan.to_confirm,
         known,
-    )  # fmt: skip
+    )
     added = import_writes.add_subscriptions(
-        session, job.list_id, [ids[email] for email in plan.new_subscriptions],
-        confirmed=vouched, source=source,
-    )  # fmt: skip
+        session,
+        job.list_id,
+        [ids[email] for email in plan.new_subscriptions],
+        confirmed=vouched,
+        source=source,
+    )
     confirmed = import_writes.confirm(
         session, job.list_id, [ids[email] for email in plan.to_confirm], source=source
     )
@@ -289,9 +310,12 @@ def _apply(
     )
     if vouched:
         record_activities(
-            session, ActivityKind.SUBSCRIBER_CONFIRMED, subscriber_ids=added + confirmed,
-            list_id=job.list_id, data=data,
-        )  # fmt: skip
+            session,
+            ActivityKind.SUBSCRIBER_CONFIRMED,
+            subscriber_ids=added + confirmed,
+            list_id=job.list_id,
+            data=data,
+        )
     if added and not vouched:
         ask_for_confirmation(session, list_id=job.list_id, subscriber_ids=added)
 
@@ -340,8 +364,15 @@ def recent_imports(session: Session, list_id: int, *, limit: int = 10) -> list[I
 def summary(job: ImportJob) -> dict[str, Any]:
     """The job as plain data (the CLI's --json, the progress page's figures)."""
     return {
-        "id": job.id, "list_id": job.list_id, "file": job.file_name, "status": job.status,
-        "dry_run": job.dry_run, "confirmed": job.confirmed, "line": job.line_done,
-        "lines": job.lines_total, **{name: job.counts.get(name, 0) for name in COUNTS},
-        "attribute_columns": job.attribute_columns, "error": job.error,
-    }  # fmt: skip
+        "id": job.id,
+        "list_id": job.list_id,
+        "file": job.file_name,
+        "status": job.status,
+        "dry_run": job.dry_run,
+        "confirmed": job.confirmed,
+        "line": job.line_done,
+        "lines": job.lines_total,
+        **{name: job.counts.get(name, 0) for name in COUNTS},
+        "attribute_columns": job.attribute_columns,
+        "error": job.error,
+    }

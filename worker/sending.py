@@ -69,9 +69,14 @@ def send_batch(campaign_id: int, first_id: int, last_id: int) -> None:
             return
         deliveries.skip_ineligible(session, campaign_id, first_id, last_id)
         claimed = attempts.claim_batch(
-            session, campaign_id, first_id, last_id,
-            attempt_id=attempt_id, provider=provider.name, lease=_lease(),
-        )  # fmt: skip
+            session,
+            campaign_id,
+            first_id,
+            last_id,
+            attempt_id=attempt_id,
+            provider=provider.name,
+            lease=_lease(),
+        )
         if not claimed:
             campaigns.finish_if_done(session, campaign_id)
             return

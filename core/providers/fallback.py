@@ -52,8 +52,11 @@ class FallbackProvider:
                 raise
             log.warning(
                 "%s is down (%s); sending %d messages through %s",
-                self.primary.name, error, len(messages), self.fallback.name,
-            )  # fmt: skip
+                self.primary.name,
+                error,
+                len(messages),
+                self.fallback.name,
+            )
         return self.fallback.send_batch(messages, attempt_key=attempt_key)
 
     def close(self) -> None:

@@ -62,8 +62,13 @@ BOUNCE_TYPES: dict[str, tuple[EventType, Bounce]] = {
     "TemplateRenderingFailed": (EventType.FAILED, ""),
     "Unconfirmed": (EventType.FAILED, ""),
 }
-_NOT_ABOUT_DELIVERY = {"AutoResponder", "Subscribe", "AddressChange", "OpenRelayTest",
-                       "InboundError"}  # fmt: skip
+_NOT_ABOUT_DELIVERY = {
+    "AutoResponder",
+    "Subscribe",
+    "AddressChange",
+    "OpenRelayTest",
+    "InboundError",
+}
 SUPPRESSION_REASONS: dict[str, tuple[EventType, Bounce]] = {
     "HardBounce": (EventType.BOUNCED, "hard"),
     "SpamComplaint": (EventType.COMPLAINED, ""),
@@ -120,9 +125,14 @@ def read_record(record: Record) -> ProviderEvent | None:
 
 
 def _event(
-    record: Record, event_type: EventType, event_id: str, at: str, *, bounce: Bounce = "",
+    record: Record,
+    event_type: EventType,
+    event_id: str,
+    at: str,
+    *,
+    bounce: Bounce = "",
     details: dict[str, Any],
-) -> ProviderEvent:  # fmt: skip
+) -> ProviderEvent:
     metadata = record.get("Metadata")
     ours = metadata.get("delivery_id") if isinstance(metadata, dict) else None
     return ProviderEvent(

@@ -67,9 +67,12 @@ class ResendProvider:
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self._client = json_client(
-            base_url, timeout, transport,
-            Authorization=f"Bearer {api_key}", **{"x-batch-validation": "permissive"},
-        )  # fmt: skip
+            base_url,
+            timeout,
+            transport,
+            Authorization=f"Bearer {api_key}",
+            **{"x-batch-validation": "permissive"},
+        )
 
     def send_batch(
         self, messages: Sequence[OutgoingMessage], *, attempt_key: str = ""

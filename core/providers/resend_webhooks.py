@@ -55,8 +55,12 @@ EVENT_TYPES: dict[str, EventType] = {
 }
 # Resend's bounce types (its "email bounces" page): Permanent is a hard bounce, Transient a
 # soft one; Undetermined bounced without saying why, so it is not reason enough to suppress.
-BOUNCE_TYPES: dict[str, Bounce] = {"permanent": "hard", "transient": "soft",
-                                   "temporary": "soft", "undetermined": "soft"}  # fmt: skip
+BOUNCE_TYPES: dict[str, Bounce] = {
+    "permanent": "hard",
+    "transient": "soft",
+    "temporary": "soft",
+    "undetermined": "soft",
+}
 
 
 class ResendWebhooks:

@@ -54,8 +54,14 @@ SUBSCRIPTION_CONFIRMATION = "SubscriptionConfirmation"
 UNSUBSCRIBE_CONFIRMATION = "UnsubscribeConfirmation"
 NOTIFICATION_FIELDS = ("Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type")
 CONFIRMATION_FIELDS = (
-    "Message", "MessageId", "SubscribeURL", "Timestamp", "Token", "TopicArn", "Type"
-)  # fmt: skip
+    "Message",
+    "MessageId",
+    "SubscribeURL",
+    "Timestamp",
+    "Token",
+    "TopicArn",
+    "Type",
+)
 SIGNED_FIELDS = {
     NOTIFICATION: NOTIFICATION_FIELDS,
     SUBSCRIPTION_CONFIRMATION: CONFIRMATION_FIELDS,
@@ -290,9 +296,18 @@ def _details(
         if key in tags:
             found[key] = tags[key]
     for key in (
-        "bounceType", "bounceSubType", "complaintFeedbackType", "complaintSubType", "delayType",
-        "reason", "errorMessage", "smtpResponse", "link", "userAgent", "ipAddress",
-    ):  # fmt: skip
+        "bounceType",
+        "bounceSubType",
+        "complaintFeedbackType",
+        "complaintSubType",
+        "delayType",
+        "reason",
+        "errorMessage",
+        "smtpResponse",
+        "link",
+        "userAgent",
+        "ipAddress",
+    ):
         if key in detail:
             found[key] = detail[key]
     return found

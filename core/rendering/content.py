@@ -18,11 +18,34 @@ from markdown_it.rules_core import StateCore
 
 ALLOWED_TAGS: frozenset[str] = frozenset(
     {
-        "p", "br", "strong", "em", "b", "i", "s", "del", "a", "ul", "ol", "li",
-        "blockquote", "h2", "h3", "h4", "code", "pre", "hr", "img",
-        "table", "thead", "tbody", "tr", "th", "td",
+        "p",
+        "br",
+        "strong",
+        "em",
+        "b",
+        "i",
+        "s",
+        "del",
+        "a",
+        "ul",
+        "ol",
+        "li",
+        "blockquote",
+        "h2",
+        "h3",
+        "h4",
+        "code",
+        "pre",
+        "hr",
+        "img",
+        "table",
+        "thead",
+        "tbody",
+        "tr",
+        "th",
+        "td",
     }
-)  # fmt: skip
+)
 ALLOWED_ATTRIBUTES: dict[str, set[str]] = {
     "a": {"href", "title"},
     "img": {"src", "alt", "width", "height"},

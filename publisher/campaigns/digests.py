@@ -103,9 +103,14 @@ def create_digest(
     if post_ids is None:
         post_ids = digest_post_ids(session, list_slugs, now=now or utcnow())
     return create_campaign(
-        session, kind=CampaignKind.DIGEST, list_slugs=list_slugs, post_ids=post_ids,
-        subject=subject, language=language, local_time=local_time,
-    )  # fmt: skip
+        session,
+        kind=CampaignKind.DIGEST,
+        list_slugs=list_slugs,
+        post_ids=post_ids,
+        subject=subject,
+        language=language,
+        local_time=local_time,
+    )
 
 
 # Recurring digests ---------------------------------------------------------------------------
@@ -171,10 +176,15 @@ def create_schedule(
     if not weekdays:
         raise CampaignError("a recurring digest needs at least one weekday")
     schedule = DigestSchedule(
-        name=name, list_ids=sorted(item.id for item in lists), weekdays=sorted(set(weekdays)),
-        local_time=local_time, timezone=timezone, language=language,
-        subject_template=subject_template or DEFAULT_SUBJECT, active=True,
-    )  # fmt: skip
+        name=name,
+        list_ids=sorted(item.id for item in lists),
+        weekdays=sorted(set(weekdays)),
+        local_time=local_time,
+        timezone=timezone,
+        language=language,
+        subject_template=subject_template or DEFAULT_SUBJECT,
+        active=True,
+    )
     schedule.next_run_at = next_run(schedule, after=now or utcnow())
     session.add(schedule)
     session.flush()
@@ -246,10 +256,13 @@ def _run(
         )
     try:
         campaign = create_campaign(
-            session, kind=CampaignKind.DIGEST, list_slugs=slugs_of(session, schedule.list_ids),
-            post_ids=[post.id for post in posts], language=schedule.language,
+            session,
+            kind=CampaignKind.DIGEST,
+            list_slugs=slugs_of(session, schedule.list_ids),
+            post_ids=[post.id for post in posts],
+            language=schedule.language,
             subject=_subject(schedule, run_at, len(posts)),
-        )  # fmt: skip
+        )
     except CampaignError as error:
         return _outcome(session, schedule, run_at, None, f"failed: {error}")
     campaign.digest_schedule_id, campaign.digest_run_at = schedule.id, run_at

@@ -71,10 +71,16 @@ def create_draft(session: Session, fields: DraftFields, *, now: datetime) -> Cam
     if fields.kind == CampaignKind.DIGEST and not post_ids and fields.since_last_digest:
         post_ids = digest_post_ids(session, fields.list_slugs, now=now)
     campaign = create_campaign(
-        session, kind=fields.kind, list_slugs=fields.list_slugs, post_ids=post_ids,
-        subject=fields.subject, language=fields.language, track_opens=fields.track_opens,
-        track_clicks=fields.track_clicks, local_time=fields.local_time,
-    )  # fmt: skip
+        session,
+        kind=fields.kind,
+        list_slugs=fields.list_slugs,
+        post_ids=post_ids,
+        subject=fields.subject,
+        language=fields.language,
+        track_opens=fields.track_opens,
+        track_clicks=fields.track_clicks,
+        local_time=fields.local_time,
+    )
     _set_segment(session, campaign, fields.segment_id)
     return campaign
 

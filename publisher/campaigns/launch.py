@@ -25,9 +25,13 @@ def send_now(session: Session, campaign: Campaign, *, actor: str) -> list[Findin
     warnings = enforce_checks(session, campaign)
     start_sending(session, campaign)
     record_audit(
-        session, actor=actor, action="campaign.send", object_type="campaign",
-        object_id=campaign.id, details={"warnings": [finding.code for finding in warnings]},
-    )  # fmt: skip
+        session,
+        actor=actor,
+        action="campaign.send",
+        object_type="campaign",
+        object_id=campaign.id,
+        details={"warnings": [finding.code for finding in warnings]},
+    )
     return warnings
 
 
@@ -50,8 +54,11 @@ def schedule_for(
     warnings = enforce_checks(session, campaign)
     schedule_campaign(session, campaign, at, zone=zone)
     record_audit(
-        session, actor=actor, action="campaign.schedule", object_type="campaign",
+        session,
+        actor=actor,
+        action="campaign.schedule",
+        object_type="campaign",
         object_id=campaign.id,
         details={"at": at.isoformat(), "zone": zone, "local_time": campaign.local_time},
-    )  # fmt: skip
+    )
     return warnings

@@ -51,9 +51,13 @@ def request_test_send(
     """Queue a test send of the campaign to ``addresses`` (after the commit)."""
     chosen = parse_addresses(addresses)
     record_audit(
-        session, actor=actor, action="campaign.test_send", object_type="campaign",
-        object_id=campaign.id, details={"to": chosen},
-    )  # fmt: skip
+        session,
+        actor=actor,
+        action="campaign.test_send",
+        object_type="campaign",
+        object_id=campaign.id,
+        details={"to": chosen},
+    )
     enqueue_after_commit(session, TaskName.TEST_SEND, campaign.id, chosen)
     return chosen
 

@@ -85,9 +85,14 @@ def create_campaign(
         raise CampaignError(f"unknown campaign kind {kind!r}")
     lists = _lists_by_slug(session, list_slugs)
     campaign = Campaign(
-        kind=kind, template=kind, subject=subject, language=language,
-        track_opens=track_opens, track_clicks=track_clicks, local_time=local_time,
-    )  # fmt: skip
+        kind=kind,
+        template=kind,
+        subject=subject,
+        language=language,
+        track_opens=track_opens,
+        track_clicks=track_clicks,
+        local_time=local_time,
+    )
     session.add(campaign)
     session.flush()
     set_lists(session, campaign, lists)

@@ -35,9 +35,15 @@ def create(
     try:
         with unit_of_work() as session:
             schedule = create_schedule(
-                session, name=name, list_slugs=lists, weekdays=parse_weekdays(weekdays),
-                local_time=at, timezone=zone, subject_template=subject, language=language,
-            )  # fmt: skip
+                session,
+                name=name,
+                list_slugs=lists,
+                weekdays=parse_weekdays(weekdays),
+                local_time=at,
+                timezone=zone,
+                subject_template=subject,
+                language=language,
+            )
             described = describe(schedule)
     except CampaignError as error:
         _refuse(error)

@@ -29,11 +29,16 @@ from subscribers.lists import find_list
 
 LIST = typer.Option(..., "--list", help="The list's slug.")
 LABELS = {
-    "rows": "rows read", "new_subscribers": "new subscribers", "added": "subscribed to the list",
-    "now_confirmed": "confirmed (were unconfirmed)", "already": "already on the list",
-    "updated": "existing subscribers updated", "duplicates": "repeated in the file",
-    "unsubscribed": "unsubscribed, left alone", "rejected": "rejected (see the report)",
-}  # fmt: skip
+    "rows": "rows read",
+    "new_subscribers": "new subscribers",
+    "added": "subscribed to the list",
+    "now_confirmed": "confirmed (were unconfirmed)",
+    "already": "already on the list",
+    "updated": "existing subscribers updated",
+    "duplicates": "repeated in the file",
+    "unsubscribed": "unsubscribed, left alone",
+    "rejected": "rejected (see the report)",
+}
 
 
 @subscribers_app.command("import")
@@ -51,15 +56,24 @@ def import_file(
     with unit_of_work() as session:
         try:
             job = create_import(
-                session, list_slug=list_slug, file_name=file.name, path=file.resolve(),
-                confirmed=confirmed, dry_run=dry_run, encoding=encoding,
-            )  # fmt: skip
+                session,
+                list_slug=list_slug,
+                file_name=file.name,
+                path=file.resolve(),
+                confirmed=confirmed,
+                dry_run=dry_run,
+                encoding=encoding,
+            )
         except ImportRefused as error:
             raise typer.BadParameter(str(error), param_hint="--list") from error
         record_audit(
-            session, actor="cli", action="subscribers.import", object_type="list",
-            object_id=job.list_id, details={"file": file.name, "dry_run": dry_run, "job": job.id},
-        )  # fmt: skip
+            session,
+            actor="cli",
+            action="subscribers.import",
+            object_type="list",
+            object_id=job.list_id,
+            details={"file": file.name, "dry_run": dry_run, "job": job.id},
+        )
         job_id = job.id
     with unit_of_work() as session:
         job = _run_with_progress(session, job_id, quiet=as_json)
@@ -121,9 +135,13 @@ def export_file(
             raise typer.BadParameter(f"no list with slug {list_slug!r}", param_hint="--list")
         list_id = mailing_list.id
         record_audit(
-            session, actor="cli", action="subscribers.export", object_type="list",
-            object_id=list_id, details={"output": str(output or "-")},
-        )  # fmt: skip
+            session,
+            actor="cli",
+            action="subscribers.export",
+            object_type="list",
+            object_id=list_id,
+            details={"output": str(output or "-")},
+        )
         if output is None:
             for text in export_lines(session, list_id):
                 sys.stdout.write(text)

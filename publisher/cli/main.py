@@ -136,10 +136,15 @@ def sandbox(
 
     try:
         faults = FaultSettings(
-            throttle_rate=throttle_rate, error_rate=error_rate, slow_rate=slow_rate,
-            slow_seconds=slow_seconds, retry_after=retry_after, seed=seed,
-            webhook_url=webhook_url, bounce_rate=bounce_rate,
-        )  # fmt: skip
+            throttle_rate=throttle_rate,
+            error_rate=error_rate,
+            slow_rate=slow_rate,
+            slow_seconds=slow_seconds,
+            retry_after=retry_after,
+            seed=seed,
+            webhook_url=webhook_url,
+            bounce_rate=bounce_rate,
+        )
     except ValidationError as error:
         problems = (f"{' '.join(map(str, e['loc']))} {e['msg']}" for e in error.errors())
         raise typer.BadParameter("; ".join(problem.strip() for problem in problems)) from error

@@ -30,8 +30,11 @@ JSON_OUT = typer.Option(False, "--json", help="Print JSON.")
 def _describe(session: Session, segment: Segment, *, count: bool) -> dict[str, Any]:
     slugs = slugs_of(session, segment.list_ids)
     found: dict[str, Any] = {
-        "id": segment.id, "name": segment.name, "lists": slugs, "rules": segment.rules,
-    }  # fmt: skip
+        "id": segment.id,
+        "name": segment.name,
+        "lists": slugs,
+        "rules": segment.rules,
+    }
     if count:
         found["count"] = count_members(session, segment)
     return found
@@ -60,8 +63,14 @@ def create(
             )
         except SegmentError as error:
             raise typer.BadParameter(str(error), param_hint="--rules") from error
-        record_audit(session, actor="cli", action="segments.create", object_type="segment",
-                     object_id=segment.id, details={"name": name})  # fmt: skip
+        record_audit(
+            session,
+            actor="cli",
+            action="segments.create",
+            object_type="segment",
+            object_id=segment.id,
+            details={"name": name},
+        )
         shown = _describe(session, segment, count=True)
     _print(shown, as_json=as_json)
 
@@ -99,8 +108,14 @@ def use(segment_id: int, campaign: int = typer.Option(..., help="A draft campaig
             use_segment(session, campaign_id=campaign, segment_id=segment_id)
         except SegmentError as error:
             raise typer.BadParameter(str(error)) from error
-        record_audit(session, actor="cli", action="campaigns.segment", object_type="campaign",
-                     object_id=campaign, details={"segment_id": segment_id})  # fmt: skip
+        record_audit(
+            session,
+            actor="cli",
+            action="campaigns.segment",
+            object_type="campaign",
+            object_id=campaign,
+            details={"segment_id": segment_id},
+        )
     typer.echo(f"campaign #{campaign} goes to segment #{segment_id}")
 
 

@@ -18,16 +18,22 @@ from publisher.stats import export, queries
 from publisher.stats.rebuild import rebuild_campaign_stats
 
 ROWS = (
-    ("Recipients", "recipients", None), ("Sent", "sent", None),
-    ("Delivered", "delivered", "delivered"), ("Deferred", "deferred", None),
-    ("Bounced (hard)", "bounced_hard", None), ("Bounced (soft)", "bounced_soft", None),
-    ("Bounced", "bounced", "bounced"), ("Complaints", "complained", "complained"),
-    ("Opened (unique)", "opened", "opened"), ("Opens (people)", "opens", "opens"),
+    ("Recipients", "recipients", None),
+    ("Sent", "sent", None),
+    ("Delivered", "delivered", "delivered"),
+    ("Deferred", "deferred", None),
+    ("Bounced (hard)", "bounced_hard", None),
+    ("Bounced (soft)", "bounced_soft", None),
+    ("Bounced", "bounced", "bounced"),
+    ("Complaints", "complained", "complained"),
+    ("Opened (unique)", "opened", "opened"),
+    ("Opens (people)", "opens", "opens"),
     ("Opens (machines)", "machine_opens", "machine_opens"),
-    ("Clicked (unique)", "clicked", "clicked"), ("Clicks (people)", "clicks", "clicks"),
+    ("Clicked (unique)", "clicked", "clicked"),
+    ("Clicks (people)", "clicks", "clicks"),
     ("Clicks (machines)", "machine_clicks", "machine_clicks"),
     ("Unsubscribed", "unsubscribed", "unsubscribed"),
-)  # fmt: skip
+)
 
 
 def stats(

@@ -126,15 +126,26 @@ def _item_from_front_matter(origin: str, meta: dict[str, Any], body: str) -> Imp
     slug, takeaways = _text(meta, "slug"), _strings(meta, "takeaways")
     read = read_body(body, lift_takeaways=not takeaways)
     data = PostInput(
-        kind=kind, title=title, language=_text(meta, "language") or "en", slug=slug,
-        summary=_text(meta, "summary"), body=read.markdown, author=_text(meta, "author"),
-        takeaways=takeaways or read.takeaways, topics=_strings(meta, "topics"),
-        speakers=_rows(meta, "speakers"), media=_rows(meta, "media"),
-        images=_rows(meta, "images"), url=_text(meta, "url"),
-        image_url=_text(meta, "image_url"), image_alt=_text(meta, "image_alt"),
-        location=_text(meta, "location"), timezone=zone,
-        published_at=_when(meta, "published_at", zone), starts_at=_when(meta, "starts_at", zone),
-    )  # fmt: skip
+        kind=kind,
+        title=title,
+        language=_text(meta, "language") or "en",
+        slug=slug,
+        summary=_text(meta, "summary"),
+        body=read.markdown,
+        author=_text(meta, "author"),
+        takeaways=takeaways or read.takeaways,
+        topics=_strings(meta, "topics"),
+        speakers=_rows(meta, "speakers"),
+        media=_rows(meta, "media"),
+        images=_rows(meta, "images"),
+        url=_text(meta, "url"),
+        image_url=_text(meta, "image_url"),
+        image_alt=_text(meta, "image_alt"),
+        location=_text(meta, "location"),
+        timezone=zone,
+        published_at=_when(meta, "published_at", zone),
+        starts_at=_when(meta, "starts_at", zone),
+    )
     source_id = f"file:{slug or Path(origin).name}"
     return ImportItem(origin, source_id, data, status, _text(meta, "translation_of"))
 
@@ -201,8 +212,9 @@ def import_sources(
             report.rejected.append(Rejection(item.origin, str(error)))
     if report.imported or report.rejected:
         details = {"imported": len(report.imported), "rejected": len(report.rejected)}
-        record_audit(session, actor=actor.label, action="post.import", object_type="post",
-                     details=details)  # fmt: skip
+        record_audit(
+            session, actor=actor.label, action="post.import", object_type="post", details=details
+        )
     return report
 
 
@@ -214,8 +226,13 @@ def _store(session: Session, item: ImportItem, actor: Actor, report: ImportRepor
         if original_id is not None:
             existing.translation_of_id = original_id
         return Imported(existing, "updated" if changed else "unchanged")
-    post = create_post(session, data=item.data, actor=actor, source_id=item.source_id,
-                       translation_of_id=original_id)  # fmt: skip
+    post = create_post(
+        session,
+        data=item.data,
+        actor=actor,
+        source_id=item.source_id,
+        translation_of_id=original_id,
+    )
     _set_imported_status(post, item, actor, report)
     return Imported(post, "created")
 

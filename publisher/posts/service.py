@@ -245,8 +245,14 @@ def create_post(
     session.add(post)
     session.flush()
     details = {"title": post.title, "source": source_id} if source_id else {"title": post.title}
-    record_audit(session, actor=actor.label, action="post.create", object_type="post",
-                 object_id=post.id, details=details)  # fmt: skip
+    record_audit(
+        session,
+        actor=actor.label,
+        action="post.create",
+        object_type="post",
+        object_id=post.id,
+        details=details,
+    )
     return post
 
 
@@ -269,8 +275,14 @@ def update_post(session: Session, *, post: Post, data: PostInput, actor: Actor) 
     if post.status == PostStatus.APPROVED:
         post.status, post.approved_at = PostStatus.IN_REVIEW, None
         details["back_to_review"] = True
-    record_audit(session, actor=actor.label, action="post.edit", object_type="post",
-                 object_id=post.id, details=details)  # fmt: skip
+    record_audit(
+        session,
+        actor=actor.label,
+        action="post.edit",
+        object_type="post",
+        object_id=post.id,
+        details=details,
+    )
     return changed
 
 

@@ -103,8 +103,14 @@ def take_step(
     _stamp(post, step)
     if comment.strip():
         add_comment(session, post=post, actor=actor, body=comment, sent_back=step == "send_back")
-    record_audit(session, actor=actor.label, action=f"post.{step}", object_type="post",
-                 object_id=post.id, details={"from": before, "to": post.status})  # fmt: skip
+    record_audit(
+        session,
+        actor=actor.label,
+        action=f"post.{step}",
+        object_type="post",
+        object_id=post.id,
+        details={"from": before, "to": post.status},
+    )
     if step == "publish":
         return announce(session, post=post, actor=actor)
     return StepResult(post)
@@ -156,15 +162,25 @@ def announce(session: Session, *, post: Post, actor: Actor) -> StepResult:
         return StepResult(post)
     slugs = [item.slug for item in lists]
     campaign = create_campaign(
-        session, kind=CampaignKind.ANNOUNCEMENT, list_slugs=slugs, post_ids=[post.id],
-        subject=post.title, language=post.language,
-    )  # fmt: skip
+        session,
+        kind=CampaignKind.ANNOUNCEMENT,
+        list_slugs=slugs,
+        post_ids=[post.id],
+        subject=post.title,
+        language=post.language,
+    )
     send = mode == "send" and actor.is_admin
     if send:
         start_sending(session, campaign)
     details = {"campaign_id": campaign.id, "lists": slugs, "held": not send}
-    record_audit(session, actor=actor.label, action="post.announce", object_type="post",
-                 object_id=post.id, details=details)  # fmt: skip
+    record_audit(
+        session,
+        actor=actor.label,
+        action="post.announce",
+        object_type="post",
+        object_id=post.id,
+        details=details,
+    )
     return StepResult(post, announcement=campaign, announcement_sent=send)
 
 

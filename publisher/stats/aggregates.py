@@ -48,9 +48,11 @@ from publisher.tracking.models import DeliveryEvent
 
 MACHINE_KINDS = {"opened": "machine_opened", "clicked": "machine_clicked"}
 TOTALS = {
-    "opened": "opens", "clicked": "clicks",
-    "machine_opened": "machine_opens", "machine_clicked": "machine_clicks",
-}  # fmt: skip
+    "opened": "opens",
+    "clicked": "clicks",
+    "machine_opened": "machine_opens",
+    "machine_clicked": "machine_clicks",
+}
 """The CampaignStats total each timeline kind adds to (the others count deliveries)."""
 
 
@@ -182,18 +184,26 @@ def count_events(session: Session, events: Sequence[CountedEvent]) -> None:
     rows = [{"campaign_id": c, "hour": h, "kind": k, "count": n} for (c, h, k), n in hours.items()]
     add_counts(session, CampaignHour, rows, keys=["campaign_id", "hour", "kind"])
     add_counts(
-        session, CampaignLink, list(links.values()), keys=["campaign_id", "url_hash"],
+        session,
+        CampaignLink,
+        list(links.values()),
+        keys=["campaign_id", "url_hash"],
         replace=["url"],
-    )  # fmt: skip
+    )
 
 
 def _count_link(links: dict[tuple[int, str], dict[str, Any]], event: CountedEvent) -> None:
     url_hash = url_key(event.url)
     row = links.setdefault(
         (event.campaign_id, url_hash),
-        {"campaign_id": event.campaign_id, "url_hash": url_hash, "url": event.url,
-         "clicks": 0, "machine_clicks": 0},
-    )  # fmt: skip
+        {
+            "campaign_id": event.campaign_id,
+            "url_hash": url_hash,
+            "url": event.url,
+            "clicks": 0,
+            "machine_clicks": 0,
+        },
+    )
     row["machine_clicks" if event.machine else "clicks"] += 1
 
 
@@ -249,8 +259,13 @@ def count_reclassified_clicks(session: Session, clicks: Sequence[CountedEvent]) 
         CountedEvent(c.campaign_id, EventType.CLICKED, False, c.occurred_at, c.url) for c in clicks
     ]
     _subtract(session, back)
-    count_events(session, [CountedEvent(c.campaign_id, EventType.CLICKED, True, c.occurred_at,
-                                        c.url) for c in clicks])  # fmt: skip
+    count_events(
+        session,
+        [
+            CountedEvent(c.campaign_id, EventType.CLICKED, True, c.occurred_at, c.url)
+            for c in clicks
+        ],
+    )
 
 
 def _subtract(session: Session, events: Sequence[CountedEvent]) -> None:

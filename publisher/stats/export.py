@@ -15,13 +15,19 @@ from publisher.stats.queries import CampaignReport, LinkClicks, TimelinePoint
 REPORT_COLUMNS = tuple(
     name for name in CampaignReport.model_fields if name not in ("rates", "warnings")
 )
-RATE_COLUMNS = (
-    "delivered", "bounced", "opened", "clicked", "complained", "unsubscribed"
-)  # fmt: skip
+RATE_COLUMNS = ("delivered", "bounced", "opened", "clicked", "complained", "unsubscribed")
 TIMELINE_KINDS = (
-    "delivered", "deferred", "bounced", "complained", "opened", "machine_opened", "clicked",
-    "machine_clicked", "unsubscribed", "failed",
-)  # fmt: skip
+    "delivered",
+    "deferred",
+    "bounced",
+    "complained",
+    "opened",
+    "machine_opened",
+    "clicked",
+    "machine_clicked",
+    "unsubscribed",
+    "failed",
+)
 
 
 def to_csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:

@@ -44,10 +44,15 @@ class ProviderCall:
 def record_call(session: Session, call: ProviderCall, *, at: datetime | None = None) -> None:
     """Add one call to its minute and to the provider's totals (one statement)."""
     counts = {
-        "requests": 1, "messages": call.messages, "accepted": call.accepted,
-        "errors": int(call.error), "throttled": int(call.throttled), "deferrals": 0,
-        "latency_ms_sum": call.latency_ms, "latency_ms_max": call.latency_ms,
-    }  # fmt: skip
+        "requests": 1,
+        "messages": call.messages,
+        "accepted": call.accepted,
+        "errors": int(call.error),
+        "throttled": int(call.throttled),
+        "deferrals": 0,
+        "latency_ms_sum": call.latency_ms,
+        "latency_ms_max": call.latency_ms,
+    }
     minute = minute_of(at or utcnow())
     rows = [
         {"provider": call.provider, "minute": minute, **counts},

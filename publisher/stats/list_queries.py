@@ -68,14 +68,25 @@ def _day(day: date, stored: dict[date, ListDay]) -> ListDayView:
     row = stored.get(day)
     if row is None:
         return ListDayView(
-            day=day, size=None, subscribed=0, confirmed=0, unsubscribed=0, bounced=0,
-            complained=0, erased=0,
-        )  # fmt: skip
+            day=day,
+            size=None,
+            subscribed=0,
+            confirmed=0,
+            unsubscribed=0,
+            bounced=0,
+            complained=0,
+            erased=0,
+        )
     return ListDayView(
-        day=day, size=row.size, subscribed=row.subscribed, confirmed=row.confirmed,
-        unsubscribed=row.unsubscribed, bounced=row.bounced, complained=row.complained,
+        day=day,
+        size=row.size,
+        subscribed=row.subscribed,
+        confirmed=row.confirmed,
+        unsubscribed=row.unsubscribed,
+        bounced=row.bounced,
+        complained=row.complained,
         erased=row.erased,
-    )  # fmt: skip
+    )
 
 
 def _recent(session: Session, list_id: int, limit: int) -> list[Campaign]:

@@ -21,16 +21,21 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from core.database import Base, BigId, UTCDateTime, utcnow
 
-OUTCOME_BUCKETS = (
-    "delivered", "deferred", "bounced_hard", "bounced_soft", "failed", "complained"
-)  # fmt: skip
+OUTCOME_BUCKETS = ("delivered", "deferred", "bounced_hard", "bounced_soft", "failed", "complained")
 """Where a delivery stands after what providers said; each is a column of CampaignStats."""
 SENDING_COUNTS = ("recipients", "sent", "send_failed", "unknown", "skipped", "cancelled")
 """Deliveries per sending status, kept once a campaign has finished (live before that)."""
 CAMPAIGN_COUNTERS = (
-    *OUTCOME_BUCKETS, "opened", "clicked", "opens", "machine_opens", "clicks", "machine_clicks",
-    "unsubscribed", *SENDING_COUNTS,
-)  # fmt: skip
+    *OUTCOME_BUCKETS,
+    "opened",
+    "clicked",
+    "opens",
+    "machine_opens",
+    "clicks",
+    "machine_clicks",
+    "unsubscribed",
+    *SENDING_COUNTS,
+)
 
 
 class CampaignStats(Base):

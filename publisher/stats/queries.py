@@ -31,9 +31,15 @@ from publisher.stats.rebuild import FINISHED
 
 TIMELINE_HOURS = 72
 RATE_OF_DELIVERED = (
-    "opened", "clicked", "opens", "clicks", "machine_opens", "machine_clicks", "complained",
+    "opened",
+    "clicked",
+    "opens",
+    "clicks",
+    "machine_opens",
+    "machine_clicks",
+    "complained",
     "unsubscribed",
-)  # fmt: skip
+)
 
 
 class CampaignReport(BaseModel):
@@ -138,29 +144,58 @@ def _report(
 
 def _counts(stats: CampaignStats) -> dict[str, int]:
     names = (
-        "delivered", "deferred", "bounced_hard", "bounced_soft", "failed", "complained",
-        "opened", "opens", "machine_opens", "clicked", "clicks", "machine_clicks", "unsubscribed",
-    )  # fmt: skip
+        "delivered",
+        "deferred",
+        "bounced_hard",
+        "bounced_soft",
+        "failed",
+        "complained",
+        "opened",
+        "opens",
+        "machine_opens",
+        "clicked",
+        "clicks",
+        "machine_clicks",
+        "unsubscribed",
+    )
     return {name: int(getattr(stats, name) or 0) for name in names}
 
 
 def _sending(stats: CampaignStats, progress: CampaignProgress | None) -> dict[str, Any]:
     if progress is None:
         return {
-            "recipients": stats.recipients or 0, "sent": stats.sent or 0, "queued": 0,
-            "sending": 0, "send_failed": stats.send_failed or 0, "unknown": stats.unknown or 0,
-            "skipped": stats.skipped or 0, "cancelled": stats.cancelled or 0,
-            "percent_done": 100.0, "rate_per_s": 0.0, "eta_seconds": None,
-        }  # fmt: skip
+            "recipients": stats.recipients or 0,
+            "sent": stats.sent or 0,
+            "queued": 0,
+            "sending": 0,
+            "send_failed": stats.send_failed or 0,
+            "unknown": stats.unknown or 0,
+            "skipped": stats.skipped or 0,
+            "cancelled": stats.cancelled or 0,
+            "percent_done": 100.0,
+            "rate_per_s": 0.0,
+            "eta_seconds": None,
+        }
     p = progress
     return {
-        "recipients": p.queued + p.sending + p.sent + p.failed + p.unknown + p.skipped
+        "recipients": p.queued
+        + p.sending
+        + p.sent
+        + p.failed
+        + p.unknown
+        + p.skipped
         + p.cancelled,
-        "sent": p.sent, "queued": p.queued, "sending": p.sending,
-        "send_failed": p.failed, "unknown": p.unknown, "skipped": p.skipped,
-        "cancelled": p.cancelled, "percent_done": p.percent_done, "rate_per_s": p.rate_per_s,
+        "sent": p.sent,
+        "queued": p.queued,
+        "sending": p.sending,
+        "send_failed": p.failed,
+        "unknown": p.unknown,
+        "skipped": p.skipped,
+        "cancelled": p.cancelled,
+        "percent_done": p.percent_done,
+        "rate_per_s": p.rate_per_s,
         "eta_seconds": p.eta_seconds,
-    }  # fmt: skip
+    }
 
 
 def _share(part: int, whole: int) -> float:

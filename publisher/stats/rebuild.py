@@ -116,10 +116,14 @@ def _rebuild_links(session: Session, campaign_id: int) -> None:
     for address, machine, count in rows:
         if address:
             links.append(
-                {"campaign_id": campaign_id, "url_hash": aggregates.url_key(address),
-                 "url": address, "clicks": 0 if machine else count,
-                 "machine_clicks": count if machine else 0}
-            )  # fmt: skip
+                {
+                    "campaign_id": campaign_id,
+                    "url_hash": aggregates.url_key(address),
+                    "url": address,
+                    "clicks": 0 if machine else count,
+                    "machine_clicks": count if machine else 0,
+                }
+            )
     add_counts(session, CampaignLink, links, keys=["campaign_id", "url_hash"], replace=["url"])
 
 

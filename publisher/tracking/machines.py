@@ -17,15 +17,44 @@ Kind = Literal["open", "click"]
 
 SCANNER_AGENTS = (
     # Mail security gateways that fetch every link (and image) of a message on arrival.
-    "barracuda", "proofpoint", "mimecast", "bingpreview", "ironport", "forcepoint",
-    "messagelabs", "symantec", "trendmicro", "trend micro", "sophos", "fortiguard", "zscaler",
+    "barracuda",
+    "proofpoint",
+    "mimecast",
+    "bingpreview",
+    "ironport",
+    "forcepoint",
+    "messagelabs",
+    "symantec",
+    "trendmicro",
+    "trend micro",
+    "sophos",
+    "fortiguard",
+    "zscaler",
     # Link previews and crawlers.
-    "googlebot", "bingbot", "slackbot", "facebookexternalhit", "twitterbot", "linkedinbot",
-    "telegrambot", "discordbot", "skypeuripreview", "whatsapp", "spider", "crawler",
+    "googlebot",
+    "bingbot",
+    "slackbot",
+    "facebookexternalhit",
+    "twitterbot",
+    "linkedinbot",
+    "telegrambot",
+    "discordbot",
+    "skypeuripreview",
+    "whatsapp",
+    "spider",
+    "crawler",
     # Scripts and headless browsers.
-    "curl/", "wget/", "python-requests", "python-urllib", "aiohttp", "go-http-client",
-    "java/", "libwww-perl", "headlesschrome", "phantomjs",
-)  # fmt: skip
+    "curl/",
+    "wget/",
+    "python-requests",
+    "python-urllib",
+    "aiohttp",
+    "go-http-client",
+    "java/",
+    "libwww-perl",
+    "headlesschrome",
+    "phantomjs",
+)
 """Lower-case fragments of user agents that are never a person reading."""
 IMAGE_PROXIES = {"googleimageproxy": "gmail", "yahoomailproxy": "yahoo"}
 """Webmail image proxies: they fetch the pixel when the reader opens the message, so an

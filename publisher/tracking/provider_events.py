@@ -59,9 +59,14 @@ OUTCOME_RANKS: tuple[tuple[str, ...], ...] = (
 """Outcomes from least to most final; an outcome is only ever replaced by a higher one."""
 RANK = {outcome: rank for rank, group in enumerate(OUTCOME_RANKS) for outcome in group}
 IMPLIED_OUTCOME = {
-    "delivered": "delivered", "deferred": "deferred", "bounced": "bounced", "failed": "failed",
-    "complained": "complained", "opened": "delivered", "clicked": "delivered",
-}  # fmt: skip
+    "delivered": "delivered",
+    "deferred": "deferred",
+    "bounced": "bounced",
+    "failed": "failed",
+    "complained": "complained",
+    "opened": "delivered",
+    "clicked": "delivered",
+}
 """The outcome each event type implies (an unsubscribe implies none)."""
 SUPPRESSING = {
     EventType.COMPLAINED: SuppressionReason.COMPLAINT,
@@ -362,6 +367,11 @@ def unsubscribe_from_campaigns(
         ).scalars()
         for list_id in sorted(left):
             record_activity(
-                session, ActivityKind.SUBSCRIBER_UNSUBSCRIBED, list_id=list_id,
-                subscriber_id=subscriber_id, campaign_id=campaign_id, data={"via": via}, at=now,
-            )  # fmt: skip
+                session,
+                ActivityKind.SUBSCRIBER_UNSUBSCRIBED,
+                list_id=list_id,
+                subscriber_id=subscriber_id,
+                campaign_id=campaign_id,
+                data={"via": via},
+                at=now,
+            )

@@ -73,9 +73,13 @@ def create_endpoint(
     if unknown:
         raise EndpointError(f"unknown event kinds: {', '.join(unknown)}")
     endpoint = WebhookEndpoint(
-        url=url, kinds=sorted(set(kinds)), description=description.strip()[:200],
-        secret=f"whsec_{secrets.token_hex(24)}", active=True, created_at=utcnow(),
-    )  # fmt: skip
+        url=url,
+        kinds=sorted(set(kinds)),
+        description=description.strip()[:200],
+        secret=f"whsec_{secrets.token_hex(24)}",
+        active=True,
+        created_at=utcnow(),
+    )
     session.add(endpoint)
     session.flush()
     return endpoint
@@ -112,10 +116,16 @@ def fan_out(session: Session, *, now: datetime | None = None) -> int:
 
 def _delivery_row(endpoint: WebhookEndpoint, row: ActivityEvent, now: datetime) -> dict[str, Any]:
     return {
-        "endpoint_id": endpoint.id, "activity_id": row.id, "kind": row.kind,
-        "payload": payload_of(row), "status": WebhookDeliveryStatus.PENDING, "attempts": 0,
-        "next_attempt_at": now, "error": "", "created_at": now,
-    }  # fmt: skip
+        "endpoint_id": endpoint.id,
+        "activity_id": row.id,
+        "kind": row.kind,
+        "payload": payload_of(row),
+        "status": WebhookDeliveryStatus.PENDING,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "error": "",
+        "created_at": now,
+    }
 
 
 def payload_of(row: ActivityEvent) -> dict[str, Any]:
@@ -163,9 +173,13 @@ def claim_attempt(session: Session, delivery_id: int, *, now: datetime) -> Attem
     ).one()
     delivery, endpoint = row
     return Attempt(
-        delivery.id, endpoint.url, endpoint.secret, delivery.kind,
-        orjson.dumps(delivery.payload), delivery.attempts,
-    )  # fmt: skip
+        delivery.id,
+        endpoint.url,
+        endpoint.secret,
+        delivery.kind,
+        orjson.dumps(delivery.payload),
+        delivery.attempts,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,8 +237,10 @@ def record_answer(
 ) -> float | None:
     """Store how the try went; return seconds until the next try, or None if it is over."""
     values: dict[str, Any] = {
-        "response_code": answer.status, "error": answer.error, "duration_ms": answer.duration_ms,
-    }  # fmt: skip
+        "response_code": answer.status,
+        "error": answer.error,
+        "duration_ms": answer.duration_ms,
+    }
     retry_in: float | None = None
     if answer.ok:
         values.update(

@@ -29,11 +29,13 @@ def test_housekeeping_forgets_only_what_is_idle_expired_or_old(db: str) -> None:
                 ProviderRateLimit(provider="subscribe:idle", tokens=1, refilled_at=now - 2 * DAY),
                 ProviderRateLimit(provider="subscribe:live", tokens=1, refilled_at=now - 60),
                 ProviderRateLimit(
-                    provider="postmark", tokens=0, refilled_at=now - 2 * DAY,
+                    provider="postmark",
+                    tokens=0,
+                    refilled_at=now - 2 * DAY,
                     blocked_until=now + 600,
                 ),
             ]
-        )  # fmt: skip
+        )
         call = ProviderCall("postmark", messages=500, accepted=500, latency_ms=80)
         record_call(session, call, at=utcnow() - timedelta(days=40))
         record_call(session, call, at=utcnow() - timedelta(minutes=5))

@@ -20,10 +20,18 @@ def test_the_sandbox_command_lists_its_options() -> None:
 
     assert result.exit_code == 0
     for option in (
-        "--keep-messages", "--throttle-rate", "--error-rate", "--slow-rate", "--slow-seconds",
-        "--retry-after", "--seed", "--webhook-url", "--bounce-rate", "--server-token",
+        "--keep-messages",
+        "--throttle-rate",
+        "--error-rate",
+        "--slow-rate",
+        "--slow-seconds",
+        "--retry-after",
+        "--seed",
+        "--webhook-url",
+        "--bounce-rate",
+        "--server-token",
         "--resend-api-key",
-    ):  # fmt: skip
+    ):
         assert option in result.output
 
 
@@ -37,8 +45,20 @@ def test_the_sandbox_command_refuses_rates_above_one() -> None:
 
 def test_the_sandbox_command_passes_its_options_on(tmp_path: Path) -> None:
     port = free_port()
-    line = [sys.executable, "-m", "publisher.cli.main", "sandbox", "--port", str(port),
-            "--throttle-rate", "1", "--retry-after", "3", "--server-token", TOKEN]  # fmt: skip
+    line = [
+        sys.executable,
+        "-m",
+        "publisher.cli.main",
+        "sandbox",
+        "--port",
+        str(port),
+        "--throttle-rate",
+        "1",
+        "--retry-after",
+        "3",
+        "--server-token",
+        TOKEN,
+    ]
     process = subprocess.Popen(line, env=herald_env(), cwd=tmp_path)
     url = f"http://127.0.0.1:{port}"
     try:

@@ -30,8 +30,10 @@ def test_throttling_answers_429_with_retry_after_and_accepts_nothing(
     assert postmark.json()["ErrorCode"] == 429
     assert resend.status_code == 429 and resend.headers["Retry-After"] == "7"
     assert resend.json() == {
-        "statusCode": 429, "name": "rate_limit_exceeded", "message": resend.json()["message"]
-    }  # fmt: skip
+        "statusCode": 429,
+        "name": "rate_limit_exceeded",
+        "message": resend.json()["message"],
+    }
     assert _stats(client) == {**NOTHING, "throttled": 2}
 
 

@@ -38,8 +38,11 @@ def test_stats_stay_exact_over_many_batches(client: TestClient) -> None:
     client.post("/email/batch", headers=AUTH, json=batches[3]).raise_for_status()
 
     assert _stats(client) == {
-        **NOTHING, "messages": 4500, "unique_recipients": 4000, "duplicates": 500
-    }  # fmt: skip
+        **NOTHING,
+        "messages": 4500,
+        "unique_recipients": 4000,
+        "duplicates": 500,
+    }
 
 
 def test_recipients_are_counted_per_campaign(client: TestClient) -> None:

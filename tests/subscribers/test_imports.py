@@ -34,8 +34,11 @@ def test_good_file_on_single_opt_in_list_is_confirmed_with_consent_record(pg_db:
     result = do_import("good.csv")
     assert result["status"] == "done"
     assert (result["rows"], result["added"], result["new_subscribers"], result["rejected"]) == (
-        3, 3, 3, 0,
-    )  # fmt: skip
+        3,
+        3,
+        3,
+        0,
+    )
     assert result["attribute_columns"] == ["City"]
     with unit_of_work() as session:
         olena = session.scalars(
@@ -52,9 +55,10 @@ def test_good_file_on_single_opt_in_list_is_confirmed_with_consent_record(pg_db:
         assert subscription.consent_source == "import:good.csv"
         assert subscription.consent_at is not None
         kinds = session.execute(
-            select(ActivityEvent.kind, func.count()).where(ActivityEvent.list_id == list_id)
+            select(ActivityEvent.kind, func.count())
+            .where(ActivityEvent.list_id == list_id)
             .group_by(ActivityEvent.kind)
-        )  # fmt: skip
+        )
         assert dict(kinds.all()) == {
             "subscriber.subscribed": 3,
             "subscriber.confirmed": 3,
@@ -151,18 +155,21 @@ def test_every_kind_of_row_is_decided_alike_on_both_databases(db: str, tmp_path:
         (6, "blocked@example.com", "subscriber is blocked"),
     ]
     assert members() == {
-        "new@example.com": "confirmed", "pending@example.com": "confirmed",
-        "other@example.com": "confirmed", "gone@example.com": "unsubscribed",
-    }  # fmt: skip
+        "new@example.com": "confirmed",
+        "pending@example.com": "confirmed",
+        "other@example.com": "confirmed",
+        "gone@example.com": "unsubscribed",
+    }
     with unit_of_work() as session:
         people = {
             person.email: (person.name, person.language, person.attributes)
             for person in session.scalars(select(Subscriber))
         }
         kinds = session.execute(
-            select(ActivityEvent.kind, func.count()).where(ActivityEvent.list_id == list_id)
+            select(ActivityEvent.kind, func.count())
+            .where(ActivityEvent.list_id == list_id)
             .group_by(ActivityEvent.kind)
-        )  # fmt: skip
+        )
         assert dict(kinds.all()) == {"subscriber.subscribed": 2, "subscriber.confirmed": 3}
     assert people == {
         "new@example.com": ("New", "en", {"team": "green"}),

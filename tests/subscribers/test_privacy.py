@@ -196,9 +196,13 @@ def test_the_admin_api_exports_and_erases(held: int) -> None:
 def test_a_late_bounce_or_an_import_does_not_write_an_erased_address_back(db: str) -> None:
     assert CliRunner().invoke(cli, ["subscribers", "erase", EMAIL, "--yes"]).exit_code == 0
     bounce = ProviderEvent(
-        event_id="late-1", type="bounced", delivery_id=None, recipient=EMAIL,
-        occurred_at=AT, bounce="hard",
-    )  # fmt: skip
+        event_id="late-1",
+        type="bounced",
+        delivery_id=None,
+        recipient=EMAIL,
+        occurred_at=AT,
+        bounce="hard",
+    )
     with unit_of_work() as session:
         create_list(session, slug="news", name="News")
         record_events(session, "postmark", [bounce])

@@ -55,8 +55,12 @@ from publisher.web.pages import templates
 
 router = APIRouter()
 
-STATUS_LABELS = {"draft": "Draft", "in_review": "In review", "approved": "Approved",
-                 "published": "Published"}  # fmt: skip
+STATUS_LABELS = {
+    "draft": "Draft",
+    "in_review": "In review",
+    "approved": "Approved",
+    "published": "Published",
+}
 DONE = {
     "saved": "Saved.",
     "created": "Post created.",

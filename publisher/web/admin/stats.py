@@ -27,15 +27,19 @@ from subscribers.models import MailingList
 router = APIRouter()
 
 TIMELINE_SERIES = (
-    ("delivered", "Delivered", "var(--ok)"), ("opened", "Opens", "var(--accent)"),
-    ("clicked", "Clicks", "var(--warn)"), ("bounced", "Bounces", "var(--bad)"),
-)  # fmt: skip
+    ("delivered", "Delivered", "var(--ok)"),
+    ("opened", "Opens", "var(--accent)"),
+    ("clicked", "Clicks", "var(--warn)"),
+    ("bounced", "Bounces", "var(--bad)"),
+)
 
 
 PROVIDER_SERIES = (
-    ("accepted", "Accepted", "var(--ok)"), ("errors", "Errors", "var(--bad)"),
-    ("throttled", "429s", "var(--warn)"), ("deferrals", "Deferrals", "var(--muted)"),
-)  # fmt: skip
+    ("accepted", "Accepted", "var(--ok)"),
+    ("errors", "Errors", "var(--bad)"),
+    ("throttled", "429s", "var(--warn)"),
+    ("deferrals", "Deferrals", "var(--muted)"),
+)
 
 
 def _campaign(session: Session, campaign_id: int) -> Campaign:
@@ -93,9 +97,14 @@ def dashboard(request: Request, session: DbSession, _user: CurrentUser) -> HTMLR
         ],
     )
     return _page(
-        request, "admin/stats/dashboard.html", "Delivery statistics",
-        reports=reports, chart=chart, rates_chart=rates, lists=all_lists(session),
-    )  # fmt: skip
+        request,
+        "admin/stats/dashboard.html",
+        "Delivery statistics",
+        reports=reports,
+        chart=chart,
+        rates_chart=rates,
+        lists=all_lists(session),
+    )
 
 
 @router.get("/admin/stats/campaigns.csv", tags=["stats"])
@@ -125,19 +134,28 @@ def campaign_page(
     (report,) = queries.campaign_reports(session, [_campaign(session, campaign_id)])
     points = queries.timeline(session, campaign_id)
     return _page(
-        request, "admin/stats/campaign.html", f"Statistics of campaign #{campaign_id}",
-        report=report, points=points, links=queries.link_clicks(session, campaign_id),
-        funnel=_funnel_chart(report), timeline_chart=_timeline_chart(points),
-    )  # fmt: skip
+        request,
+        "admin/stats/campaign.html",
+        f"Statistics of campaign #{campaign_id}",
+        report=report,
+        points=points,
+        links=queries.link_clicks(session, campaign_id),
+        funnel=_funnel_chart(report),
+        timeline_chart=_timeline_chart(points),
+    )
 
 
 def _funnel_chart(report: queries.CampaignReport) -> Any:
     steps = [
-        ("Recipients", report.recipients), ("Sent", report.sent),
-        ("Delivered", report.delivered), ("Opened", report.opened),
-        ("Clicked", report.clicked), ("Bounced", report.bounced),
-        ("Complaints", report.complained), ("Unsubscribed", report.unsubscribed),
-    ]  # fmt: skip
+        ("Recipients", report.recipients),
+        ("Sent", report.sent),
+        ("Delivered", report.delivered),
+        ("Opened", report.opened),
+        ("Clicked", report.clicked),
+        ("Bounced", report.bounced),
+        ("Complaints", report.complained),
+        ("Unsubscribed", report.unsubscribed),
+    ]
     return bar_chart(
         "From recipients to clicks (unique)",
         [name for name, _ in steps],
@@ -194,9 +212,12 @@ def list_page(
     """A list over the last 30 days, and how its recent campaigns did."""
     report = list_report(session, _list(session, list_id))
     return _page(
-        request, "admin/stats/list.html", f"Statistics of {report.name}",
-        report=report, **_list_charts(report),
-    )  # fmt: skip
+        request,
+        "admin/stats/list.html",
+        f"Statistics of {report.name}",
+        report=report,
+        **_list_charts(report),
+    )
 
 
 def _list_charts(report: ListReport) -> dict[str, Any]:
@@ -247,9 +268,13 @@ def providers_page(request: Request, session: DbSession, _user: CurrentUser) -> 
         ]
         charts.append(line_chart(f"{provider}: per hour (UTC)", labels, series))
     return _page(
-        request, "admin/stats/providers.html", "Provider health",
-        points=points, charts=charts, totals=health.provider_totals(session),
-    )  # fmt: skip
+        request,
+        "admin/stats/providers.html",
+        "Provider health",
+        points=points,
+        charts=charts,
+        totals=health.provider_totals(session),
+    )
 
 
 @router.get("/api/stats/providers", tags=["stats"])

@@ -76,8 +76,14 @@ def lists_page(request: Request, session: DbSession, _user: CurrentUser) -> HTML
 
 def _lists(request: Request, session: Session, error: str = "", code: int = 200) -> HTMLResponse:
     lists = all_lists(session)
-    context = {"title": "Lists", "section": "lists", "lists": lists, "error": error,
-               "counts": _counts(session, lists), "opt_in_modes": OPT_IN_MODES}  # fmt: skip
+    context = {
+        "title": "Lists",
+        "section": "lists",
+        "lists": lists,
+        "error": error,
+        "counts": _counts(session, lists),
+        "opt_in_modes": OPT_IN_MODES,
+    }
     return _page(request, "admin/subscribers/lists.html", context, code)
 
 
@@ -104,8 +110,14 @@ def create_list_from_page(
         )
     except ListError as error:
         return _lists(request, session, error=str(error), code=status.HTTP_400_BAD_REQUEST)
-    record_audit(session, actor=admin.label, action="lists.create", object_type="list",
-                 object_id=mailing_list.id, details={"slug": mailing_list.slug})  # fmt: skip
+    record_audit(
+        session,
+        actor=admin.label,
+        action="lists.create",
+        object_type="list",
+        object_id=mailing_list.id,
+        details={"slug": mailing_list.slug},
+    )
     return RedirectResponse(f"/admin/lists/{mailing_list.id}", status.HTTP_303_SEE_OTHER)
 
 
@@ -117,10 +129,13 @@ def list_page(
     mailing_list = _list_or_404(session, list_id)
     segments = [s for s in all_segments(session) if list_id in s.list_ids]
     context = {
-        "title": mailing_list.name, "section": "lists", "list": mailing_list,
+        "title": mailing_list.name,
+        "section": "lists",
+        "list": mailing_list,
         "counts": _counts(session, [mailing_list])[list_id],
-        "imports": recent_imports(session, list_id), "segments": segments,
-    }  # fmt: skip
+        "imports": recent_imports(session, list_id),
+        "segments": segments,
+    }
     return _page(request, "admin/subscribers/list.html", context)
 
 
@@ -137,12 +152,23 @@ def import_from_page(
     mailing_list = _list_or_404(session, list_id)
     path = save_upload(iter(lambda: file.file.read(1 << 20), b""))
     job = create_import(
-        session, list_slug=mailing_list.slug, file_name=file.filename or "upload.csv",
-        path=path, confirmed=confirmed, dry_run=dry_run, actor=admin.label,
-    )  # fmt: skip
+        session,
+        list_slug=mailing_list.slug,
+        file_name=file.filename or "upload.csv",
+        path=path,
+        confirmed=confirmed,
+        dry_run=dry_run,
+        actor=admin.label,
+    )
     details = {"file": job.file_name, "job": job.id, "dry_run": dry_run, "confirmed": confirmed}
-    record_audit(session, actor=admin.label, action="subscribers.import", object_type="list",
-                 object_id=list_id, details=details)  # fmt: skip
+    record_audit(
+        session,
+        actor=admin.label,
+        action="subscribers.import",
+        object_type="list",
+        object_id=list_id,
+        details=details,
+    )
     enqueue_after_commit(session, TaskName.IMPORT_SUBSCRIBERS, job.id)
     return RedirectResponse(f"/admin/imports/{job.id}", status.HTTP_303_SEE_OTHER)
 
@@ -160,8 +186,13 @@ def import_page(
 ) -> HTMLResponse:
     """An import's progress (the page reloads itself until it is done) and its outcome."""
     job = _job_or_404(session, job_id)
-    context = {"title": f"Import #{job.id}", "section": "lists", "job": job,
-               "list": get_list(session, job.list_id), "summary": summary(job)}  # fmt: skip
+    context = {
+        "title": f"Import #{job.id}",
+        "section": "lists",
+        "job": job,
+        "list": get_list(session, job.list_id),
+        "summary": summary(job),
+    }
     return _page(request, "admin/subscribers/import.html", context)
 
 
@@ -198,8 +229,13 @@ def _rejection_lines(job_id: int) -> Iterator[str]:
 def export_list(list_id: RowId, session: DbSession, admin: Admin) -> StreamingResponse:
     """The list's subscribers as CSV (streamed)."""
     mailing_list = _list_or_404(session, list_id)
-    record_audit(session, actor=admin.label, action="subscribers.export", object_type="list",
-                 object_id=list_id)  # fmt: skip
+    record_audit(
+        session,
+        actor=admin.label,
+        action="subscribers.export",
+        object_type="list",
+        object_id=list_id,
+    )
     return _csv_download(_export(list_id), f"{mailing_list.slug}-subscribers.csv")
 
 
@@ -222,8 +258,13 @@ def subscribers_page(
 ) -> HTMLResponse:
     """Search subscribers by email: their status and their lists."""
     found = search_subscribers(session, q)
-    context = {"title": "Subscribers", "section": "subscribers", "q": q, "found": found,
-               "limit": SEARCH_LIMIT}  # fmt: skip
+    context = {
+        "title": "Subscribers",
+        "section": "subscribers",
+        "q": q,
+        "found": found,
+        "limit": SEARCH_LIMIT,
+    }
     return _page(request, "admin/subscribers/index.html", context)
 
 
@@ -234,14 +275,25 @@ def segments_page(request: Request, session: DbSession, _user: CurrentUser) -> H
 
 
 def _segments(
-    request: Request, session: Session, *, error: str = "", form: dict[str, Any] | None = None,
+    request: Request,
+    session: Session,
+    *,
+    error: str = "",
+    form: dict[str, Any] | None = None,
     code: int = 200,
-) -> HTMLResponse:  # fmt: skip
+) -> HTMLResponse:
     segments = [(segment, count_members(session, segment)) for segment in all_segments(session)]
     lists = all_lists(session)
-    context = {"title": "Segments", "section": "lists", "segments": segments, "lists": lists,
-               "names": {item.id: item.name for item in lists}, "error": error,
-               "form": form or {}, "dumps": _pretty}  # fmt: skip
+    context = {
+        "title": "Segments",
+        "section": "lists",
+        "segments": segments,
+        "lists": lists,
+        "names": {item.id: item.name for item in lists},
+        "error": error,
+        "form": form or {},
+        "dumps": _pretty,
+    }
     return _page(request, "admin/subscribers/segments.html", context, code)
 
 
@@ -267,8 +319,13 @@ def create_segment_from_page(
     except SegmentError as error:
         problem = f"The segment was not saved: {error}"
     else:
-        record_audit(session, actor=admin.label, action="segments.create",
-                     object_type="segment", object_id=segment.id)  # fmt: skip
+        record_audit(
+            session,
+            actor=admin.label,
+            action="segments.create",
+            object_type="segment",
+            object_id=segment.id,
+        )
         return RedirectResponse(f"/admin/segments/{segment.id}", status.HTTP_303_SEE_OTHER)
     return _segments(request, session, error=problem, form=form, code=400)
 
@@ -284,7 +341,11 @@ def segment_page(
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(error)) from error
     names = list_names(session)
     context = {
-        "title": segment.name, "section": "lists", "segment": segment,
-        "count": count_members(session, segment), "names": names, "dumps": _pretty,
-    }  # fmt: skip
+        "title": segment.name,
+        "section": "lists",
+        "segment": segment,
+        "count": count_members(session, segment),
+        "names": names,
+        "dumps": _pretty,
+    }
     return _page(request, "admin/subscribers/segment.html", context)

@@ -48,10 +48,13 @@ def webhooks_page(request: Request, session: DbSession, _admin: Admin) -> HTMLRe
     """The endpoints, a form to add one, and the latest deliveries."""
     endpoints = all_endpoints(session)
     return _page(
-        request, "admin/webhooks/index.html", "Outgoing webhooks",
-        endpoints=endpoints, log=delivery_log(session),
+        request,
+        "admin/webhooks/index.html",
+        "Outgoing webhooks",
+        endpoints=endpoints,
+        log=delivery_log(session),
         notice=NOTICES.get(request.query_params.get("done", ""), ""),
-    )  # fmt: skip
+    )
 
 
 @router.post("/admin/stats/webhooks", tags=["webhooks"], response_model=None)
@@ -71,9 +74,13 @@ def add_endpoint(
     except webhooks.EndpointError as error:
         endpoints = all_endpoints(session)
         return _page(
-            request, "admin/webhooks/index.html", "Outgoing webhooks",
-            endpoints=endpoints, log=delivery_log(session), error=str(error),
-        )  # fmt: skip
+            request,
+            "admin/webhooks/index.html",
+            "Outgoing webhooks",
+            endpoints=endpoints,
+            log=delivery_log(session),
+            error=str(error),
+        )
     return RedirectResponse(f"/admin/stats/webhooks/{endpoint.id}?done=created", status_code=303)
 
 
@@ -84,10 +91,13 @@ def endpoint_page(
     """One endpoint: its secret, how to verify, and its delivery log."""
     endpoint = _endpoint(session, endpoint_id)
     return _page(
-        request, "admin/webhooks/endpoint.html", f"Webhook endpoint #{endpoint.id}",
-        endpoint=endpoint, log=delivery_log(session, endpoint.id),
+        request,
+        "admin/webhooks/endpoint.html",
+        f"Webhook endpoint #{endpoint.id}",
+        endpoint=endpoint,
+        log=delivery_log(session, endpoint.id),
         notice=NOTICES.get(request.query_params.get("done", ""), ""),
-    )  # fmt: skip
+    )
 
 
 @router.post("/admin/stats/webhooks/{endpoint_id}/{action}", tags=["webhooks"])

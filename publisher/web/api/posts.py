@@ -73,10 +73,14 @@ def post_detail_json(post_id: RowId, session: DbSession, _user: CurrentUser) -> 
         raise _refused(error) from error
     data = post_json(post)
     data["comments"] = [
-        {"author": item.author, "body": item.body, "sent_back": item.sent_back,
-         "at": item.created_at.isoformat()}
+        {
+            "author": item.author,
+            "body": item.body,
+            "sent_back": item.sent_back,
+            "at": item.created_at.isoformat(),
+        }
         for item in comments_on(session, post.id)
-    ]  # fmt: skip
+    ]
     data["translations"] = {item.language: item.id for item in translation_group(session, post)}
     return data
 

@@ -22,8 +22,14 @@ from publisher.posts.service import (
     valid_timezone,
 )
 
-COMMON_TIMEZONES = ("Europe/Kyiv", "Asia/Tokyo", "UTC", "Europe/London", "Europe/Berlin",
-                    "America/New_York")  # fmt: skip
+COMMON_TIMEZONES = (
+    "Europe/Kyiv",
+    "Asia/Tokyo",
+    "UTC",
+    "Europe/London",
+    "Europe/Berlin",
+    "America/New_York",
+)
 COMMON_LANGUAGES = {"en": "English", "uk": "Українська", "ja": "日本語"}
 
 
@@ -84,15 +90,26 @@ def input_from_form(form: PostForm) -> PostInput:
     if not valid_timezone(zone):
         raise PostInputError([f"unknown time zone {zone!r}"])
     return PostInput(
-        kind=form.kind, title=form.title, language=form.language, slug=form.slug,
-        summary=form.summary, body=form.body.replace("\r\n", "\n"),
-        takeaways=_lines(form.takeaways), speakers=_rows(form.speakers, SPEAKER_KEYS),
-        media=_rows(form.media, MEDIA_KEYS), images=_rows(form.images, IMAGE_KEYS),
-        topics=form.topics.split(","), author=form.author, url=form.url,
-        image_url=form.image_url, image_alt=form.image_alt, location=form.location,
-        starts_at=_local_time(form.starts_at, zone, "the start"), timezone=zone,
+        kind=form.kind,
+        title=form.title,
+        language=form.language,
+        slug=form.slug,
+        summary=form.summary,
+        body=form.body.replace("\r\n", "\n"),
+        takeaways=_lines(form.takeaways),
+        speakers=_rows(form.speakers, SPEAKER_KEYS),
+        media=_rows(form.media, MEDIA_KEYS),
+        images=_rows(form.images, IMAGE_KEYS),
+        topics=form.topics.split(","),
+        author=form.author,
+        url=form.url,
+        image_url=form.image_url,
+        image_alt=form.image_alt,
+        location=form.location,
+        starts_at=_local_time(form.starts_at, zone, "the start"),
+        timezone=zone,
         published_at=_local_time(form.published_at, zone, "the publication time"),
-    )  # fmt: skip
+    )
 
 
 def form_from_post(post: Post) -> PostForm:
@@ -103,11 +120,23 @@ def form_from_post(post: Post) -> PostForm:
         return value.astimezone(zone).strftime("%Y-%m-%dT%H:%M") if value else ""
 
     return PostForm(
-        kind=post.kind, title=post.title, language=post.language, slug=post.slug,
-        summary=post.summary, body=post.body, takeaways="\n".join(post.takeaways),
-        speakers=_join(post.speakers, SPEAKER_KEYS), media=_join(post.media, MEDIA_KEYS),
-        images=_join(post.images, IMAGE_KEYS), topics=", ".join(post.topics),
-        author=post.author, url=post.url, image_url=post.image_url, image_alt=post.image_alt,
-        location=post.location, starts_at=local(post.starts_at), timezone=post.timezone,
+        kind=post.kind,
+        title=post.title,
+        language=post.language,
+        slug=post.slug,
+        summary=post.summary,
+        body=post.body,
+        takeaways="\n".join(post.takeaways),
+        speakers=_join(post.speakers, SPEAKER_KEYS),
+        media=_join(post.media, MEDIA_KEYS),
+        images=_join(post.images, IMAGE_KEYS),
+        topics=", ".join(post.topics),
+        author=post.author,
+        url=post.url,
+        image_url=post.image_url,
+        image_alt=post.image_alt,
+        location=post.location,
+        starts_at=local(post.starts_at),
+        timezone=post.timezone,
         published_at=local(post.published_at),
-    )  # fmt: skip
+    )

@@ -55,9 +55,11 @@ def archive_feed(slug: str, session: DbSession) -> Response:
         campaign = archived_campaign(session, mailing_list, entry.id)
         assert campaign is not None
         email = archived_email(
-            campaign, campaign.language, audience=_audience(mailing_list),
+            campaign,
+            campaign.language,
+            audience=_audience(mailing_list),
             home_url=list_home(slug),
-        )  # fmt: skip
+        )
         entries.append((entry, email))
     return Response(atom_feed(mailing_list, entries), media_type="application/atom+xml")
 
@@ -85,9 +87,11 @@ def archive_campaign(
     if campaign is None or campaign.compiled is None:
         raise HTTPException(status_code=404, detail="no such campaign in this archive")
     email = archived_email(
-        campaign, lang or campaign.language, audience=_audience(mailing_list),
+        campaign,
+        lang or campaign.language,
+        audience=_audience(mailing_list),
         home_url=list_home(slug),
-    )  # fmt: skip
+    )
     context = {
         "title": email.subject,
         "list": mailing_list,

@@ -176,8 +176,10 @@ def test_the_provider_is_named_and_not_idempotent() -> None:
     provider = _provider(lambda request: httpx.Response(200, json=QUEUED))
 
     assert (provider.name, provider.idempotent, provider.max_batch_size) == (
-        "mailgun", False, MAX_BATCH_SIZE,
-    )  # fmt: skip
+        "mailgun",
+        False,
+        MAX_BATCH_SIZE,
+    )
     provider.close()
     assert provider._client.is_closed
 

@@ -103,8 +103,10 @@ def test_the_documented_example_signed_with_our_key_verifies_and_reads() -> None
 
     [event] = reader.read(body)
     assert (event.type, event.delivery_id, event.recipient) == (
-        "delivered", 42, "reader42@example.org",
-    )  # fmt: skip
+        "delivered",
+        42,
+        "reader42@example.org",
+    )
 
 
 def test_a_timestamp_sent_as_a_number_verifies_too() -> None:

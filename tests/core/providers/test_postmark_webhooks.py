@@ -70,8 +70,10 @@ def read_postmark(record: dict[str, Any]) -> list[Any]:
 def test_postmark_delivery_names_our_delivery_by_its_metadata() -> None:
     [delivered] = read_postmark(PM_DELIVERY)
     assert (delivered.type, delivered.delivery_id, delivered.recipient) == (
-        "delivered", 42, "john@example.com",
-    )  # fmt: skip
+        "delivered",
+        42,
+        "john@example.com",
+    )
     assert delivered.occurred_at == datetime(2019, 11, 5, 16, 33, 54, 907025, tzinfo=UTC)
     assert delivered.event_id == (
         "Delivery:883953f4-6105-42a2-a16a-77a8eac79483:2019-11-05T16:33:54.9070259Z"
@@ -83,12 +85,16 @@ def test_postmark_bounces_and_complaints_are_keyed_by_their_id() -> None:
     [bounce] = read_postmark(PM_BOUNCE)
     [complaint] = read_postmark(PM_COMPLAINT)
     assert (bounce.type, bounce.bounce, bounce.event_id) == (
-        "bounced", "hard", "Bounce:4323372036854775807",
-    )  # fmt: skip
+        "bounced",
+        "hard",
+        "Bounce:4323372036854775807",
+    )
     assert "Content" not in bounce.details  # a full bounce dump is not kept
     assert (complaint.type, complaint.bounce, complaint.event_id) == (
-        "complained", "", "SpamComplaint:42",
-    )  # fmt: skip
+        "complained",
+        "",
+        "SpamComplaint:42",
+    )
     assert complaint.recipient == "john@example.com" and complaint.delivery_id == 42
 
 

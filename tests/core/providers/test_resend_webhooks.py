@@ -35,8 +35,11 @@ def svix_reader(secret: str = SVIX_SECRET, now: float = float(SVIX_TIMESTAMP)) -
     return ResendWebhooks(secret, clock=lambda: now)
 
 
-SVIX_HEADERS = {"svix-id": SVIX_ID, "svix-timestamp": SVIX_TIMESTAMP,
-                "svix-signature": SVIX_SIGNATURE}  # fmt: skip
+SVIX_HEADERS = {
+    "svix-id": SVIX_ID,
+    "svix-timestamp": SVIX_TIMESTAMP,
+    "svix-signature": SVIX_SIGNATURE,
+}
 
 
 def test_resend_verifies_svix_published_example() -> None:

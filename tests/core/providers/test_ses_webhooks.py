@@ -309,10 +309,14 @@ def _read(record: dict[str, Any]) -> list[Any]:
 
 def test_a_permanent_bounce_naming_two_recipients_is_two_hard_bounces() -> None:
     bounced = [
-        {"emailAddress": "a@example.com", "action": "failed", "status": "5.1.1",
-         "diagnosticCode": "smtp; 550 5.1.1 user unknown"},
+        {
+            "emailAddress": "a@example.com",
+            "action": "failed",
+            "status": "5.1.1",
+            "diagnosticCode": "smtp; 550 5.1.1 user unknown",
+        },
         {"emailAddress": "b@example.com", "action": "failed", "status": "5.1.1"},
-    ]  # fmt: skip
+    ]
     record = {
         "eventType": "Bounce",
         "bounce": {

@@ -79,11 +79,13 @@ def test_engagement_rules(db: str) -> None:
         now = utcnow()
         recent, old = now - timedelta(days=2), now - timedelta(days=40)
         sent = {"campaign_id": campaign.id, "status": "sent"}
-        session.add_all([
-            Delivery(**sent, subscriber_id=people[0].id, opened_at=recent),
-            Delivery(**sent, subscriber_id=people[1].id, opened_at=old, clicked_at=old),
-            Delivery(**sent, subscriber_id=people[2].id),
-        ])  # fmt: skip
+        session.add_all(
+            [
+                Delivery(**sent, subscriber_id=people[0].id, opened_at=recent),
+                Delivery(**sent, subscriber_id=people[1].id, opened_at=old, clicked_at=old),
+                Delivery(**sent, subscriber_id=people[2].id),
+            ]
+        )
         session.flush()
         assert (
             segment_count(session, list_id, {"rules": [{"engagement": "opened", "days": 30}]}) == 1

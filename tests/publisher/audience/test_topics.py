@@ -65,9 +65,7 @@ def test_a_campaign_reaches_only_those_who_chose_its_topic_or_all(tasks: TaskRec
     events = _announce(["events"], tasks)  # an editor's spelling: topics match in any case
     assert _recipients(events) == {"all@example.com", "events@example.com", "both@example.com"}
     research = _announce(["Research", "Analysis"], tasks)
-    assert _recipients(research) == {
-        "all@example.com", "research@example.com", "both@example.com"
-    }  # fmt: skip
+    assert _recipients(research) == {"all@example.com", "research@example.com", "both@example.com"}
 
 
 def test_a_post_without_topics_goes_to_everyone_on_the_list(tasks: TaskRecorder) -> None:

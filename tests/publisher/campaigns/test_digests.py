@@ -71,8 +71,13 @@ def test_a_hand_picked_digest_keeps_the_editors_order(db: str) -> None:
 
 
 def _monday_kyiv(session, **values: object) -> DigestSchedule:  # type: ignore[no-untyped-def]
-    options = {"name": "Monday digest", "list_slugs": ["news"], "weekdays": [1],
-               "local_time": "09:00", "timezone": "Europe/Kyiv"}  # fmt: skip
+    options = {
+        "name": "Monday digest",
+        "list_slugs": ["news"],
+        "weekdays": [1],
+        "local_time": "09:00",
+        "timezone": "Europe/Kyiv",
+    }
     return create_schedule(session, **{**options, **values})  # type: ignore[arg-type]
 
 

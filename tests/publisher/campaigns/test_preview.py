@@ -88,9 +88,12 @@ def test_announcing_a_translation_reaches_readers_of_the_original(db: str) -> No
         translation = add_post(session, "Форум")
         translation.language, translation.translation_of_id = "uk", original.id
         campaign = create_campaign(
-            session, kind="announcement", list_slugs=["news"], post_ids=[translation.id],
+            session,
+            kind="announcement",
+            list_slugs=["news"],
+            post_ids=[translation.id],
             language="uk",
-        )  # fmt: skip
+        )
         english = preview_campaign(session, campaign, email=people[0].email)
         ukrainian = preview_campaign(session, campaign, email=people[1].email)
         assert session.scalar(select(func.count()).select_from(Post)) == 2

@@ -45,8 +45,10 @@ def test_demo_on_postgres_and_redis(pg_db: str, redis_url: str, tmp_path: Path) 
 
 
 def test_demo_refuses_a_database_that_is_not_empty(tmp_path: Path) -> None:
-    settings = {"database_url": f"sqlite:///{tmp_path}/demo.sqlite",
-                "broker_url": f"sqla+sqlite:///{tmp_path}/broker.sqlite"}  # fmt: skip
+    settings = {
+        "database_url": f"sqlite:///{tmp_path}/demo.sqlite",
+        "broker_url": f"sqla+sqlite:///{tmp_path}/broker.sqlite",
+    }
     _run_demo(tmp_path, **settings)
     again = herald("demo", "--no-worker", env=herald_env(**settings), cwd=tmp_path)
     assert again.returncode == 2

@@ -126,8 +126,13 @@ def test_an_rss_feed_imports_each_item_as_a_draft(session: Session) -> None:
     assert "田中 健一 on war‑risk insurance" in forum.body
     assert "alert" not in forum.body
     assert forum.published_at == datetime(2027, 3, 19, 7, 0, tzinfo=UTC)
-    assert forum.media == [{"label": "Video recording",
-        "url": "https://video.example.org/forum-2027/en.mp4", "language": ""}]  # fmt: skip
+    assert forum.media == [
+        {
+            "label": "Video recording",
+            "url": "https://video.example.org/forum-2027/en.mp4",
+            "language": "",
+        }
+    ]
     panel = _by_source(session, "feed:https://herald.example.org/events/cities-that-heal")
     assert panel.kind == "news" and panel.published_at == datetime(2027, 4, 8, 10, 30, tzinfo=UTC)
     assert panel.body == "Mayors’ advisers compare fifteen years of recovery — and the first three."
@@ -210,8 +215,10 @@ def test_a_feed_url_is_fetched_with_httpx() -> None:
     assert fetch_url("https://herald.example.org/feed", client) == feed
     with pytest.raises(ImportRejected, match="could not fetch the feed"):
         fetch_url("https://herald.example.org/missing", client)
-    sources, rejected = read_paths(["https://herald.example.org/feed", "/no/such/file.md"],
-                                   fetch=lambda url: fetch_url(url, client))  # fmt: skip
+    sources, rejected = read_paths(
+        ["https://herald.example.org/feed", "/no/such/file.md"],
+        fetch=lambda url: fetch_url(url, client),
+    )
     assert [source.name for source in sources] == ["https://herald.example.org/feed"]
     assert rejected[0].reason == "no such file"
 

@@ -58,9 +58,15 @@ def test_an_editor_may_not_take_an_admins_step(session: Session, step: str) -> N
 
 @pytest.mark.parametrize(
     ("status", "step"),
-    [("draft", "approve"), ("draft", "publish"), ("in_review", "publish"),
-     ("in_review", "submit"), ("published", "approve"), ("published", "send_back")],
-)  # fmt: skip
+    [
+        ("draft", "approve"),
+        ("draft", "publish"),
+        ("in_review", "publish"),
+        ("in_review", "submit"),
+        ("published", "approve"),
+        ("published", "send_back"),
+    ],
+)
 def test_a_step_out_of_order_is_refused(session: Session, status: str, step: str) -> None:
     post = add_draft(session, status=status)
     with pytest.raises(WorkflowError):
@@ -89,8 +95,9 @@ def test_editing_an_approved_post_sends_it_back_to_review(session: Session) -> N
     assert update_post(session, post=post, data=data, actor=ADMIN) == ["title"]
     assert post.status == "in_review" and post.approved_at is None
     assert audit_trail(session, object_type="post", object_id=post.id)[0].details == {
-        "fields": ["title"], "back_to_review": True,
-    }  # fmt: skip
+        "fields": ["title"],
+        "back_to_review": True,
+    }
 
 
 def test_saving_an_unchanged_approved_post_keeps_it_approved(session: Session) -> None:

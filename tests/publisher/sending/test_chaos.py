@@ -53,12 +53,21 @@ def _seed() -> int:
 
 def _environment(pg_db: str, redis_url: str, provider: str, url: str) -> dict[str, str]:
     return herald_env(
-        database_url=pg_db, broker_url=redis_url, env="test", provider=provider,
-        provider_url=url, postmark_server_token="sandbox-token", resend_api_key="sandbox-token",
-        provider_timeout_seconds="5", lease_seconds="8", stall_seconds="4",
-        scheduler_tick_seconds="1", pause_after_failures="1000", batch_size="50",
+        database_url=pg_db,
+        broker_url=redis_url,
+        env="test",
+        provider=provider,
+        provider_url=url,
+        postmark_server_token="sandbox-token",
+        resend_api_key="sandbox-token",
+        provider_timeout_seconds="5",
+        lease_seconds="8",
+        stall_seconds="4",
+        scheduler_tick_seconds="1",
+        pause_after_failures="1000",
+        batch_size="50",
         reconcile_settle_seconds="1",
-    )  # fmt: skip
+    )
 
 
 def _send_through_a_crash(pg_db: str, redis_url: str, tmp_path: Path, provider: str) -> Any:
@@ -72,22 +81,28 @@ def _send_through_a_crash(pg_db: str, redis_url: str, tmp_path: Path, provider: 
             assert sent.returncode == 0, sent.stderr
             wait_until(
                 lambda: counts_by_status(campaign_id).get("sent", 0) >= RECIPIENTS // 4,
-                timeout=120, what="a quarter of the campaign to be sent",
-            )  # fmt: skip
+                timeout=120,
+                what="a quarter of the campaign to be sent",
+            )
             set_sandbox_faults(url, HOLD_EVERY_ANSWER)
             wait_until(
-                lambda: counts_by_status(campaign_id).get("sending", 0) > 0
-                and len(sandbox_received(url, campaign_id)) > counts_by_status(campaign_id)["sent"],
-                timeout=60, what="the sandbox to hold an accepted, unanswered batch",
-            )  # fmt: skip
+                lambda: (
+                    counts_by_status(campaign_id).get("sending", 0) > 0
+                    and len(sandbox_received(url, campaign_id))
+                    > counts_by_status(campaign_id)["sent"]
+                ),
+                timeout=60,
+                what="the sandbox to hold an accepted, unanswered batch",
+            )
             kill_tree(doomed)
             in_flight = counts_by_status(campaign_id).get("sending", 0)
             set_sandbox_faults(url, MILD_FAULTS)
             with celery_worker(env, tmp_path, name="survivor"):
                 wait_until(
                     lambda: not {"queued", "sending"} & set(counts_by_status(campaign_id)),
-                    timeout=180, what="every delivery to be resolved",
-                )  # fmt: skip
+                    timeout=180,
+                    what="every delivery to be resolved",
+                )
         stats = httpx.get(f"{url}/_sandbox/stats").json()
         received = sandbox_received(url, campaign_id)
     return campaign_id, in_flight, stats, received

@@ -107,9 +107,14 @@ def test_a_killed_sender_is_replayed_only_where_the_provider_is_idempotent(
     tasks.tasks.clear()  # the batch tasks are lost with the broker
     with unit_of_work() as session:  # a worker claimed and dispatched the rows, then died
         claimed = attempts.claim_batch(
-            session, campaign.id, 1, 10**9, attempt_id="dead", provider="postmark",
+            session,
+            campaign.id,
+            1,
+            10**9,
+            attempt_id="dead",
+            provider="postmark",
             lease=timedelta(seconds=-1),
-        )  # fmt: skip
+        )
         assert len(claimed) == 4
         attempts.mark_dispatched(session, "dead", lease=timedelta(seconds=-1))
         session.execute(

@@ -90,16 +90,21 @@ def use_provider(monkeypatch: pytest.MonkeyPatch, provider: Provider) -> None:
 
 def postmark(server: ProviderServer) -> PostmarkProvider:
     return PostmarkProvider(
-        base_url="http://postmark.test", server_token="t", message_stream="broadcast",
-        timeout=1, transport=httpx.MockTransport(server),
-    )  # fmt: skip
+        base_url="http://postmark.test",
+        server_token="t",
+        message_stream="broadcast",
+        timeout=1,
+        transport=httpx.MockTransport(server),
+    )
 
 
 def resend(server: ProviderServer) -> ResendProvider:
     return ResendProvider(
-        base_url="http://resend.test", api_key="k", timeout=1,
+        base_url="http://resend.test",
+        api_key="k",
+        timeout=1,
         transport=httpx.MockTransport(server),
-    )  # fmt: skip
+    )
 
 
 def _campaign(campaign_id: int) -> Campaign:
@@ -336,9 +341,11 @@ def accept_sendgrid(request: httpx.Request) -> httpx.Response:
 
 def sendgrid(server: ProviderServer) -> SendGridProvider:
     return SendGridProvider(
-        base_url="http://sendgrid.test", api_key="k", timeout=1,
+        base_url="http://sendgrid.test",
+        api_key="k",
+        timeout=1,
         transport=httpx.MockTransport(server),
-    )  # fmt: skip
+    )
 
 
 def test_messages_a_stopped_batch_never_sent_go_back_to_the_queue(

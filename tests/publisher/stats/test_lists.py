@@ -46,9 +46,13 @@ def test_list_days_and_campaign_unsubscribes_are_counted_once(db: str) -> None:
         # One person leaves two lists through the campaign: one unsubscribe for the campaign.
         for list_id in (news_id, events_id):
             record_activity(
-                session, "subscriber.unsubscribed", list_id=list_id, subscriber_id=b,
-                campaign_id=campaign_id, at=tomorrow,
-            )  # fmt: skip
+                session,
+                "subscriber.unsubscribed",
+                list_id=list_id,
+                subscriber_id=b,
+                campaign_id=campaign_id,
+                at=tomorrow,
+            )
         record_activity(
             session, "subscriber.bounced", list_id=news_id, subscriber_id=c, at=tomorrow
         )

@@ -49,16 +49,23 @@ def sent(db: str) -> Sent:
         rows = session.execute(select(Delivery.id, Delivery.subscriber_id)).all()
         by_subscriber = {subscriber: delivery for delivery, subscriber in rows}
         return Sent(
-            campaign.id, news.id, events.id,
+            campaign.id,
+            news.id,
+            events.id,
             deliveries={p.email: by_subscriber[p.id] for p in people},
             subscribers={p.email: p.id for p in people},
-        )  # fmt: skip
+        )
 
 
 def event(
-    event_id: str, kind: EventType, delivery_id: int | None, *, at: datetime = T0,
-    recipient: str = "", **fields: Any,
-) -> ProviderEvent:  # fmt: skip
+    event_id: str,
+    kind: EventType,
+    delivery_id: int | None,
+    *,
+    at: datetime = T0,
+    recipient: str = "",
+    **fields: Any,
+) -> ProviderEvent:
     """An event as a reader makes it."""
     return ProviderEvent(event_id, kind, delivery_id, recipient, at, **fields)
 
@@ -122,8 +129,10 @@ def test_a_retried_webhook_changes_nothing(sent: Sent) -> None:
     after = (stored_events(), delivery(first))
     assert [e.id for e in after[0]] == [e.id for e in before[0]]
     assert (after[1].outcome, after[1].outcome_at, after[1].opened_at) == (
-        before[1].outcome, before[1].outcome_at, before[1].opened_at,
-    )  # fmt: skip
+        before[1].outcome,
+        before[1].outcome_at,
+        before[1].opened_at,
+    )
 
 
 def test_a_repeated_event_id_in_one_batch_is_stored_once(sent: Sent) -> None:
@@ -216,8 +225,9 @@ def test_the_first_open_and_click_are_kept_and_imply_delivered(sent: Sent) -> No
 
 def test_a_machine_open_is_stored_flagged_and_counts_for_no_one(sent: Sent) -> None:
     target = sent.deliveries["reader2@example.com"]
-    ingest(event("mpp", "opened", target, machine=True), event("scan", "clicked", target,
-                                                              machine=True))  # fmt: skip
+    ingest(
+        event("mpp", "opened", target, machine=True), event("scan", "clicked", target, machine=True)
+    )
     assert {(e.event_id, e.machine) for e in stored_events()} == {("mpp", True), ("scan", True)}
     found = delivery(target)
     assert (found.opened_at, found.clicked_at) == (None, None)
@@ -284,8 +294,9 @@ def test_an_unsubscribe_ends_only_the_lists_of_its_campaign(sent: Sent) -> None:
     ingest(event("u1", "unsubscribed", sent.deliveries[email]))
     person = sent.subscribers[email]
     assert subscription(person, sent.news_id) == (
-        "unsubscribed", f"postmark (campaign:{sent.campaign_id})",
-    )  # fmt: skip
+        "unsubscribed",
+        f"postmark (campaign:{sent.campaign_id})",
+    )
     assert subscription(person, sent.events_id)[0] == "confirmed"
     assert suppressions() == {}
     assert delivery(sent.deliveries[email]).outcome == ""

@@ -50,10 +50,16 @@ def test_an_editor_can_draft_but_not_send_or_schedule(db: str) -> None:
     assert _status(campaign_id) == "draft"
     saved = client.post(
         f"/admin/campaigns/{campaign_id}/edit",
-        data={"csrf_token": csrf, "list": "news", "post": "1", "subject": "New subject",
-              "language": "uk", "track_clicks": "on"},
+        data={
+            "csrf_token": csrf,
+            "list": "news",
+            "post": "1",
+            "subject": "New subject",
+            "language": "uk",
+            "track_clicks": "on",
+        },
         follow_redirects=False,
-    )  # fmt: skip
+    )
     assert saved.status_code == 303
     with unit_of_work() as session:
         campaign = session.get(Campaign, campaign_id)
@@ -93,8 +99,15 @@ def test_a_digest_is_created_from_the_page_in_the_chosen_order(db: str) -> None:
         ids = (first.id, second.id)
     client = TestClient(app)
     csrf = log_in(client, "editor@example.com", "editor")
-    form = {"csrf_token": csrf, "kind": "digest", "list": "news", "post": [str(i) for i in ids],
-            f"order_{ids[0]}": "2", f"order_{ids[1]}": "1", "subject": "Weekly"}  # fmt: skip
+    form = {
+        "csrf_token": csrf,
+        "kind": "digest",
+        "list": "news",
+        "post": [str(i) for i in ids],
+        f"order_{ids[0]}": "2",
+        f"order_{ids[1]}": "1",
+        "subject": "Weekly",
+    }
     answer = client.post("/admin/campaigns/new", data=form, follow_redirects=False)
     assert answer.status_code == 303, answer.text
     with unit_of_work() as session:

@@ -21,14 +21,19 @@ from tests.fixtures.web import post_form
 
 DATA = DATA / "posts"
 FORM = {
-    "kind": "event", "language": "en", "title": "Briefing: Tokyo — Kyiv «енергетика»",
-    "summary": "A short briefing.", "body": "## Agenda\n\n- Grid\n- Insurance",
+    "kind": "event",
+    "language": "en",
+    "title": "Briefing: Tokyo — Kyiv «енергетика»",
+    "summary": "A short briefing.",
+    "body": "## Agenda\n\n- Grid\n- Insurance",
     "takeaways": "Energy first\nInsurance second",
     "speakers": "佐藤 美咲 | Director | Tokyo Institute | “Together — we rebuild.”",
     "media": "Recording | https://video.example.org/briefing | en",
     "images": "https://photos.example.org/b.jpg | The briefing room in Kyiv",
-    "topics": "Events, Japan", "timezone": "Asia/Tokyo", "starts_at": "2027-05-10T17:00",
-}  # fmt: skip
+    "topics": "Events, Japan",
+    "timezone": "Asia/Tokyo",
+    "starts_at": "2027-05-10T17:00",
+}
 
 
 def _as(client: TestClient, role: str) -> TestClient:
@@ -73,8 +78,14 @@ def test_an_editor_writes_a_post_with_the_form_and_sees_it(editor: TestClient) -
     post_id = int(answer.headers["location"].split("/")[3].split("?")[0])
     post = _post(post_id)
     assert post.status == "draft" and post.topics == ["Events", "Japan"]
-    assert post.speakers == [{"name": "佐藤 美咲", "role": "Director",
-        "organisation": "Tokyo Institute", "quote": "“Together — we rebuild.”"}]  # fmt: skip
+    assert post.speakers == [
+        {
+            "name": "佐藤 美咲",
+            "role": "Director",
+            "organisation": "Tokyo Institute",
+            "quote": "“Together — we rebuild.”",
+        }
+    ]
     assert post.images == [
         {"url": "https://photos.example.org/b.jpg", "alt": "The briefing room in Kyiv"}
     ]
@@ -257,8 +268,12 @@ def test_the_json_api_follows_the_same_rules(client: TestClient) -> None:
         actors = [
             entry.actor for entry in audit_trail(session, object_type="post", object_id=post_id)
         ]
-    assert actors == ["api-admin@example.com", "api-admin@example.com", "api-editor@example.com",
-                      "api-editor@example.com"]  # fmt: skip
+    assert actors == [
+        "api-admin@example.com",
+        "api-admin@example.com",
+        "api-editor@example.com",
+        "api-editor@example.com",
+    ]
 
 
 def test_the_api_refuses_a_time_without_a_zone(sqlite_db: str) -> None:

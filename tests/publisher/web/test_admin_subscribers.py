@@ -82,9 +82,10 @@ def test_editors_may_look_but_not_change(client: TestClient) -> None:
     refused = client.post("/admin/lists", data={"name": "X", "slug": "x", "csrf_token": token})
     assert refused.status_code == 403
     upload = client.post(
-        f"/admin/lists/{list_id}/imports", data={"csrf_token": token},
+        f"/admin/lists/{list_id}/imports",
+        data={"csrf_token": token},
         files={"file": ("good.csv", (DATA / "good.csv").read_bytes(), "text/csv")},
-    )  # fmt: skip
+    )
     assert upload.status_code == 403
     assert client.get(f"/admin/lists/{list_id}/export.csv").status_code == 403
 
@@ -100,10 +101,11 @@ def test_upload_queues_a_worker_import_and_the_page_shows_progress(
     list_id = news_list()
     token = log_in(client)
     answer = client.post(
-        f"/admin/lists/{list_id}/imports", data={"csrf_token": token},
+        f"/admin/lists/{list_id}/imports",
+        data={"csrf_token": token},
         files={"file": ("invalid.csv", (DATA / "invalid.csv").read_bytes(), "text/csv")},
         follow_redirects=False,
-    )  # fmt: skip
+    )
     assert answer.status_code == 303
     job_id = int(answer.headers["location"].rsplit("/", 1)[1])
     assert tasks == [("herald.campaigns.import_subscribers", [job_id])]
@@ -137,8 +139,10 @@ def test_export_download_is_csv_with_every_member(client: TestClient) -> None:
     assert 'filename="news-subscribers.csv"' in answer.headers["content-disposition"]
     rows = list(csv.reader(io.StringIO(answer.content.decode("utf-8-sig"))))
     assert rows[0][0] == "email" and sorted(r[0] for r in rows[1:]) == [
-        "reader0@example.com", "reader1@example.com", "reader2@example.com",
-    ]  # fmt: skip
+        "reader0@example.com",
+        "reader1@example.com",
+        "reader2@example.com",
+    ]
 
 
 def test_subscriber_search_shows_status_and_lists(client: TestClient) -> None:
@@ -155,16 +159,24 @@ def test_segments_page_validates_rules_and_shows_the_live_count(client: TestClie
     token = log_in(client)
     bad = client.post(
         "/admin/segments",
-        data={"name": "Kyiv", "list_ids": [str(list_id)], "csrf_token": token,
-              "rules": '{"rules": [{"field": "colour", "op": "eq", "value": "x"}]}'},
-    )  # fmt: skip
+        data={
+            "name": "Kyiv",
+            "list_ids": [str(list_id)],
+            "csrf_token": token,
+            "rules": '{"rules": [{"field": "colour", "op": "eq", "value": "x"}]}',
+        },
+    )
     assert bad.status_code == 400 and "unknown field &#39;colour&#39;" in bad.text
     good = client.post(
         "/admin/segments",
-        data={"name": "Ukrainian readers", "list_ids": [str(list_id)], "csrf_token": token,
-              "rules": '{"rules": [{"field": "language", "op": "in", "value": ["uk"]}]}'},
+        data={
+            "name": "Ukrainian readers",
+            "list_ids": [str(list_id)],
+            "csrf_token": token,
+            "rules": '{"rules": [{"field": "language", "op": "in", "value": ["uk"]}]}',
+        },
         follow_redirects=False,
-    )  # fmt: skip
+    )
     assert good.status_code == 303
     page = client.get(good.headers["location"])
     assert 'data-count="members">1<' in page.text  # add_subscribers rotates en/uk/ja

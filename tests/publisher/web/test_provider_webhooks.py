@@ -50,9 +50,12 @@ from worker import planning, sending
 def client(db: str, monkeypatch: pytest.MonkeyPatch) -> TestClient:
     """The web app with Postmark credentials and a Resend secret configured."""
     use_settings(
-        monkeypatch, database_url=db, postmark_webhook_user=USER,
-        postmark_webhook_password=PASSWORD, resend_webhook_secret=RESEND_SECRET,
-    )  # fmt: skip
+        monkeypatch,
+        database_url=db,
+        postmark_webhook_user=USER,
+        postmark_webhook_password=PASSWORD,
+        resend_webhook_secret=RESEND_SECRET,
+    )
     return TestClient(create_app())
 
 
@@ -153,8 +156,10 @@ def test_without_configured_credentials_every_webhook_is_refused(
     unconfigured = TestClient(create_app())
     before = snapshot()
     body = bounce_for(delivery_id)
-    assert unconfigured.post("/webhooks/postmark", content=body,
-                             headers=basic("", "")).status_code == 403  # fmt: skip
+    assert (
+        unconfigured.post("/webhooks/postmark", content=body, headers=basic("", "")).status_code
+        == 403
+    )
     signed = svix_headers(body)
     assert unconfigured.post("/webhooks/resend", content=body, headers=signed).status_code == 403
     assert snapshot() == before
@@ -168,8 +173,7 @@ def test_unknown_providers_oversized_and_unreadable_bodies_are_refused(
     huge = b"[" + b" " * MAX_BODY_BYTES + b"]"
     oversized = client.post("/webhooks/postmark", content=huge, headers=basic(USER, PASSWORD))
     assert oversized.status_code == 413
-    garbled = client.post("/webhooks/postmark", content=b"{not json",
-                          headers=basic(USER, PASSWORD))  # fmt: skip
+    garbled = client.post("/webhooks/postmark", content=b"{not json", headers=basic(USER, PASSWORD))
     assert garbled.status_code == 400
     assert snapshot() == before
 
@@ -180,8 +184,9 @@ def test_unknown_providers_oversized_and_unreadable_bodies_are_refused(
 @pytest.fixture
 def herald_url(db: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """The real web app on a local port, with Postmark webhook credentials configured."""
-    use_settings(monkeypatch, database_url=db, postmark_webhook_user=USER,
-                 postmark_webhook_password=PASSWORD)  # fmt: skip
+    use_settings(
+        monkeypatch, database_url=db, postmark_webhook_user=USER, postmark_webhook_password=PASSWORD
+    )
     base_url, stop = serve_in_thread(create_app())
     yield base_url
     stop()
@@ -206,8 +211,9 @@ def test_a_campaign_sent_through_postmark_comes_back_as_webhooks(
         provider = PostmarkProvider(sandbox_url, SANDBOX_TOKEN, "broadcast", timeout=10)
         monkeypatch.setattr(planning, "current_provider", lambda: provider)
         sending.send_batch(campaign.id, 1, 10**9)
-        wait_until(lambda: _reported(sandbox_url) >= recipients, timeout=60,
-                   what="every webhook posted")  # fmt: skip
+        wait_until(
+            lambda: _reported(sandbox_url) >= recipients, timeout=60, what="every webhook posted"
+        )
         stats = httpx.get(f"{sandbox_url}/_sandbox/stats").json()
     finally:
         stop_sandbox()

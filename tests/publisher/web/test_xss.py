@@ -37,19 +37,26 @@ HOSTILE: dict[str, Any] = {
     "location": '"><iframe src="javascript:alert(4)"></iframe>',
     "takeaways": ["<script>alert('takeaway')</script>", "Energy — first"],
     "topics": ["<img src=x onerror=alert('topic')>"],
-    "speakers": [{"name": "<svg onload=alert('name')>", "role": '" onfocus="alert(5)',
-                  "organisation": "<style>body{display:none}</style>",
-                  "quote": '"><script>alert("quote")</script>'}],
+    "speakers": [
+        {
+            "name": "<svg onload=alert('name')>",
+            "role": '" onfocus="alert(5)',
+            "organisation": "<style>body{display:none}</style>",
+            "quote": '"><script>alert("quote")</script>',
+        }
+    ],
     "media": [
         {"label": "<img src=x onerror=alert('label')>", "url": SCRIPT_URL, "language": "en"},
         {"label": "Fine", "url": 'https://video.example.org/ok" onmouseover="alert(6)'},
     ],
-    "images": [{"url": SCRIPT_URL, "alt": "x"},
-               {"url": "https://photos.example.org/a.jpg", "alt": '" onerror="alert(7)'}],
+    "images": [
+        {"url": SCRIPT_URL, "alt": "x"},
+        {"url": "https://photos.example.org/a.jpg", "alt": '" onerror="alert(7)'},
+    ],
     "image_url": SCRIPT_URL,
     "image_alt": '" onerror="alert(8)',
     "url": SCRIPT_URL,
-}  # fmt: skip
+}
 DANGEROUS_TAGS = {"script", "iframe", "svg", "object", "embed", "img-onerror"}
 
 
@@ -120,10 +127,15 @@ def test_a_campaign_email_of_a_hostile_post_is_inert(db: str) -> None:
         snapshot = compile_campaign(session, campaign, ["en"], get_settings())
     compiled = CompiledEmail.from_json(snapshot["languages"]["en"])
     email = RecipientRenderer(compiled).render(
-        Recipient(email="reader@example.com", name="Reader", unsubscribe_url="https://x.org/u",
-                  preferences_url="https://x.org/p", open_url="https://x.org/o",
-                  click_urls=click_urls("http://testserver", 1, compiled.links))
-    )  # fmt: skip
+        Recipient(
+            email="reader@example.com",
+            name="Reader",
+            unsubscribe_url="https://x.org/u",
+            preferences_url="https://x.org/p",
+            open_url="https://x.org/o",
+            click_urls=click_urls("http://testserver", 1, compiled.links),
+        )
+    )
     assert_inert(email.html)
     assert email.subject == HOSTILE["title"]  # a subject is plain text: kept as written
     assert SCRIPT_URL not in email.html
@@ -131,12 +143,19 @@ def test_a_campaign_email_of_a_hostile_post_is_inert(db: str) -> None:
 
 def test_the_editor_form_refuses_script_urls_and_echoes_input_inertly(admin: TestClient) -> None:
     form = {
-        "kind": "event", "language": "en", "timezone": "Europe/Kyiv",
-        "title": HOSTILE["title"], "summary": HOSTILE["summary"], "body": HOSTILE["body"],
+        "kind": "event",
+        "language": "en",
+        "timezone": "Europe/Kyiv",
+        "title": HOSTILE["title"],
+        "summary": HOSTILE["summary"],
+        "body": HOSTILE["body"],
         "speakers": "<svg onload=alert(1)> | r | o | \"><script>alert('quote')</script>",
-        "media": f"Recording | {SCRIPT_URL} | en", "images": f"{SCRIPT_URL} | alt",
-        "image_url": SCRIPT_URL, "image_alt": HOSTILE["image_alt"], "url": SCRIPT_URL,
-    }  # fmt: skip
+        "media": f"Recording | {SCRIPT_URL} | en",
+        "images": f"{SCRIPT_URL} | alt",
+        "image_url": SCRIPT_URL,
+        "image_alt": HOSTILE["image_alt"],
+        "url": SCRIPT_URL,
+    }
     answer = admin.post(
         "/admin/posts/new", data={**form, "csrf_token": admin.headers["X-CSRF-Token"]}
     )
