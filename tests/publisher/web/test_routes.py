@@ -16,6 +16,7 @@ from starlette.routing import BaseRoute, Match
 from publisher.web.app import create_app
 from publisher.web.pages import build_templates, templates
 from publisher.web.routes import ROUTERS
+from tests.fixtures.paths import DATA
 
 APP_OWN = {"/healthz", "/", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
 
@@ -83,3 +84,19 @@ def test_route_modules_leave_the_template_environment_as_built() -> None:
     assert set(templates.env.globals) == set(fresh.globals)
     assert {"post_time", "local_label"} <= set(fresh.filters)
     assert {"csrf_input", "organisation_name"} <= set(fresh.globals)
+
+
+def _served(app: FastAPI) -> set[str]:
+    served = set()
+    for route in _flat(app.routes):
+        methods = sorted(getattr(route, "methods", None) or [])
+        served.add(f"{','.join(methods) or '-'} {getattr(route, 'path', '')}")
+    return served
+
+
+def test_every_released_url_is_still_served() -> None:
+    """Emails already sent link to these URLs and programs call them: none may go or move."""
+    lines = (DATA / "released_urls.txt").read_text(encoding="utf-8").splitlines()
+    released = {line for line in lines if line and not line.startswith("#")}
+    assert len(released) > 100
+    assert released - _served(create_app()) == set()
