@@ -9,7 +9,7 @@ from __future__ import annotations
 import core.activity
 import core.audit
 import core.ratelimit
-import publisher.accounts.users
+import publisher.accounts.models
 import publisher.audience.segments
 import publisher.campaigns.models
 import publisher.posts.models
@@ -33,7 +33,7 @@ MODEL_MODULES = (
     publisher.tracking.models,
     publisher.webhooks.models,
     publisher.audience.segments,
-    publisher.accounts.users,
+    publisher.accounts.models,
     publisher.stats.models,
 )
 metadata = Base.metadata

@@ -15,7 +15,7 @@ from core.providers.base import can_reconcile
 from core.ratelimit import forget_idle_buckets
 from core.settings import get_settings
 from core.tasks import TaskName
-from publisher.accounts.users import forget_expired_sessions
+from publisher.accounts.sessions import forget_expired_sessions
 from publisher.campaigns import queries as campaign_queries
 from publisher.campaigns import scheduling
 from publisher.campaigns import service as campaigns

@@ -11,7 +11,9 @@ from sqlalchemy import delete, exists, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from core.audit import record_audit
-from publisher.accounts.users import ApiToken, Identity, Role, User, UserError, UserSession
+from publisher.accounts.identity import Identity
+from publisher.accounts.models import ApiToken, Role, User, UserSession
+from publisher.accounts.users import UserError
 
 
 def api_tokens_of(session: Session, user_id: int | None = None) -> list[tuple[ApiToken, str]]:

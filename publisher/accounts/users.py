@@ -1,129 +1,33 @@
-"""People who use the admin: editors and admins, their login sessions and API tokens.
+"""People who use the admin: creating editors and admins, their passwords, logging in.
 
-Passwords are hashed with argon2id. Session cookies and API tokens are random secrets of
-which only a SHA-256 digest is stored, so a copy of the database logs no one in.
+Passwords are hashed with argon2id; repeated failures lock an account for a while. Session
+cookies and API tokens (:mod:`publisher.accounts.sessions`, :mod:`publisher.accounts.tokens`)
+are random secrets of which only a digest is stored, so a copy of the database logs no one in.
 """
 
 from __future__ import annotations
 
-import hashlib
 import secrets
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import ForeignKey, Index, String, delete, false, func, or_, select, text, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Session
 
 from core.audit import record_audit
-from core.database import Base, UTCDateTime, utcnow
+from core.database import utcnow
+from publisher.accounts.models import ROLES, ApiToken, Role, User, UserSession
 
-
-class Role(StrEnum):
-    """What a user may do: an editor writes and submits, an admin also approves and sends."""
-
-    EDITOR = "editor"
-    ADMIN = "admin"
-
-
-ROLES = tuple(Role)
-SESSION_DAYS = 14
 MAX_FAILED_LOGINS = 10
 LOCKOUT = timedelta(minutes=15)
-API_TOKEN_PREFIX = "hrld_"  # noqa: S105 - a label, not a secret
 MIN_PASSWORD_LENGTH = 10
-TOKEN_USE_PRECISION = timedelta(minutes=1)
-"""An API token's ``last_used_at`` is written at most this often."""
 
 _hasher = PasswordHasher()
 # Verified against when the email is unknown, so a login takes as long either way.
 _DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
-
-
-class User(Base):
-    """An editor (writes and submits posts) or an admin (also approves, sends, manages)."""
-
-    __tablename__ = "users"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    email: Mapped[str] = mapped_column(String(320), unique=True)
-    name: Mapped[str] = mapped_column(String(200), default="")
-    role: Mapped[str] = mapped_column(String(16), default=Role.EDITOR)
-    password_hash: Mapped[str] = mapped_column(String(200))
-    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
-    active: Mapped[bool] = mapped_column(default=True)
-    failed_logins: Mapped[int] = mapped_column(default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    first_admin: Mapped[bool] = mapped_column(default=False, server_default=false())
-    """Made by the first-visit setup: a unique partial index lets only one row say so."""
-
-    __table_args__ = (
-        Index(
-            "uq_users_first_admin",
-            "first_admin",
-            unique=True,
-            postgresql_where=text("first_admin"),
-            sqlite_where=text("first_admin"),
-        ),
-    )
-
-
-class UserSession(Base):
-    """A browser's login: the cookie's digest, its CSRF token and its expiry."""
-
-    __tablename__ = "user_sessions"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    csrf_token: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
-
-
-class ApiToken(Base):
-    """A named bearer token for the JSON API, acting as its user."""
-
-    __tablename__ = "api_tokens"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    prefix: Mapped[str] = mapped_column(String(16))
-    """The token's first characters, to tell tokens apart in lists."""
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    name: Mapped[str] = mapped_column(String(200), default="")
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-
-@dataclass(frozen=True, slots=True)
-class Identity:
-    """Who is making a request, and how they proved it."""
-
-    user_id: int
-    email: str
-    name: str
-    role: str
-    timezone: str
-    via: str
-    """"session" (a browser cookie: forms need the CSRF token) or "token" (API)."""
-    csrf_token: str = ""
-
-    @property
-    def is_admin(self) -> bool:
-        """Whether this person may approve, send and manage."""
-        return self.role == Role.ADMIN
-
-    @property
-    def label(self) -> str:
-        """How the audit log names them."""
-        return self.email
 
 
 class UserError(ValueError):
@@ -286,103 +190,6 @@ def _verify(password_hash: str, password: str) -> bool:
         return _hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
-
-
-def _digest(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
-
-
-def start_session(session: Session, user: User) -> str:
-    """A new login session for ``user``; returns the cookie value (stored only as a digest)."""
-    secret = secrets.token_urlsafe(32)
-    session.add(
-        UserSession(
-            token_hash=_digest(secret),
-            user_id=user.id,
-            csrf_token=secrets.token_urlsafe(32),
-            expires_at=utcnow() + timedelta(days=SESSION_DAYS),
-        )
-    )
-    return secret
-
-
-def end_session(session: Session, cookie: str) -> None:
-    """Log out: the cookie no longer works anywhere."""
-    session.execute(delete(UserSession).where(UserSession.token_hash == _digest(cookie)))
-
-
-def forget_expired_sessions(session: Session) -> int:
-    """Delete login sessions past their expiry (they log no one in); return how many."""
-    result = session.execute(delete(UserSession).where(UserSession.expires_at <= utcnow()))
-    return int(result.rowcount)  # type: ignore[attr-defined]
-
-
-def identity_for_session(session: Session, cookie: str) -> Identity | None:
-    """Who holds this session cookie, if it is current and their account active."""
-    row = session.execute(
-        select(User, UserSession.csrf_token)
-        .join(UserSession, UserSession.user_id == User.id)
-        .where(UserSession.token_hash == _digest(cookie), UserSession.expires_at > utcnow())
-    ).first()
-    if row is None or not row[0].active:
-        return None
-    return _identity(row[0], via="session", csrf_token=row[1])
-
-
-def create_api_token(session: Session, user: User, *, name: str) -> str:
-    """A new API token for ``user``; the only time its secret is shown. Its name is what the
-    token is for, trimmed to the 200 characters kept."""
-    secret = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
-    label = name.strip()[:200]
-    session.add(
-        ApiToken(token_hash=_digest(secret), prefix=secret[:12], user_id=user.id, name=label)
-    )
-    return secret
-
-
-def identity_for_api_token(session: Session, secret: str, *, now: datetime) -> Identity | None:
-    """Who an ``Authorization: Bearer`` token acts as, if it exists and the user is active.
-
-    Notes the token's use (:func:`note_api_token_use`); run it in a short unit of work of its
-    own, not the request's.
-    """
-    row = session.execute(
-        select(User, ApiToken.id)
-        .join(ApiToken, ApiToken.user_id == User.id)
-        .where(ApiToken.token_hash == _digest(secret))
-    ).first()
-    if row is None or not row[0].active:
-        return None
-    note_api_token_use(session, row[1], now=now)
-    return _identity(row[0], via="token")
-
-
-def note_api_token_use(session: Session, token_id: int, *, now: datetime) -> None:
-    """Set the token's ``last_used_at``, at most once per :data:`TOKEN_USE_PRECISION`.
-
-    Skipped when another request holds the row's lock (``SKIP LOCKED`` on PostgreSQL): the
-    time is a hint for admins, never worth waiting for.
-    """
-    stale = or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at < now - TOKEN_USE_PRECISION)
-    unlocked = (
-        select(ApiToken.id).where(ApiToken.id == token_id, stale).with_for_update(skip_locked=True)
-    )
-    session.execute(
-        update(ApiToken).where(ApiToken.id.in_(unlocked)).values(last_used_at=now),
-        execution_options={"synchronize_session": False},
-    )
-
-
-def _identity(user: User, *, via: str, csrf_token: str = "") -> Identity:
-    return Identity(
-        user_id=user.id,
-        email=user.email,
-        name=user.name,
-        role=user.role,
-        timezone=user.timezone,
-        via=via,
-        csrf_token=csrf_token,
-    )
 
 
 def all_users(session: Session) -> list[User]:

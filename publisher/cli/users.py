@@ -10,22 +10,15 @@ from sqlalchemy.orm import Session
 
 from core.audit import record_audit
 from core.database import unit_of_work
+from publisher.accounts.models import ROLES, Role, User
 from publisher.accounts.service import (
     api_tokens_of,
     deactivate_user,
     reactivate_user,
     revoke_api_token,
 )
-from publisher.accounts.users import (
-    ROLES,
-    Role,
-    User,
-    UserError,
-    all_users,
-    create_api_token,
-    create_user,
-    find_user,
-)
+from publisher.accounts.tokens import create_api_token
+from publisher.accounts.users import UserError, all_users, create_user, find_user
 
 users_app = typer.Typer(help="Accounts of editors and admins.", no_args_is_help=True)
 JSON_OUT = typer.Option(False, "--json", help="Print JSON instead of text.")

@@ -22,7 +22,8 @@ from sqlalchemy.orm import Session
 
 from core.audit import record_audit
 from core.settings import get_settings
-from publisher.accounts.users import Identity, Role
+from publisher.accounts.identity import Identity
+from publisher.accounts.models import Role
 from publisher.posts.input import INPUT_FIELDS, PostInput
 from publisher.posts.limits import limit_problems
 from publisher.posts.models import POST_KINDS, POST_STATUSES, Post, PostStatus

@@ -22,7 +22,9 @@ from starlette.datastructures import FormData
 
 from core.database import unit_of_work, utcnow
 from core.settings import get_settings
-from publisher.accounts.users import Identity, identity_for_api_token, identity_for_session
+from publisher.accounts.identity import Identity
+from publisher.accounts.sessions import identity_for_session
+from publisher.accounts.tokens import identity_for_api_token
 
 MAX_ROW_ID = 2**31 - 1
 """The largest id a row can have: the ids are PostgreSQL ``integer`` columns."""

@@ -18,7 +18,7 @@ from jinja2.runtime import Context
 from markupsafe import Markup
 
 from core.settings import get_settings, project_root
-from publisher.accounts.users import Identity
+from publisher.accounts.identity import Identity
 from publisher.posts.service import post_time
 from publisher.web.deps import CSRF_FIELD
 

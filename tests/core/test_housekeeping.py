@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from core.database import unit_of_work, utcnow
 from core.ratelimit import ProviderRateLimit
-from publisher.accounts.users import UserSession
+from publisher.accounts.models import UserSession
 from publisher.stats.health import ALL_TIME, ProviderCall, record_call
 from publisher.stats.models import ProviderMinute
 from tests.fixtures.factories import add_user

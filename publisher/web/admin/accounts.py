@@ -11,27 +11,24 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from core.audit import record_audit
 from core.settings import get_settings
 from publisher.accounts.login_throttle import login_retry_after
+from publisher.accounts.models import Role, User
 from publisher.accounts.service import (
     api_tokens_of,
     deactivate_user,
     reactivate_user,
     revoke_api_token,
 )
+from publisher.accounts.sessions import SESSION_DAYS, end_session, start_session
+from publisher.accounts.tokens import create_api_token
 from publisher.accounts.users import (
-    SESSION_DAYS,
-    Role,
     SetupDone,
-    User,
     UserError,
     all_users,
     authenticate,
     count_users,
-    create_api_token,
     create_first_admin,
     create_user,
-    end_session,
     set_password,
-    start_session,
 )
 from publisher.web.deps import (
     SESSION_COOKIE,

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from core.database import utcnow
-from publisher.accounts.users import Identity
+from publisher.accounts.identity import Identity
 from publisher.campaigns.checks import CampaignBlocked, CheckReport, check_campaign
 from publisher.campaigns.drafts import (
     DraftFields,

@@ -19,17 +19,10 @@ from typer.testing import CliRunner
 
 from core.audit import audit_trail
 from core.database import unit_of_work, utcnow
+from publisher.accounts.models import ApiToken, User
 from publisher.accounts.service import deactivate_user
-from publisher.accounts.users import (
-    ApiToken,
-    SetupDone,
-    User,
-    all_users,
-    create_api_token,
-    create_first_admin,
-    find_user,
-    identity_for_api_token,
-)
+from publisher.accounts.tokens import create_api_token, identity_for_api_token
+from publisher.accounts.users import SetupDone, all_users, create_first_admin, find_user
 from publisher.cli.main import app as cli_app
 from publisher.web.app import create_app
 from tests.conftest import use_settings

@@ -12,7 +12,8 @@ from typer.testing import CliRunner
 
 from core.audit import audit_trail
 from core.database import unit_of_work
-from publisher.accounts.users import MAX_FAILED_LOGINS, ApiToken, UserSession, all_users
+from publisher.accounts.models import ApiToken, UserSession
+from publisher.accounts.users import MAX_FAILED_LOGINS, all_users
 from publisher.cli.main import app as cli_app
 from publisher.web.app import create_app
 from tests.conftest import use_settings

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import update
 
 from core.database import unit_of_work, utcnow
-from publisher.accounts.users import create_api_token
+from publisher.accounts.tokens import create_api_token
 from publisher.sending.models import Delivery
 from publisher.web.app import create_app
 from tests.conftest import use_settings

@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
 from core.database import unit_of_work
-from publisher.accounts.users import User
+from publisher.accounts.models import User
 from publisher.campaigns.models import Campaign
 from publisher.campaigns.queries import campaign_posts
 from publisher.web.app import app

@@ -10,7 +10,8 @@ from fastapi.testclient import TestClient
 
 from core.audit import audit_trail
 from core.database import unit_of_work
-from publisher.accounts.users import create_api_token, find_user
+from publisher.accounts.tokens import create_api_token
+from publisher.accounts.users import find_user
 from publisher.posts.feeds import fetch_url
 from publisher.posts.models import Post
 from publisher.posts.workflow import comments_on

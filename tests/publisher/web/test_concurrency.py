@@ -26,7 +26,8 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from core.database import unit_of_work
-from publisher.accounts.users import create_api_token, start_session
+from publisher.accounts.sessions import start_session
+from publisher.accounts.tokens import create_api_token
 from publisher.web.app import create_app
 from publisher.web.deps import request_session
 from tests.conftest import use_settings
@@ -107,7 +108,7 @@ def _prepare(session: Session) -> dict[str, str]:
     token = create_api_token(session, admin, name="load")
     cookie = start_session(session, admin)
     session.flush()
-    from publisher.accounts.users import identity_for_session
+    from publisher.accounts.sessions import identity_for_session
 
     identity = identity_for_session(session, cookie)
     assert identity is not None

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from core.audit import AuditEntry
 from core.database import get_engine, unit_of_work
 from core.providers.sendgrid_webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER
-from publisher.accounts.users import create_api_token
+from publisher.accounts.tokens import create_api_token
 from publisher.campaigns.models import Campaign
 from publisher.posts.import_items import ImportRejected, ImportSource
 from publisher.posts.importing import import_sources, parse_markdown

@@ -20,7 +20,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.database import unit_of_work
-from publisher.accounts.users import User, create_api_token
+from publisher.accounts.models import User
+from publisher.accounts.tokens import create_api_token
 from publisher.web.app import create_app
 from tests.fixtures.factories import (
     add_announcement,
