@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import delete, exists, select, update
@@ -252,6 +253,24 @@ def finish_if_done(session: Session, campaign_id: int) -> bool:
 def allowed_controls(status: str) -> list[str]:
     """The control actions (pause, resume, cancel) a campaign in ``status`` allows."""
     return [action for action, allowed in CONTROL_FROM.items() if status in allowed]
+
+
+class CampaignAction(StrEnum):
+    """What an admin can do to a campaign in flight."""
+
+    pause = "pause"
+    resume = "resume"
+    cancel = "cancel"
+
+
+def control_campaign(session: Session, campaign_id: int, action: CampaignAction) -> Campaign:
+    """Pause, resume or cancel a campaign: the one way in for the page, the API and the CLI."""
+    controls = {
+        CampaignAction.pause: pause_campaign,
+        CampaignAction.resume: resume_campaign,
+        CampaignAction.cancel: cancel_campaign,
+    }
+    return controls[action](session, campaign_id)
 
 
 def pause_campaign(session: Session, campaign_id: int) -> Campaign:

@@ -26,9 +26,9 @@ ROUTERS: tuple[APIRouter, ...] = (
     # Admin, signed in: pages under /admin, the same data as JSON under /api.
     accounts.router,  # /admin/{login,setup,logout,account,users,tokens}
     campaigns.router,  # /admin/campaigns
-    campaigns_api.router,  # /api/campaigns
+    campaigns_api.router,  # /api/campaigns, /api/campaigns/{id}[/checks,preview,test,send,...]
     # After the two above: its /{action} routes would catch their /send, /schedule and /test.
-    progress.router,  # /admin, /admin/campaigns/{id}/{action}, /api/campaigns/{id}
+    progress.router,  # /admin, /admin/campaigns/{id}/{action}
     posts.router,  # /admin/posts
     posts_api.router,  # /api/posts
     subscribers.router,  # /admin/{lists,subscribers,segments,imports}, /api/imports

@@ -1,53 +1,32 @@
-"""The admin's campaigns page with progress and controls, and the controls and one
-campaign's progress as JSON. The campaign editor is :mod:`publisher.web.admin.campaigns`, the
-rest of the campaigns' JSON API :mod:`publisher.web.api.campaigns`.
+"""The admin's campaigns page with progress and the controls (pause, resume, cancel). The
+campaign editor is :mod:`publisher.web.admin.campaigns`, the campaigns' JSON API
+:mod:`publisher.web.api.campaigns`.
 
 Sign-in, CSRF and cross-site checks happen in the ``Admin`` dependency (web/deps.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from enum import StrEnum
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse
-from sqlalchemy.orm import Session
 
-from publisher.campaigns.models import CAMPAIGN_STATUSES, Campaign
+from publisher.campaigns.models import CAMPAIGN_STATUSES
 from publisher.campaigns.progress import CampaignProgress, campaign_progress, duration_text
 from publisher.campaigns.queries import recent_campaigns
 from publisher.campaigns.service import (
     CONTROL_DONE,
-    CampaignError,
+    CampaignAction,
     CampaignNotFound,
     CampaignStateError,
     allowed_controls,
-    cancel_campaign,
-    get_campaign,
-    pause_campaign,
-    resume_campaign,
+    control_campaign,
 )
 from publisher.web.deps import Admin, CurrentUser, DbSession, RowId
 from publisher.web.pages import templates
 
 router = APIRouter()
-
-
-class CampaignAction(StrEnum):
-    """What an admin can do to a campaign in flight."""
-
-    pause = "pause"
-    resume = "resume"
-    cancel = "cancel"
-
-
-CONTROLS: dict[CampaignAction, Callable[[Session, int], Campaign]] = {
-    CampaignAction.pause: pause_campaign,
-    CampaignAction.resume: resume_campaign,
-    CampaignAction.cancel: cancel_campaign,
-}
 
 
 @router.get("/admin", response_class=HTMLResponse, tags=["admin"])
@@ -88,7 +67,7 @@ def control_from_page(
 ) -> RedirectResponse:
     """Pause, resume or cancel a campaign from the admin page, then go back to it."""
     try:
-        CONTROLS[action](session, campaign_id)
+        control_campaign(session, campaign_id, action)
         outcome = "done"
     except CampaignNotFound as error:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(error)) from error
@@ -96,31 +75,3 @@ def control_from_page(
         outcome = "refused"
     query = urlencode({"campaign": campaign_id, "action": action.value, "outcome": outcome})
     return RedirectResponse(f"/admin?{query}", status_code=status.HTTP_303_SEE_OTHER)
-
-
-@router.get("/api/campaigns/{campaign_id}", tags=["admin"])
-def campaign_json(campaign_id: RowId, session: DbSession, _user: CurrentUser) -> CampaignProgress:
-    """One campaign's progress: deliveries per status, percent done, rate, ETA."""
-    try:
-        campaign = get_campaign(session, campaign_id)
-    except CampaignError as error:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(error)) from error
-    return campaign_progress(session, [campaign])[0]
-
-
-@router.post(
-    "/api/campaigns/{campaign_id}/{action}",
-    tags=["admin"],
-    responses={404: {"description": "No such campaign"}, 409: {"description": "Not allowed now"}},
-)
-def control_json(
-    campaign_id: RowId, action: CampaignAction, session: DbSession, _admin: Admin
-) -> CampaignProgress:
-    """Pause, resume or cancel a campaign; answers with its progress (409 when not allowed)."""
-    try:
-        campaign = CONTROLS[action](session, campaign_id)
-    except CampaignNotFound as error:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(error)) from error
-    except CampaignStateError as error:
-        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(error)) from error
-    return campaign_progress(session, [campaign])[0]

@@ -1,5 +1,5 @@
 """The campaigns' JSON API: list them, create drafts, run checks, preview, test, send and
-schedule.
+schedule; one campaign's progress, and its controls (pause, resume, cancel).
 
 Send and schedule are for admins and answer 409 with the blocking reasons when the checks
 refuse; editors may create drafts, run checks and send tests.
@@ -22,7 +22,14 @@ from publisher.campaigns.progress import CampaignProgress, campaign_progress
 from publisher.campaigns.proofs import request_test_send
 from publisher.campaigns.queries import recent_campaigns
 from publisher.campaigns.scheduling import parse_moment
-from publisher.campaigns.service import CampaignError, CampaignNotFound, get_campaign
+from publisher.campaigns.service import (
+    CampaignAction,
+    CampaignError,
+    CampaignNotFound,
+    CampaignStateError,
+    control_campaign,
+    get_campaign,
+)
 from publisher.web.deps import Admin, CurrentUser, DbSession, IdValue, RowId
 
 router = APIRouter(tags=["admin"])
@@ -228,4 +235,33 @@ def schedule_json(
         schedule_for(session, campaign, moment, zone=zone, actor=admin.label)
     except CampaignError as error:
         raise _conflict(error) from error
+    return campaign_progress(session, [campaign])[0]
+
+
+@router.get("/api/campaigns/{campaign_id}")
+def campaign_json(campaign_id: RowId, session: DbSession, _user: CurrentUser) -> CampaignProgress:
+    """One campaign's progress: deliveries per status, percent done, rate, ETA."""
+    try:
+        campaign = get_campaign(session, campaign_id)
+    except CampaignError as error:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(error)) from error
+    return campaign_progress(session, [campaign])[0]
+
+
+# After /send, /schedule and /test above: the first full match wins, and {action} would
+# otherwise take those paths.
+@router.post(
+    "/api/campaigns/{campaign_id}/{action}",
+    responses={404: {"description": "No such campaign"}, 409: {"description": "Not allowed now"}},
+)
+def control_json(
+    campaign_id: RowId, action: CampaignAction, session: DbSession, _admin: Admin
+) -> CampaignProgress:
+    """Pause, resume or cancel a campaign; answers with its progress (409 when not allowed)."""
+    try:
+        campaign = control_campaign(session, campaign_id, action)
+    except CampaignNotFound as error:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(error)) from error
+    except CampaignStateError as error:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(error)) from error
     return campaign_progress(session, [campaign])[0]
