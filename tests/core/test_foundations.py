@@ -1,10 +1,8 @@
-"""Foundations: settings refuse unsafe production values, packages depend one way only, the
-migrations build exactly the schema the models describe, on SQLite and PostgreSQL."""
+"""Foundations: settings refuse unsafe production values, and the migrations build exactly the
+schema the models describe, on SQLite and PostgreSQL. (Which package may import which is
+tests/test_architecture.py's.)"""
 
 from __future__ import annotations
-
-import ast
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -14,9 +12,6 @@ from pydantic import ValidationError
 
 from core.settings import DEVELOPMENT_SECRET_KEY, Settings
 from publisher.schema import metadata
-from tests.fixtures.paths import ROOT
-
-LAYERS = ["core", "subscribers", "publisher", "worker"]
 
 
 def test_production_refuses_the_development_secret() -> None:
@@ -33,25 +28,6 @@ def test_defaults_are_the_embedded_ones() -> None:
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
     assert settings.provider == "outbox"
     assert settings.is_sqlite
-
-
-def _imports(path: Path) -> set[str]:
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    names: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            names.update(alias.name.split(".")[0] for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.add(node.module.split(".")[0])
-    return names
-
-
-@pytest.mark.parametrize("package", LAYERS)
-def test_dependencies_point_one_way(package: str) -> None:
-    above = set(LAYERS[LAYERS.index(package) + 1 :]) | ({"worker"} - {package})
-    for path in (ROOT / package).rglob("*.py"):
-        wrong = _imports(path) & above
-        assert not wrong, f"{path.relative_to(ROOT)} imports {sorted(wrong)}"
 
 
 def test_migrations_match_the_models(db: str) -> None:
