@@ -7,7 +7,6 @@ Resend's API reference (ids, per-index errors, error bodies).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -18,31 +17,20 @@ from core.message import Mailbox
 from core.providers.base import OutcomeUnknown, ProviderError
 from core.providers.resend import (
     MAX_IDEMPOTENCY_KEY_LENGTH,
-    ResendProvider,
     idempotency_key,
     mailbox_text,
     message_json,
 )
+from tests.fixtures.providers import (
+    RESEND_API,
+    RESEND_API_KEY,
+    RESEND_DOC_IDS,
+    RESEND_DOC_IDS_JSON,
+    Handler,
+    resend_accepting_all,
+    resend_provider,
+)
 from tests.fixtures.providers import api_message as _message
-
-API_KEY = "re_test_key"
-API = "https://resend.test"
-# The ids in Resend's documented example answers.
-DOC_IDS = ["ae2014de-c168-4c61-8267-70d2662a1ce1", "faccb7a5-8a28-4e9a-ac64-8da1cc3bc1cb"]
-DOC_IDS_JSON = [{"id": email_id} for email_id in DOC_IDS]
-
-Handler = Callable[[httpx.Request], httpx.Response]
-
-
-def _provider(handler: Handler) -> ResendProvider:
-    return ResendProvider(
-        base_url=API, api_key=API_KEY, timeout=5, transport=httpx.MockTransport(handler)
-    )
-
-
-def _accept_all(request: httpx.Request) -> httpx.Response:
-    emails = json.loads(request.content)
-    return httpx.Response(200, json={"data": [{"id": f"re-{i}"} for i in range(len(emails))]})
 
 
 def _error(status: int, name: str, message: str, **headers: str) -> Handler:
@@ -65,14 +53,14 @@ def test_batch_request_follows_resends_documented_shape() -> None:
 
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request)
-        return _accept_all(request)
+        return resend_accepting_all(request)
 
-    _provider(handler).send_batch([_message("1")], attempt_key="a1b2")
+    resend_provider(handler).send_batch([_message("1")], attempt_key="a1b2")
 
     [request] = seen
     assert request.method == "POST"
-    assert str(request.url) == f"{API}/emails/batch"
-    assert request.headers["Authorization"] == f"Bearer {API_KEY}"
+    assert str(request.url) == f"{RESEND_API}/emails/batch"
+    assert request.headers["Authorization"] == f"Bearer {RESEND_API_KEY}"
     assert request.headers["Content-Type"] == "application/json"
     assert request.headers["x-batch-validation"] == "permissive"
     assert request.headers["Idempotency-Key"] == "herald-a1b2"
@@ -101,9 +89,9 @@ def test_non_ascii_text_travels_as_utf8_unescaped() -> None:
 
     def handler(request: httpx.Request) -> httpx.Response:
         bodies.append(request.content)
-        return _accept_all(request)
+        return resend_accepting_all(request)
 
-    _provider(handler).send_batch([_message("1")], attempt_key="k")
+    resend_provider(handler).send_batch([_message("1")], attempt_key="k")
 
     for text in ("Форум: 東京 — підсумки", "山田 太郎", "Центр Herald", "Вітаємо — 日本語"):
         assert text.encode() in bodies[0]
@@ -115,9 +103,9 @@ def test_a_retry_of_the_same_attempt_sends_the_identical_request() -> None:
 
     def handler(request: httpx.Request) -> httpx.Response:
         requests.append(request)
-        return _accept_all(request)
+        return resend_accepting_all(request)
 
-    provider = _provider(handler)
+    provider = resend_provider(handler)
     messages = [_message("1"), _message("2")]
     first = provider.send_batch(messages, attempt_key="attempt-7")
     again = provider.send_batch(messages, attempt_key="attempt-7")
@@ -132,9 +120,9 @@ def test_without_an_attempt_key_no_idempotency_header_is_sent() -> None:
 
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request)
-        return _accept_all(request)
+        return resend_accepting_all(request)
 
-    _provider(handler).send_batch([_message("1")])
+    resend_provider(handler).send_batch([_message("1")])
 
     assert "Idempotency-Key" not in seen[0].headers
 
@@ -144,13 +132,13 @@ def test_metadata_outside_resends_tag_characters_is_left_out() -> None:
 
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request)
-        return _accept_all(request)
+        return resend_accepting_all(request)
 
     message = replace(
         _message("5"),
         metadata={"campaign_id": "9", "source": "forum/2026", "мова": "uk", "lang": "uk"},
     )
-    _provider(handler).send_batch([message], attempt_key="k")
+    resend_provider(handler).send_batch([message], attempt_key="k")
 
     [email] = json.loads(seen[0].content)
     assert email["tags"] == [
@@ -182,49 +170,58 @@ def test_idempotency_keys_stay_within_resends_limit() -> None:
 
 
 def test_documented_answer_gives_each_message_its_id() -> None:
-    provider = _provider(lambda request: httpx.Response(200, json={"data": DOC_IDS_JSON}))
+    provider = resend_provider(
+        lambda request: httpx.Response(200, json={"data": RESEND_DOC_IDS_JSON})
+    )
 
     first, second = provider.send_batch([_message("1"), _message("2")], attempt_key="k")
 
-    assert (first.key, first.accepted, first.provider_message_id) == ("1", True, DOC_IDS[0])
-    assert (second.key, second.accepted, second.provider_message_id) == ("2", True, DOC_IDS[1])
+    assert (first.key, first.accepted, first.provider_message_id) == ("1", True, RESEND_DOC_IDS[0])
+    assert (second.key, second.accepted, second.provider_message_id) == (
+        "2",
+        True,
+        RESEND_DOC_IDS[1],
+    )
 
 
 def test_permissive_errors_refuse_only_the_indexed_message() -> None:
     # Resend's documented permissive answer: the email at index 2 lacked its `to`.
-    body = {"data": DOC_IDS_JSON, "errors": [{"index": 2, "message": "The `to` field is missing."}]}
-    provider = _provider(lambda request: httpx.Response(200, json=body))
+    body = {
+        "data": RESEND_DOC_IDS_JSON,
+        "errors": [{"index": 2, "message": "The `to` field is missing."}],
+    }
+    provider = resend_provider(lambda request: httpx.Response(200, json=body))
 
     results = provider.send_batch([_message("1"), _message("2"), _message("3")], attempt_key="k")
 
     assert [(r.key, r.accepted, r.provider_message_id) for r in results] == [
-        ("1", True, DOC_IDS[0]),
-        ("2", True, DOC_IDS[1]),
+        ("1", True, RESEND_DOC_IDS[0]),
+        ("2", True, RESEND_DOC_IDS[1]),
         ("3", False, None),
     ]
     assert results[2].error == "The `to` field is missing."
 
 
 def test_ids_skip_the_refused_index_in_the_middle() -> None:
-    body = {"data": DOC_IDS_JSON, "errors": [{"index": 0, "message": "Invalid `to` field."}]}
-    provider = _provider(lambda request: httpx.Response(200, json=body))
+    body = {"data": RESEND_DOC_IDS_JSON, "errors": [{"index": 0, "message": "Invalid `to` field."}]}
+    provider = resend_provider(lambda request: httpx.Response(200, json=body))
 
     refused, second, third = provider.send_batch(
         [_message("1"), _message("2"), _message("3")], attempt_key="k"
     )
 
     assert not refused.accepted and refused.error == "Invalid `to` field."
-    assert [second.provider_message_id, third.provider_message_id] == DOC_IDS
+    assert [second.provider_message_id, third.provider_message_id] == RESEND_DOC_IDS
 
 
 @pytest.mark.parametrize(
     "body",
     [
-        {"data": [{"id": DOC_IDS[0]}]},
-        {"data": DOC_IDS_JSON, "errors": [{"index": 1, "message": "x"}]},
-        {"data": [{"id": DOC_IDS[0]}], "errors": [{"index": 5, "message": "x"}]},
-        {"data": [{"id": DOC_IDS[0]}, {"id": ""}]},
-        {"id": DOC_IDS[0]},
+        {"data": [{"id": RESEND_DOC_IDS[0]}]},
+        {"data": RESEND_DOC_IDS_JSON, "errors": [{"index": 1, "message": "x"}]},
+        {"data": [{"id": RESEND_DOC_IDS[0]}], "errors": [{"index": 5, "message": "x"}]},
+        {"data": [{"id": RESEND_DOC_IDS[0]}, {"id": ""}]},
+        {"id": RESEND_DOC_IDS[0]},
         "not json at all",
     ],
 )
@@ -235,7 +232,7 @@ def test_a_200_that_does_not_account_for_every_message_is_an_unknown_outcome(bod
         return httpx.Response(200, json=body)
 
     with pytest.raises(OutcomeUnknown) as caught:
-        _provider(handler).send_batch([_message("1"), _message("2")], attempt_key="k")
+        resend_provider(handler).send_batch([_message("1"), _message("2")], attempt_key="k")
 
     assert not caught.value.resendable
 
@@ -244,7 +241,7 @@ def test_rate_limit_is_retryable_after_retry_after() -> None:
     handler = _error(429, "rate_limit_exceeded", "Too many requests.", **{"retry-after": "7"})
 
     with pytest.raises(ProviderError) as caught:
-        _provider(handler).send_batch([_message("1")], attempt_key="k")
+        resend_provider(handler).send_batch([_message("1")], attempt_key="k")
 
     assert caught.value.retryable and caught.value.retry_after == 7.0
     assert caught.value.throttled
@@ -260,7 +257,7 @@ def test_rate_limit_without_retry_after_waits_for_the_window_reset() -> None:
     )
 
     with pytest.raises(ProviderError) as caught:
-        _provider(handler).send_batch([_message("1")], attempt_key="k")
+        resend_provider(handler).send_batch([_message("1")], attempt_key="k")
 
     assert caught.value.retryable and caught.value.retry_after == 1.0
 
@@ -269,7 +266,7 @@ def test_server_error_is_retryable() -> None:
     handler = _error(500, "application_error", "Something went wrong.")
 
     with pytest.raises(ProviderError) as caught:
-        _provider(handler).send_batch([_message("1")], attempt_key="k")
+        resend_provider(handler).send_batch([_message("1")], attempt_key="k")
 
     assert caught.value.retryable and caught.value.retry_after is None
 
@@ -282,7 +279,7 @@ def test_a_concurrent_request_with_the_same_key_is_retried_soon() -> None:
     )
 
     with pytest.raises(ProviderError) as caught:
-        _provider(handler).send_batch([_message("1")], attempt_key="k")
+        resend_provider(handler).send_batch([_message("1")], attempt_key="k")
 
     assert caught.value.retryable
     assert caught.value.retry_after is not None and 0 < caught.value.retry_after <= 5
@@ -297,7 +294,7 @@ def test_the_same_key_with_a_changed_payload_is_unknown_for_good() -> None:
     )
 
     with pytest.raises(OutcomeUnknown) as caught:
-        _provider(handler).send_batch([_message("1")], attempt_key="k")
+        resend_provider(handler).send_batch([_message("1")], attempt_key="k")
 
     assert not caught.value.resendable
     assert "different request payload" in str(caught.value)
@@ -316,14 +313,14 @@ def test_other_client_errors_are_not_retryable_and_say_why(
     status: int, name: str, message: str
 ) -> None:
     with pytest.raises(ProviderError) as caught:
-        _provider(_error(status, name, message)).send_batch([_message("1")], attempt_key="k")
+        resend_provider(_error(status, name, message)).send_batch([_message("1")], attempt_key="k")
 
     assert not caught.value.retryable
     assert str(status) in str(caught.value) and message in str(caught.value)
 
 
 def test_an_error_without_resends_body_still_says_what_came() -> None:
-    provider = _provider(lambda request: httpx.Response(502, text="<html>Bad gateway</html>"))
+    provider = resend_provider(lambda request: httpx.Response(502, text="<html>Bad gateway</html>"))
 
     with pytest.raises(ProviderError) as caught:
         provider.send_batch([_message("1")], attempt_key="k")
@@ -336,14 +333,14 @@ def test_no_answer_after_sending_is_unknown_but_replayable(
     error: type[httpx.TransportError],
 ) -> None:
     with pytest.raises(OutcomeUnknown) as caught:
-        _provider(_raise(error)).send_batch([_message("1")], attempt_key="k")
+        resend_provider(_raise(error)).send_batch([_message("1")], attempt_key="k")
 
     assert caught.value.resendable
 
 
 def test_no_answer_without_a_key_cannot_be_resent() -> None:
     with pytest.raises(OutcomeUnknown) as caught:
-        _provider(_raise(httpx.ReadTimeout)).send_batch([_message("1")])
+        resend_provider(_raise(httpx.ReadTimeout)).send_batch([_message("1")])
 
     assert not caught.value.resendable
 
@@ -351,60 +348,9 @@ def test_no_answer_without_a_key_cannot_be_resent() -> None:
 @pytest.mark.parametrize("error", [httpx.ConnectError, httpx.ConnectTimeout])
 def test_a_connect_error_is_retryable(error: type[httpx.TransportError]) -> None:
     with pytest.raises(ProviderError) as caught:
-        _provider(_raise(error)).send_batch([_message("1")], attempt_key="k")
+        resend_provider(_raise(error)).send_batch([_message("1")], attempt_key="k")
 
     assert caught.value.retryable
-
-
-# --- more than one call ----------------------------------------------------------------
-
-
-def test_more_than_100_messages_go_in_calls_of_100_with_numbered_keys() -> None:
-    calls: list[tuple[str, int]] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        calls.append((request.headers["Idempotency-Key"], len(json.loads(request.content))))
-        return _accept_all(request)
-
-    results = _provider(handler).send_batch([_message(str(i)) for i in range(250)], attempt_key="k")
-
-    assert calls == [("herald-k-0", 100), ("herald-k-1", 100), ("herald-k-2", 50)]
-    assert [r.key for r in results] == [str(i) for i in range(250)]
-    assert all(r.accepted for r in results)
-
-
-def test_exactly_100_messages_are_one_call_under_the_plain_key() -> None:
-    keys: list[str] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        keys.append(request.headers["Idempotency-Key"])
-        return _accept_all(request)
-
-    _provider(handler).send_batch([_message(str(i)) for i in range(100)], attempt_key="k")
-
-    assert keys == ["herald-k"]
-
-
-def test_a_failure_after_an_accepted_call_keeps_the_accepted_results() -> None:
-    calls = 0
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        nonlocal calls
-        calls += 1
-        return _accept_all(request) if calls == 1 else httpx.Response(500)
-
-    results = _provider(handler).send_batch([_message(str(i)) for i in range(101)], attempt_key="k")
-
-    assert all(r.accepted for r in results[:100])
-    last = results[100]
-    assert not last.accepted and last.error and "not sent (retryable)" in last.error
-
-
-def test_no_messages_make_no_call() -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
-        raise AssertionError("no call expected")
-
-    assert _provider(handler).send_batch([], attempt_key="k") == []
 
 
 def test_reply_to_goes_in_its_own_field_not_among_headers() -> None:
