@@ -90,7 +90,9 @@ def _first_admin() -> None:
     try:
         with unit_of_work() as session:
             admin = ensure_first_admin(
-                session, email=settings.admin_email, password=settings.admin_password
+                session,
+                email=settings.admin_email,
+                password=settings.admin_password.get_secret_value(),
             )
     except UserError as error:
         raise typer.BadParameter(f"HERALD_ADMIN_EMAIL / HERALD_ADMIN_PASSWORD: {error}") from error
