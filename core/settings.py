@@ -31,8 +31,13 @@ DOCKER_SECRETS_DIR = Path("/run/secrets")
 class Settings(BaseSettings):
     """Every knob Herald reads; each is documented in README's configuration table."""
 
+    # Errors never quote the values: a refused setting may be a secret, and they get logged.
     model_config = SettingsConfigDict(
-        env_prefix="HERALD_", env_file=".env", extra="ignore", use_attribute_docstrings=True
+        env_prefix="HERALD_",
+        env_file=".env",
+        extra="ignore",
+        use_attribute_docstrings=True,
+        hide_input_in_errors=True,
     )
 
     # Where Herald runs, and where it keeps its data and its task messages.

@@ -125,8 +125,8 @@ def _topics() -> dict[str, str]:
         at_body = token.start[1] == 4 and not token.line[:4].strip()
         if token.type == tokenize.COMMENT and at_body and token.line.lstrip().startswith("#"):
             pending.append(token.string.lstrip("# ").strip())
-        elif token.type == tokenize.NAME and at_body and following.string == ":":
-            if pending and token.string in Settings.model_fields:
+        elif token.type == tokenize.NAME and at_body:  # a statement: a topic's first setting?
+            if pending and following.string == ":" and token.string in Settings.model_fields:
                 topics[token.string] = " ".join(pending).rstrip(".")
             pending = []
     return topics

@@ -119,3 +119,18 @@ def test_production_refuses_a_weak_fallback_key() -> None:
         Settings(env="production", secret_key=strong, secret_key_fallbacks="short")  # type: ignore[arg-type]
     accepted = Settings(env="production", secret_key=strong, secret_key_fallbacks="o" * 32)  # type: ignore[arg-type]
     assert len(accepted.secret_key_fallbacks) == 1
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"env": "production", "secret_key": "too-short-but-secret"},
+        {"secret_key_fallbacks": "[not json, too-short-but-secret"},
+        {"smtp_port": "too-short-but-secret"},
+    ],
+    ids=["weak-key", "bad-fallbacks", "bad-value"],
+)
+def test_a_refused_setting_is_never_quoted_in_the_error(values: dict[str, str]) -> None:
+    with pytest.raises(ValidationError) as refused:
+        Settings(**values)  # type: ignore[arg-type]
+    assert "too-short-but-secret" not in str(refused.value)
