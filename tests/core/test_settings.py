@@ -16,6 +16,7 @@ from pydantic import SecretStr, ValidationError
 
 from core.settings import Settings, get_settings
 from tests.conftest import use_settings
+from tests.fixtures.processes import herald, herald_env
 
 CREDENTIAL = re.compile(r"token|key|password|secret")
 """Names that say a setting is a credential."""
@@ -134,3 +135,25 @@ def test_a_refused_setting_is_never_quoted_in_the_error(values: dict[str, str]) 
     with pytest.raises(ValidationError) as refused:
         Settings(**values)  # type: ignore[arg-type]
     assert "too-short-but-secret" not in str(refused.value)
+
+
+def test_a_production_process_takes_its_secrets_from_the_folder(tmp_path: Path) -> None:
+    """``herald migrate`` in production, its key and first admin's password in secret files
+    only: it starts (production refuses the built-in key) and creates the admin."""
+    folder = tmp_path / "run-secrets"
+    folder.mkdir()
+    (folder / "herald_secret_key").write_text("k" * 48 + "\n")
+    (folder / "herald_admin_password").write_text("a long enough password\n")
+    env = herald_env(
+        env="production",
+        database_url=f"sqlite:///{tmp_path}/herald.sqlite",
+        admin_email="admin@example.org",
+        secrets_dir=str(folder),
+    )
+    done = herald("migrate", env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "created the first admin: admin@example.org" in done.stdout
+    assert "k" * 48 not in done.stdout + done.stderr
+
+    without = herald("migrate", env={**env, "HERALD_SECRETS_DIR": ""}, cwd=tmp_path)
+    assert without.returncode != 0 and "HERALD_SECRET_KEY" in without.stderr
