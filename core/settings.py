@@ -227,7 +227,10 @@ class Settings(BaseSettings):
         if not isinstance(value, str):
             return value
         if value.lstrip().startswith("["):
-            return json.loads(value)
+            try:
+                return json.loads(value)
+            except json.JSONDecodeError:
+                raise ValueError("HERALD_SECRET_KEY_FALLBACKS is not a JSON list") from None
         return [key.strip() for key in value.split(",") if key.strip()]
 
     @field_validator("secret_key_fallbacks")
