@@ -25,6 +25,11 @@ demo: $(STAMP)
 migrate: $(STAMP)
 	$(BIN)/herald migrate
 
+## env-example: rewrite .env.example from the settings (after adding or changing one)
+.PHONY: env-example
+env-example: $(STAMP)
+	$(BIN)/herald config example --output .env.example
+
 ## test: the whole suite (PostgreSQL, Redis, a real browser and SpamAssassin included)
 test: $(STAMP) chromium spamassassin
 	$(BIN)/pytest

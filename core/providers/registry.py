@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from pydantic import SecretStr
+
 from core.providers import mailgun, postmark, resend, sendgrid, ses
 from core.providers.base import Provider
 from core.providers.dkim import DkimKey
@@ -44,16 +46,22 @@ def build_provider(name: str, settings: Settings) -> Provider:
 
 
 def _require(settings: Settings, *names: str) -> None:
-    missing = [f"HERALD_{name.upper()}" for name in names if not getattr(settings, name)]
+    missing = [f"HERALD_{name.upper()}" for name in names if not _revealed(settings, name)]
     if missing:
         raise ValueError(f"{' and '.join(missing)} must be set to send with {settings.provider}")
+
+
+def _revealed(settings: Settings, name: str) -> str:
+    """A setting's value as the adapter needs it: a secret's plain text, else the string."""
+    value = getattr(settings, name)
+    return value.get_secret_value() if isinstance(value, SecretStr) else str(value)
 
 
 def _postmark(settings: Settings) -> Provider:
     _require(settings, "postmark_server_token")
     return postmark.PostmarkProvider(
         base_url=settings.provider_url or postmark.DEFAULT_BASE_URL,
-        server_token=settings.postmark_server_token,
+        server_token=settings.postmark_server_token.get_secret_value(),
         message_stream=settings.postmark_message_stream,
         timeout=settings.provider_timeout_seconds,
     )
@@ -63,7 +71,7 @@ def _resend(settings: Settings) -> Provider:
     _require(settings, "resend_api_key")
     return resend.ResendProvider(
         base_url=settings.provider_url or resend.DEFAULT_BASE_URL,
-        api_key=settings.resend_api_key,
+        api_key=settings.resend_api_key.get_secret_value(),
         timeout=settings.provider_timeout_seconds,
     )
 
@@ -72,7 +80,7 @@ def _sendgrid(settings: Settings) -> Provider:
     _require(settings, "sendgrid_api_key")
     return sendgrid.SendGridProvider(
         base_url=settings.provider_url or sendgrid.DEFAULT_BASE_URL,
-        api_key=settings.sendgrid_api_key,
+        api_key=settings.sendgrid_api_key.get_secret_value(),
         timeout=settings.provider_timeout_seconds,
     )
 
@@ -81,7 +89,7 @@ def _mailgun(settings: Settings) -> Provider:
     _require(settings, "mailgun_api_key", "mailgun_domain")
     return mailgun.MailgunProvider(
         base_url=settings.provider_url or mailgun.DEFAULT_BASE_URL,
-        api_key=settings.mailgun_api_key,
+        api_key=settings.mailgun_api_key.get_secret_value(),
         domain=settings.mailgun_domain,
         timeout=settings.provider_timeout_seconds,
     )
@@ -92,7 +100,7 @@ def _ses(settings: Settings) -> Provider:
     return ses.SesProvider(
         settings.ses_region,
         settings.ses_access_key_id,
-        settings.ses_secret_access_key,
+        settings.ses_secret_access_key.get_secret_value(),
         settings.provider_timeout_seconds,
         settings.ses_configuration_set,
         base_url=settings.provider_url or None,
@@ -109,7 +117,7 @@ def _smtp(settings: Settings) -> Provider:
         settings.smtp_host,
         settings.smtp_port,
         username=settings.smtp_username,
-        password=settings.smtp_password,
+        password=settings.smtp_password.get_secret_value(),
         starttls=settings.smtp_starttls,
         timeout=settings.provider_timeout_seconds,
         dkim=dkim,
@@ -144,15 +152,16 @@ def known_providers() -> list[str]:
 def _mailgun_webhooks(settings: Settings) -> WebhookReader:
     # Seen tokens in Redis when there is one (several web processes), else in this process.
     return MailgunWebhooks(
-        settings.mailgun_webhook_signing_key, shared_tokens(settings.shared_redis_url)
+        settings.mailgun_webhook_signing_key.get_secret_value(),
+        shared_tokens(settings.shared_redis_url),
     )
 
 
 _READERS: dict[str, Callable[[Settings], WebhookReader]] = {
     "postmark": lambda settings: PostmarkWebhooks(
-        settings.postmark_webhook_user, settings.postmark_webhook_password
+        settings.postmark_webhook_user, settings.postmark_webhook_password.get_secret_value()
     ),
-    "resend": lambda settings: ResendWebhooks(settings.resend_webhook_secret),
+    "resend": lambda settings: ResendWebhooks(settings.resend_webhook_secret.get_secret_value()),
     "sendgrid": lambda settings: SendGridWebhooks(settings.sendgrid_webhook_public_key),
     "mailgun": _mailgun_webhooks,
     "ses": lambda settings: SesWebhooks(settings.ses_sns_topic_arn),

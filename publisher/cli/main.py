@@ -14,6 +14,7 @@ from publisher.accounts.users import UserError, ensure_first_admin
 from publisher.cli import imports as imports  # registers `herald subscribers import`
 from publisher.cli import processes
 from publisher.cli.campaigns import campaigns_app
+from publisher.cli.config import config_app
 from publisher.cli.demo import run_demo
 from publisher.cli.digests import digests_app
 from publisher.cli.lists import lists_app
@@ -31,6 +32,7 @@ app.add_typer(lists_app, name="lists")
 app.add_typer(subscribers_app, name="subscribers")
 app.add_typer(segments_app, name="segments")
 app.add_typer(posts_app, name="posts")
+app.add_typer(config_app, name="config")
 app.command("stats")(stats)
 
 HOST = typer.Option("127.0.0.1", help="Address to listen on.")
@@ -90,7 +92,9 @@ def _first_admin() -> None:
     try:
         with unit_of_work() as session:
             admin = ensure_first_admin(
-                session, email=settings.admin_email, password=settings.admin_password
+                session,
+                email=settings.admin_email,
+                password=settings.admin_password.get_secret_value(),
             )
     except UserError as error:
         raise typer.BadParameter(f"HERALD_ADMIN_EMAIL / HERALD_ADMIN_PASSWORD: {error}") from error

@@ -108,7 +108,7 @@ registry.register(HeraldCollector())
 @router.get("/metrics", tags=["operations"], include_in_schema=False)
 def metrics(request: Request) -> Response:
     """The metrics in Prometheus' text format (a bearer token when one is configured)."""
-    token = get_settings().metrics_token
+    token = get_settings().metrics_token.get_secret_value()
     if token:
         scheme, _, sent = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not secrets.compare_digest(sent.strip(), token):

@@ -21,7 +21,7 @@ def test_production_refuses_the_development_secret() -> None:
 
 def test_production_accepts_real_secrets() -> None:
     settings = Settings(env="production", secret_key="k" * 40)
-    assert settings.secret_key != DEVELOPMENT_SECRET_KEY
+    assert settings.secret_key.get_secret_value() != DEVELOPMENT_SECRET_KEY
 
 
 def test_defaults_are_the_embedded_ones() -> None:

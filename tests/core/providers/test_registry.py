@@ -14,6 +14,7 @@ from core.providers.outbox import OutboxProvider
 from core.providers.postmark import PostmarkProvider
 from core.providers.registry import get_provider, known_providers, webhook_reader
 from core.providers.resend import ResendProvider
+from core.providers.smtp import SmtpProvider
 from core.settings import Settings, get_settings
 
 TOKEN = "sandbox-token"
@@ -29,16 +30,61 @@ CREDENTIALS = {
 }
 
 
+PUBLIC_API = {
+    "postmark": "https://api.postmarkapp.com",
+    "resend": "https://api.resend.com",
+    "sendgrid": "https://api.sendgrid.com",
+    "mailgun": "https://api.mailgun.net",
+    "ses": "https://email.eu-west-1.amazonaws.com",
+}
+"""Each HTTP provider's own public API, as its documentation names it."""
+
+
 @pytest.mark.parametrize("name", sorted(CREDENTIALS))
 def test_each_http_provider_builds_against_its_own_api_by_default(
     name: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("HERALD_PROVIDER_URL", raising=False)
-    provider = get_provider(Settings(provider=name, **CREDENTIALS[name]))  # type: ignore[arg-type]
+    settings = Settings(_env_file=None, provider=name, **CREDENTIALS[name])  # type: ignore[arg-type, call-arg]
+    assert settings.provider_url == ""
+    provider = get_provider(settings)
     assert provider.name == name
     base_url = str(provider._client.base_url)  # type: ignore[attr-defined]
-    assert base_url.startswith("https://") and "127.0.0.1" not in base_url
+    assert base_url.rstrip("/").startswith(PUBLIC_API[name])
     provider.close()
+
+
+@pytest.mark.parametrize("name", sorted(CREDENTIALS))
+def test_the_settings_example_sends_each_provider_to_its_own_api(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """.env.example loaded as the env file (docker compose once read it first) leaves the
+    provider's API alone: one provider's key never travels to another's host."""
+    monkeypatch.delenv("HERALD_PROVIDER_URL", raising=False)
+    example = Path(__file__).parents[3] / ".env.example"
+    settings = Settings(_env_file=example, provider=name, **CREDENTIALS[name])  # type: ignore[arg-type, call-arg]
+    provider = get_provider(settings)
+    assert str(provider._client.base_url).rstrip("/").startswith(PUBLIC_API[name])  # type: ignore[attr-defined]
+    provider.close()
+
+
+@pytest.mark.parametrize("name", sorted(CREDENTIALS))
+def test_the_provider_url_replaces_each_public_api(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HERALD_PROVIDER_URL", "http://127.0.0.1:8025")
+    provider = get_provider(Settings(provider=name, **CREDENTIALS[name]))  # type: ignore[arg-type]
+    assert str(provider._client.base_url).startswith("http://127.0.0.1:8025")  # type: ignore[attr-defined]
+    provider.close()
+
+
+def test_smtp_talks_to_its_own_host_whatever_the_provider_url(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("HERALD_PROVIDER_URL", "https://api.postmarkapp.com")
+    provider = get_provider(Settings(provider="smtp", smtp_host="mail.example.org"))
+    assert isinstance(provider, SmtpProvider)
+    assert (provider.host, provider.port) == ("mail.example.org", 587)
 
 
 @pytest.mark.parametrize("name", sorted(CREDENTIALS))
@@ -47,13 +93,6 @@ def test_a_provider_without_its_credentials_refuses_to_start(name: str) -> None:
     with pytest.raises(ValueError, match="must be set") as refused:
         get_provider(Settings(provider=name, **missing))  # type: ignore[arg-type]
     assert f"HERALD_{next(iter(missing)).upper()}" in str(refused.value)
-
-
-def test_the_sandbox_url_replaces_the_public_api(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("HERALD_PROVIDER_URL", "http://127.0.0.1:8025")
-    provider = get_provider(Settings(provider="sendgrid", sendgrid_api_key="k"))
-    assert str(provider._client.base_url).startswith("http://127.0.0.1:8025")  # type: ignore[attr-defined]
-    provider.close()
 
 
 def test_a_fallback_provider_wraps_the_first(tmp_path: object) -> None:
