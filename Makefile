@@ -71,3 +71,14 @@ bench-stats: $(STAMP)
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache
+
+## lock: pin the runtime dependencies with their hashes into requirements.lock (the image
+## installs exactly these); pip-tools runs from a throwaway venv, never a project dependency
+.PHONY: lock
+lock:
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+		$(PYTHON) -m venv "$$tmp" && \
+		"$$tmp/bin/pip" install --quiet pip-tools && \
+		"$$tmp/bin/pip-compile" --quiet --generate-hashes --strip-extras \
+			--no-emit-index-url --no-emit-find-links --no-emit-trusted-host \
+			--output-file requirements.lock pyproject.toml

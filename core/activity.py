@@ -30,6 +30,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.database import Base, UTCDateTime, utcnow
+from core.retention import BATCH, delete_batch
 
 
 class ActivityKind(StrEnum):
@@ -57,7 +58,10 @@ class ActivityEvent(Base):
     """One thing that happened, with the ids it concerns and a few details."""
 
     __tablename__ = "activity"
-    __table_args__ = (Index("ix_activity_list_at", "list_id", "at"),)
+    __table_args__ = (
+        Index("ix_activity_list_at", "list_id", "at"),
+        Index("ix_activity_at", "at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -119,4 +123,17 @@ def record_activities(
         return
     session.execute(
         insert(ActivityEvent), [values | {"subscriber_id": person} for person in subscriber_ids]
+    )
+
+
+def prune_activity(
+    session: Session, *, before: datetime, applied_up_to: int, limit: int = BATCH
+) -> int:
+    """Delete up to ``limit`` rows older than ``before`` that every follower of the log has
+    applied (ids up to ``applied_up_to``); how many were deleted."""
+    # A row no follower has applied yet would be lost to the aggregates and webhooks built
+    # from it, however old it is: the id bound comes from the followers' cursors.
+    old = (ActivityEvent.at < before) & (ActivityEvent.id <= applied_up_to)
+    return delete_batch(
+        session, ActivityEvent, where=old, oldest_first=ActivityEvent.at, limit=limit
     )

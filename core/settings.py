@@ -207,6 +207,23 @@ class Settings(BaseSettings):
     """Let feed URLs typed in the admin and outgoing webhooks reach private, loopback and
     link-local addresses (a self-hosted network); off, only public addresses are reached."""
 
+    # Retention: how many days the hourly housekeeping keeps each growing log (0: forever).
+    retention_events_days: int = Field(default=400, ge=0)
+    """Provider and tracking events (``delivery_events``). Campaign figures are kept apart as
+    the events arrive, so pruning never changes them; 400 days covers a year-on-year look at
+    a subscriber's history and any provider's replay window (days), with a month to spare.
+    Hard-bounce events are never pruned: they say why an address is undeliverable."""
+    retention_activity_days: int = Field(default=400, ge=0)
+    """The activity log (subscribes, confirmations, unsubscribes, campaigns sent): a year and
+    a month of each subscriber's history for support and privacy requests. Consent records
+    live on the subscriptions, not here, and stay."""
+    retention_webhook_deliveries_days: int = Field(default=30, ge=0)
+    """Outgoing-webhook delivery logs (delivered or given up): a month to debug an endpoint;
+    retries end within days, and deliveries still pending are never pruned."""
+    retention_import_rejections_days: int = Field(default=30, ge=0)
+    """Rejected-row reports of finished imports: a month to download and fix the rows; the
+    job and its counts stay."""
+
     @classmethod
     def settings_customise_sources(
         cls,

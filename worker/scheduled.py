@@ -7,12 +7,18 @@ half-way leaves the rest to the next one.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from sqlalchemy.orm import Session
+
+from core.activity import prune_activity
 from core.celery_app import enqueue_after_commit
 from core.database import unit_of_work, utcnow
 from core.providers.base import can_reconcile
 from core.ratelimit import forget_idle_buckets
+from core.retention import BATCH, cutoff
 from core.settings import get_settings
 from core.tasks import TaskName
 from publisher.accounts.sessions import forget_expired_sessions
@@ -22,10 +28,16 @@ from publisher.campaigns import service as campaigns
 from publisher.campaigns import sweeps as campaign_sweeps
 from publisher.campaigns.digests import run_due_digests
 from publisher.sending import attempts
-from publisher.stats import health
+from publisher.stats import cursors, health, lists
+from publisher.tracking.retention import prune_events
+from publisher.webhooks import outgoing as webhooks
+from publisher.webhooks.retention import prune_deliveries
+from subscribers.import_retention import prune_rejections
 from worker import planning
 from worker.planning import enqueue_batches
 from worker.reconcile import reconcile_in_doubt
+
+log = logging.getLogger(__name__)
 
 
 def tick(*, now: datetime | None = None) -> None:
@@ -42,13 +54,64 @@ def tick(*, now: datetime | None = None) -> None:
     finish_done()
 
 
-def housekeeping() -> None:
+PRUNE_BATCHES = 200
+"""At most this many batches per table and run (a million rows of each an hour at the
+default batch): a first run on years of rows spreads over hours instead of one long task."""
+
+Prune = Callable[[Session, datetime, int], int]
+
+
+def housekeeping(*, now: datetime | None = None, batch: int = BATCH) -> dict[str, int]:
     """Hourly: forget idle rate-limit buckets and expired login sessions, prune
-    provider-health minutes past 30 days."""
+    provider-health minutes past 30 days, and rows past their retention; how many of each
+    were pruned."""
     with unit_of_work() as session:
         forget_idle_buckets(session)
         forget_expired_sessions(session)
         health.prune_minutes(session)
+    return prune_retained(now=now or utcnow(), batch=batch)
+
+
+def prune_retained(*, now: datetime, batch: int = BATCH) -> dict[str, int]:
+    """Delete what each retention setting no longer keeps, a batch per unit of work."""
+    settings = get_settings()
+    rules: dict[str, tuple[int, Prune]] = {
+        "events": (settings.retention_events_days, _events),
+        "activity": (settings.retention_activity_days, _activity),
+        "webhook_deliveries": (settings.retention_webhook_deliveries_days, _webhook_deliveries),
+        "import_rejections": (settings.retention_import_rejections_days, _rejections),
+    }
+    pruned = dict.fromkeys(rules, 0)
+    for name, (days, prune) in rules.items():
+        before = cutoff(days, now=now)
+        if before is None:
+            continue  # kept forever
+        for _ in range(PRUNE_BATCHES):
+            with unit_of_work() as session:  # committed per batch: locks held briefly
+                deleted = prune(session, before, batch)
+            pruned[name] += deleted
+            if deleted < batch:
+                break
+    if any(pruned.values()):
+        log.info("retention pruned %s", ", ".join(f"{n} {k}" for k, n in pruned.items() if n))
+    return pruned
+
+
+def _events(session: Session, before: datetime, batch: int) -> int:
+    return prune_events(session, before=before, limit=batch)
+
+
+def _activity(session: Session, before: datetime, batch: int) -> int:
+    applied = cursors.applied_by_all(session, (lists.CURSOR, webhooks.CURSOR))
+    return prune_activity(session, before=before, applied_up_to=applied, limit=batch)
+
+
+def _webhook_deliveries(session: Session, before: datetime, batch: int) -> int:
+    return prune_deliveries(session, before=before, limit=batch)
+
+
+def _rejections(session: Session, before: datetime, batch: int) -> int:
+    return prune_rejections(session, before=before, limit=batch)
 
 
 def run_digests(now: datetime) -> None:

@@ -131,5 +131,6 @@ def stats_tick() -> None:
 
 @celery_app.task(name=TaskName.HOUSEKEEPING)
 def housekeeping() -> None:
-    """Forget idle rate-limit buckets and old provider-health minutes (hourly)."""
+    """Forget idle rate-limit buckets and old provider-health minutes, prune rows past their
+    retention (hourly)."""
     scheduled.housekeeping()

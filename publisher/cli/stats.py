@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from core.database import unit_of_work
 from publisher.campaigns.models import Campaign, CampaignStatus
 from publisher.stats import export, queries
-from publisher.stats.rebuild import rebuild_campaign_stats
+from publisher.stats.rebuild import RebuildRefused, rebuild_campaign_stats
 
 ROWS = (
     ("Recipients", "recipients", None),
@@ -50,7 +50,11 @@ def stats(
             return
         if rebuild:
             _campaign(session, campaign_id)
-            rebuild_campaign_stats(session, campaign_id)
+            try:
+                rebuild_campaign_stats(session, campaign_id)
+            except RebuildRefused as error:
+                typer.echo(f"Not rebuilt: {error}.", err=True)
+                raise typer.Exit(1) from error
             session.flush()
         (report,) = queries.campaign_reports(session, [_campaign(session, campaign_id)])
         points = queries.timeline(session, campaign_id)

@@ -74,3 +74,12 @@ def advance(cursor: StatsCursor, rows: Sequence[ActivityEvent]) -> None:
     if rows:
         cursor.position = rows[-1].id
         cursor.updated_at = utcnow()
+
+
+def applied_by_all(session: Session, names: Sequence[str]) -> int:
+    """The highest activity id every named follower has applied (0 if one never ran)."""
+    rows = session.execute(
+        select(StatsCursor.name, StatsCursor.position).where(StatsCursor.name.in_(names))
+    )
+    positions = {str(name): int(position) for name, position in rows}
+    return min((positions.get(name, 0) for name in names), default=0)

@@ -34,13 +34,24 @@ from publisher.stats.models import (
     CampaignUnsubscriber,
 )
 from publisher.tracking.models import DeliveryEvent
+from publisher.tracking.retention import events_may_be_pruned
 
 FINISHED = (CampaignStatus.SENT, CampaignStatus.CANCELLED, CampaignStatus.FAILED)
 SETTLE_AT_ONCE = 20
 
 
+class RebuildRefused(ValueError):
+    """A campaign whose raw events may have been pruned: a recount would lose its figures."""
+
+
 def rebuild_campaign_stats(session: Session, campaign_id: int) -> None:
     """Recount one campaign's statistics from its deliveries, events and unsubscribers."""
+    started_at = session.scalar(select(Campaign.started_at).where(Campaign.id == campaign_id))
+    if events_may_be_pruned(started_at):
+        raise RebuildRefused(
+            f"campaign {campaign_id} started before the events retention period "
+            "(HERALD_RETENTION_EVENTS_DAYS): its events may be pruned, its figures are kept"
+        )
     for table in (CampaignStats, CampaignHour, CampaignLink):
         session.execute(delete(table).where(table.campaign_id == campaign_id))
     counts: Counter[str] = Counter()

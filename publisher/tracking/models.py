@@ -13,10 +13,15 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.database import Base, BigId, UTCDateTime, utcnow
+
+PRUNABLE = "type <> 'bounced' OR bounce <> 'hard'"
+"""The events retention may delete (all but hard bounces), in SQL: the prune's condition
+and its partial index's are this one text, so PostgreSQL sees the index fits the query."""
 
 
 class DeliveryEvent(Base):
@@ -27,6 +32,12 @@ class DeliveryEvent(Base):
         UniqueConstraint("source", "event_id"),
         Index("ix_delivery_events_campaign_type", "campaign_id", "type"),
         Index("ix_delivery_events_delivery_id", "delivery_id"),
+        Index(
+            "ix_delivery_events_prunable",
+            "received_at",
+            postgresql_where=text(PRUNABLE),
+            sqlite_where=text(PRUNABLE),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -42,6 +42,7 @@ class WebhookDelivery(Base):
     __table_args__ = (
         UniqueConstraint("endpoint_id", "activity_id"),
         Index("ix_webhook_deliveries_status_next", "status", "next_attempt_at"),
+        Index("ix_webhook_deliveries_created_at", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
