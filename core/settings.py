@@ -25,6 +25,10 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HERALD_", env_file=".env", extra="ignore")
 
     env: Literal["development", "test", "production"] = "development"
+    # The data directory
+    data_dir: Path = VAR_DIR
+    """The folder of the embedded defaults: the SQLite database and broker, the outbox and
+    the uploaded imports. A URL or folder set explicitly wins over the one derived from it."""
     database_url: str = f"sqlite:///{VAR_DIR}/herald.sqlite"
     broker_url: str = f"sqla+sqlite:///{VAR_DIR}/broker.sqlite"
     provider: Literal["outbox", "postmark", "resend", "sendgrid", "mailgun", "ses", "smtp"] = (
@@ -125,6 +129,19 @@ class Settings(BaseSettings):
     link-local addresses (a self-hosted network); off, only public addresses are reached."""
 
     @model_validator(mode="after")
+    def _derive_from_data_dir(self) -> Settings:
+        # Unset fields follow data_dir; with the default ``var`` they are today's defaults.
+        derived = {
+            "database_url": f"sqlite:///{self.data_dir}/herald.sqlite",
+            "broker_url": f"sqla+sqlite:///{self.data_dir}/broker.sqlite",
+            "outbox_dir": self.data_dir / "outbox",
+        }
+        for name, value in derived.items():
+            if name not in self.model_fields_set:
+                setattr(self, name, value)
+        return self
+
+    @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:
         if self.env == "production" and (
             self.secret_key == DEVELOPMENT_SECRET_KEY or len(self.secret_key) < 32
@@ -152,9 +169,3 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """The process-wide settings, read once from the environment."""
     return Settings()
-
-
-def project_root() -> Path:
-    """The folder holding templates/, migrations/ and alembic.ini (source tree or image)."""
-    here = Path(__file__).resolve().parents[1]
-    return here if (here / "alembic.ini").exists() else Path.cwd()
