@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from importlib import metadata
 
 import typer
 
@@ -32,6 +33,28 @@ app.add_typer(subscribers_app, name="subscribers")
 app.add_typer(segments_app, name="segments")
 app.add_typer(posts_app, name="posts")
 app.command("stats")(stats)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        version()
+        raise typer.Exit()
+
+
+@app.callback()
+def options(
+    _version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True, help="Print the version."
+    ),
+) -> None:
+    """Herald: newsletters and publication workflow."""
+
+
+@app.command()
+def version() -> None:
+    """Print the installed Herald's version."""
+    typer.echo(f"herald {metadata.version('herald')}")
+
 
 HOST = typer.Option("127.0.0.1", help="Address to listen on.")
 PORT = typer.Option(8000, help="Port to listen on.")
