@@ -76,10 +76,9 @@ def run_demo(
     finally:
         if worker is not None:
             processes.stop_children([worker])
-    code = _report(seed, progress, time.monotonic() - started)
-    if folder is not None:
-        typer.echo(f"to browse it: HERALD_DATA_DIR={settings.data_dir} herald up --port 8001")
-    return code
+    # The demo's own folder is served by an instance pointed at it, not by the configured one.
+    serve = "herald up" if folder is None else f"HERALD_DATA_DIR={settings.data_dir} herald up"
+    return _report(seed, progress, time.monotonic() - started, serve=serve)
 
 
 def _isolate(environment: dict[str, str]) -> None:
@@ -122,7 +121,7 @@ def _progress(seed: DemoSeed) -> list[CampaignProgress]:
         return progress_by_id(session, seed.campaign_ids)
 
 
-def _report(seed: DemoSeed, progress: list[CampaignProgress], seconds: float) -> int:
+def _report(seed: DemoSeed, progress: list[CampaignProgress], seconds: float, *, serve: str) -> int:
     settings = get_settings()
     planned = sum(item.total for item in progress)
     sent = sum(item.sent for item in progress)
@@ -138,7 +137,7 @@ def _report(seed: DemoSeed, progress: list[CampaignProgress], seconds: float) ->
     else:
         written = sent
     typer.echo(f"took {seconds:.1f}s ({sent / seconds:.0f} messages/s including start-up)")
-    typer.echo(f"open {settings.base_url.rstrip('/')}/admin  (run `herald up` to serve it)")
+    typer.echo(f"open {settings.base_url.rstrip('/')}/admin  (run `{serve}` to serve it)")
     delivered = planned > 0 and sent == planned == written
     delivered = delivered and all(item.status == CampaignStatus.SENT for item in progress)
     if not delivered:
