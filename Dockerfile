@@ -11,19 +11,19 @@ RUN groupadd --system herald \
 
 WORKDIR /app
 
-# The package and its console script `herald`.
+# The package and its console script `herald`; templates and migrations are package data.
 COPY pyproject.toml README.md ./
 COPY core ./core
 COPY subscribers ./subscribers
 COPY publisher ./publisher
 COPY worker ./worker
-RUN pip install . \
-    && rm -rf build *.egg-info
-
-# Read from the working directory at run time.
+COPY sandbox ./sandbox
 COPY templates ./templates
 COPY migrations ./migrations
-COPY alembic.ini ./
+# The installed package is the only copy: `python -m` (uvicorn, celery) puts the working
+# directory first on sys.path, and sources left here hide the package data from importlib.
+RUN pip install . \
+    && rm -rf build *.egg-info core subscribers publisher worker sandbox templates migrations
 
 # The outbox and any embedded files live under var/, writable by the service user only.
 RUN mkdir -p /app/var/outbox && chown -R herald:herald /app/var
