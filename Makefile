@@ -52,6 +52,11 @@ spamassassin:
 		(apt-get install -y -q spamassassin >/dev/null 2>&1 || \
 		 (apt-get update -q >/dev/null && apt-get install -y -q spamassassin >/dev/null)); }
 
+## wheel-check: build the wheel, install it into a fresh venv, run it from an empty folder
+.PHONY: wheel-check
+wheel-check: $(STAMP)
+	$(BIN)/pytest tests/test_distribution.py
+
 ## lint: ruff and mypy (strict on our packages)
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
@@ -19,6 +20,7 @@ from sqlalchemy import (
     MetaData,
     create_engine,
     event,
+    make_url,
     text,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -26,7 +28,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
-from core.settings import VAR_DIR, get_settings
+from core.settings import get_settings
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -102,7 +104,7 @@ def get_engine(url: str | None = None, *, web: bool = False) -> Engine:
     engine = _engines.get(key)
     if engine is None:
         if url.startswith("sqlite"):
-            VAR_DIR.mkdir(exist_ok=True)
+            _make_folder_of(url)
             engine = create_engine(url, connect_args={"timeout": 30})
             _configure_sqlite(engine)
         else:
@@ -110,6 +112,13 @@ def get_engine(url: str | None = None, *, web: bool = False) -> Engine:
             engine = create_engine(url, pool_pre_ping=True, connect_args=connect_args)
         _engines[key] = engine
     return engine
+
+
+def _make_folder_of(sqlite_url: str) -> None:
+    """Create the folder of a SQLite file (the data directory on first use)."""
+    database = make_url(sqlite_url).database
+    if database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
 
 
 def _web_timeouts() -> str:

@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     env: Literal["development", "test", "production"] = "development"
     """Production refuses the development secret key and never offers the first-visit
     admin setup."""
+    data_dir: Path = VAR_DIR
+    """The folder of the embedded defaults: the SQLite database and broker, the outbox and
+    the uploaded imports. A URL or folder set explicitly wins over the one derived from it."""
     database_url: str = Field(default=f"sqlite:///{VAR_DIR}/herald.sqlite", repr=False)
     """SQLAlchemy URL of the database; production:
     ``postgresql+psycopg://USER:PASSWORD@HOST:5432/DB`` (kept out of repr: it may carry a
@@ -259,6 +262,19 @@ class Settings(BaseSettings):
         return keys
 
     @model_validator(mode="after")
+    def _derive_from_data_dir(self) -> Settings:
+        # Unset fields follow data_dir; with the default ``var`` they are today's defaults.
+        derived = {
+            "database_url": f"sqlite:///{self.data_dir}/herald.sqlite",
+            "broker_url": f"sqla+sqlite:///{self.data_dir}/broker.sqlite",
+            "outbox_dir": self.data_dir / "outbox",
+        }
+        for name, value in derived.items():
+            if name not in self.model_fields_set:
+                setattr(self, name, value)
+        return self
+
+    @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:
         if self.env == "production" and not _strong(self.secret_key):
             raise ValueError(
@@ -304,9 +320,3 @@ def _secrets_folder(*sources: PydanticBaseSettingsSource) -> Path | None:
 def get_settings() -> Settings:
     """The process-wide settings, read once from the environment."""
     return Settings()
-
-
-def project_root() -> Path:
-    """The folder holding templates/, migrations/ and alembic.ini (source tree or image)."""
-    here = Path(__file__).resolve().parents[1]
-    return here if (here / "alembic.ini").exists() else Path.cwd()

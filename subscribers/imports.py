@@ -24,14 +24,13 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.activity import ActivityKind, record_activities
 from core.database import Base, UTCDateTime, utcnow
-from core.settings import VAR_DIR
+from core.settings import get_settings
 from subscribers import import_rows, import_writes
 from subscribers.consent import ask_for_confirmation
 from subscribers.import_rows import Rejection, Row, UnreadableFile
 from subscribers.models import MailingList, OptIn, SubscriberStatus, SubscriptionStatus
 
 CHUNK = 20_000
-UPLOAD_DIR = VAR_DIR / "imports"
 COUNTS = (
     "rows",
     "added",
@@ -170,10 +169,16 @@ def run_import(session: Session, job_id: int, *, progress: Progress | None = Non
     return _finish(session, job)
 
 
+def upload_dir() -> Path:
+    """The folder of uploaded files waiting for a worker, in the data directory."""
+    return get_settings().data_dir / "imports"
+
+
 def save_upload(chunks: Iterator[bytes]) -> Path:
-    """Store an uploaded file where workers read it (``var/imports``, shared with them)."""
-    UPLOAD_DIR.mkdir(parents=True, exist_ok=True)
-    path = UPLOAD_DIR / f"{uuid.uuid4().hex}.csv"
+    """Store an uploaded file where workers read it (``<data_dir>/imports``, shared with them)."""
+    folder = upload_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{uuid.uuid4().hex}.csv"
     with path.open("wb") as file:
         for chunk in chunks:
             file.write(chunk)
@@ -183,7 +188,7 @@ def save_upload(chunks: Iterator[bytes]) -> Path:
 def discard_upload(job: ImportJob) -> None:
     """Remove the job's uploaded file once it is imported (the report stays in the database)."""
     path = Path(job.path)
-    if job.finished and path.parent.resolve() == UPLOAD_DIR.resolve():
+    if job.finished and path.parent.resolve() == upload_dir().resolve():
         path.unlink(missing_ok=True)
 
 

@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import cache
+from importlib import resources
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -28,7 +29,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import mjml
 from jinja2 import (
     Environment,
-    FileSystemLoader,
+    PackageLoader,
     StrictUndefined,
     Template,
     pass_eval_context,
@@ -40,9 +41,10 @@ from markupsafe import Markup, escape
 
 from core.rendering.content import html_to_text
 from core.rendering.plain_text import wrap_text
-from core.settings import project_root
 
-TEMPLATES_DIR = project_root() / "templates" / "email"
+# Package data (the repository's templates/ folder): found wherever Herald is installed.
+TEMPLATES_PACKAGE = "core.templates"
+TEMPLATES_DIR = resources.files(TEMPLATES_PACKAGE) / "email"
 DEFAULT_LANGUAGE = "en"
 RECIPIENT_FIELDS = ("name", "email", "unsubscribe_url", "preferences_url")
 
@@ -198,8 +200,9 @@ def _safe_url(value: str) -> str:
 
 @cache
 def _all_labels() -> dict[str, dict[str, Any]]:
-    with (TEMPLATES_DIR / "labels.json").open(encoding="utf-8") as file:
-        labels: dict[str, dict[str, Any]] = json.load(file)
+    labels: dict[str, dict[str, Any]] = json.loads(
+        (TEMPLATES_DIR / "labels.json").read_text(encoding="utf-8")
+    )
     return labels
 
 
@@ -313,7 +316,7 @@ def _template_helpers(labels: Mapping[str, Any]) -> dict[str, Any]:
 @cache
 def _stage1_environment() -> Environment:
     return Environment(
-        loader=FileSystemLoader(TEMPLATES_DIR),
+        loader=PackageLoader(TEMPLATES_PACKAGE, "email"),
         autoescape=select_autoescape(enabled_extensions=("mjml",), default=False),
         undefined=StrictUndefined,
         finalize=_finalize,

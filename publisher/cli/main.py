@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
+from importlib import metadata
+from pathlib import Path
 
 import typer
 
@@ -34,6 +36,28 @@ app.add_typer(segments_app, name="segments")
 app.add_typer(posts_app, name="posts")
 app.add_typer(config_app, name="config")
 app.command("stats")(stats)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        version()
+        raise typer.Exit()
+
+
+@app.callback()
+def options(
+    _version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True, help="Print the version."
+    ),
+) -> None:
+    """Herald: newsletters and publication workflow."""
+
+
+@app.command()
+def version() -> None:
+    """Print the installed Herald's version."""
+    typer.echo(f"herald {metadata.version('herald')}")
+
 
 HOST = typer.Option("127.0.0.1", help="Address to listen on.")
 PORT = typer.Option(8000, help="Port to listen on.")
@@ -107,9 +131,26 @@ def demo(
     subscribers: int = typer.Option(300, help="How many demo subscribers to create."),
     timeout: float = typer.Option(300.0, help="Seconds to wait for the campaigns to finish."),
     start_worker: bool = typer.Option(True, "--worker/--no-worker", help="Start a worker."),
+    data_dir: Path | None = typer.Option(
+        None, help="The demo's own folder: database, broker, outbox (default: <data dir>/demo)."
+    ),
+    use_configured: bool = typer.Option(
+        False,
+        "--use-configured",
+        help="Use the configured database, broker and provider, not a folder of its own.",
+    ),
 ) -> None:
-    """On an empty database: create sample content, send an announcement and a digest."""
-    raise typer.Exit(run_demo(subscribers=subscribers, timeout=timeout, start_worker=start_worker))
+    """Create sample content, send an announcement and a digest, in a database of its own."""
+    if data_dir is not None and use_configured:
+        raise typer.BadParameter("--data-dir and --use-configured exclude each other")
+    code = run_demo(
+        subscribers=subscribers,
+        timeout=timeout,
+        start_worker=start_worker,
+        data_dir=data_dir,
+        use_configured=use_configured,
+    )
+    raise typer.Exit(code)
 
 
 @app.command()

@@ -14,21 +14,25 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from importlib import resources
 
 from alembic import command
 from alembic.config import Config
 
 from core.celery_app import ALL_QUEUES
-from core.settings import VAR_DIR, get_settings, project_root
+from core.settings import VAR_DIR, get_settings
 
 log = logging.getLogger(__name__)
 
 
 def migrate(revision: str = "head") -> None:
-    """Bring the configured database's schema up to ``revision``."""
-    root = project_root()
-    config = Config(str(root / "alembic.ini"))
-    config.set_main_option("script_location", str(root / "migrations"))
+    """Bring the configured database's schema up to ``revision``.
+
+    The configuration is built here, not read from alembic.ini (kept for developers' own
+    ``alembic`` commands): the migrations are package data, found wherever Herald is installed.
+    """
+    config = Config()
+    config.set_main_option("script_location", str(resources.files("publisher.migrations")))
     config.attributes["database_url"] = get_settings().database_url
     command.upgrade(config, revision)
 

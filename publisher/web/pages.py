@@ -13,11 +13,11 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
-from jinja2 import pass_context
+from jinja2 import Environment, PackageLoader, pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
 
-from core.settings import get_settings, project_root
+from core.settings import get_settings
 from publisher.accounts.identity import Identity
 from publisher.posts.service import post_time
 from publisher.web.deps import CSRF_FIELD
@@ -48,9 +48,10 @@ def local_label(moment: datetime | None) -> str:
 
 def build_templates() -> Jinja2Templates:
     """The templates under ``templates/web`` with Herald's filters and globals."""
-    built = Jinja2Templates(
-        directory=str(project_root() / "templates" / "web"), context_processors=[page_context]
-    )
+    # From the package (the repository's templates/ folder), wherever Herald is installed;
+    # autoescape on, as Jinja2Templates sets it for a directory of its own.
+    environment = Environment(loader=PackageLoader("core.templates", "web"), autoescape=True)
+    built = Jinja2Templates(env=environment, context_processors=[page_context])
     built.env.globals["organisation_name"] = get_settings().organisation_name
     built.env.globals["csrf_input"] = csrf_input
     # The admin's post page and the public post page share the article and so this filter.

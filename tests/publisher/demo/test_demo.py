@@ -1,5 +1,6 @@
-"""``herald demo`` end to end, on the embedded default and on PostgreSQL + Redis, and every
-message it wrote parsed back with the standard library's email parser."""
+"""``herald demo`` end to end, in a folder of its own and on PostgreSQL + Redis, and every
+message it wrote parsed back with the standard library's email parser; a demo beside a
+running instance's settings touches none of the instance's files."""
 
 from __future__ import annotations
 
@@ -17,42 +18,64 @@ JAPANESE = re.compile(r"[\u3040-\u30FF\u4E00-\u9FFF]")
 HTML_TAG = re.compile(r"</?(p|div|table|td|span|br|a|strong|img)\b", re.IGNORECASE)
 
 
-def _run_demo(tmp_path: Path, **settings: str) -> list[Path]:
-    outbox = tmp_path / "outbox"
-    env = herald_env(outbox_dir=str(outbox), base_url="https://news.example.org", **settings)
+def _run_demo(
+    tmp_path: Path, *options: str, outbox: Path, subscribers: int = SUBSCRIBERS, **settings: str
+) -> list[Path]:
+    env = herald_env(base_url="https://news.example.org", **settings)
     result = herald(
-        "demo", "--subscribers", str(SUBSCRIBERS), "--timeout", "180", env=env, cwd=tmp_path
+        "demo",
+        "--subscribers",
+        str(subscribers),
+        "--timeout",
+        "180",
+        *options,
+        env=env,
+        cwd=tmp_path,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert f"messages: {2 * SUBSCRIBERS}/{2 * SUBSCRIBERS}" in result.stdout
+    assert f"messages: {2 * subscribers}/{2 * subscribers}" in result.stdout
     return sorted(outbox.glob("campaign-*/*.eml"))
 
 
-def test_demo_on_the_embedded_default(tmp_path: Path) -> None:
-    files = _run_demo(
-        tmp_path,
-        database_url=f"sqlite:///{tmp_path}/demo.sqlite",
-        broker_url=f"sqla+sqlite:///{tmp_path}/broker.sqlite",
-    )
+def test_demo_in_a_folder_of_its_own(tmp_path: Path) -> None:
+    demo = tmp_path / "demo"
+    files = _run_demo(tmp_path, "--data-dir", str(demo), outbox=demo / "outbox")
     assert len(files) == 2 * SUBSCRIBERS
+    assert (demo / "herald.sqlite").is_file() and (demo / "broker.sqlite").is_file()
     _check_messages(files)
 
 
 def test_demo_on_postgres_and_redis(pg_db: str, redis_url: str, tmp_path: Path) -> None:
-    files = _run_demo(tmp_path, database_url=pg_db, broker_url=redis_url)
+    outbox = tmp_path / "outbox"
+    settings = {"database_url": pg_db, "broker_url": redis_url, "outbox_dir": str(outbox)}
+    files = _run_demo(tmp_path, "--use-configured", outbox=outbox, **settings)
     assert len(files) == 2 * SUBSCRIBERS
     _check_messages(files)
 
 
-def test_demo_refuses_a_database_that_is_not_empty(tmp_path: Path) -> None:
+def test_demo_shares_nothing_with_the_configured_instance(tmp_path: Path) -> None:
+    """The instance's database, broker and outbox are set explicitly, as an operator's are;
+    the demo (and the worker it starts) uses ``<data_dir>/demo`` all the same."""
+    instance = tmp_path / "instance"
     settings = {
-        "database_url": f"sqlite:///{tmp_path}/demo.sqlite",
-        "broker_url": f"sqla+sqlite:///{tmp_path}/broker.sqlite",
+        "data_dir": str(tmp_path / "data"),
+        "database_url": f"sqlite:///{instance}/herald.sqlite",
+        "broker_url": f"sqla+sqlite:///{instance}/broker.sqlite",
+        "outbox_dir": str(instance / "outbox"),
     }
-    _run_demo(tmp_path, **settings)
-    again = herald("demo", "--no-worker", env=herald_env(**settings), cwd=tmp_path)
+    demo = tmp_path / "data" / "demo"
+    files = _run_demo(tmp_path, outbox=demo / "outbox", subscribers=5, **settings)
+    assert len(files) == 2 * 5
+    assert not instance.exists()
+
+
+def test_demo_refuses_a_database_that_is_not_empty(tmp_path: Path) -> None:
+    demo = tmp_path / "demo"
+    _run_demo(tmp_path, "--data-dir", str(demo), outbox=demo / "outbox", subscribers=5)
+    again = herald("demo", "--no-worker", "--data-dir", str(demo), env=herald_env(), cwd=tmp_path)
     assert again.returncode == 2
     assert "empty database" in again.stderr
+    assert str(demo) in again.stderr
 
 
 def _check_messages(files: list[Path]) -> None:

@@ -81,15 +81,18 @@ class Sent:
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Sent:
     """The demo's outbox: its two campaigns to a few readers, sent by a real worker."""
     where = tmp_path_factory.mktemp("demo")
-    database = where / "demo.sqlite"
-    env = herald_env(
-        outbox_dir=str(where / "outbox"),
-        base_url=BASE_URL,
-        database_url=f"sqlite:///{database}",
-        broker_url=f"sqla+sqlite:///{where}/broker.sqlite",
-    )
+    database = where / "herald.sqlite"  # the demo's own folder holds its database and outbox
+    env = herald_env(base_url=BASE_URL)
     result = herald(
-        "demo", "--subscribers", str(DEMO_READERS), "--timeout", "120", env=env, cwd=where
+        "demo",
+        "--subscribers",
+        str(DEMO_READERS),
+        "--timeout",
+        "120",
+        "--data-dir",
+        str(where),
+        env=env,
+        cwd=where,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     with sqlite3.connect(database) as connection:

@@ -20,7 +20,7 @@ from core.database import unit_of_work
 from core.tasks import TaskName
 from publisher.audience.segments import Segment
 from publisher.cli.main import app as cli
-from subscribers.imports import UPLOAD_DIR, ImportJob
+from subscribers.imports import ImportJob, upload_dir
 from subscribers.models import MailingList, Subscriber
 from tests.fixtures.factories import add_list, add_subscribers, log_in
 from tests.fixtures.paths import DATA
@@ -126,7 +126,7 @@ def test_upload_queues_a_worker_import_and_the_page_shows_progress(
     assert client.get(f"/api/imports/{job_id}").json()["status"] == "done"
     with unit_of_work() as session:
         job = session.get_one(ImportJob, job_id)
-        assert not Path(job.path).exists() and Path(job.path).parent == UPLOAD_DIR
+        assert not Path(job.path).exists() and Path(job.path).parent == upload_dir()
         audited = select(AuditEntry.action).where(AuditEntry.object_type == "list")
         assert session.scalars(audited).all() == ["subscribers.import"]
 

@@ -1,0 +1,1 @@
+"""Alembic migrations: package data, run by ``herald migrate`` (env.py, versions/)."""

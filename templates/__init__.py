@@ -1,0 +1,1 @@
+"""Email and web templates: package data (Jinja, MJML, text, labels), not code."""
