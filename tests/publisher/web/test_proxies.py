@@ -60,5 +60,5 @@ def test_without_trusted_proxies_even_a_local_peer_is_the_client(db: str) -> Non
 
 def test_trusted_proxies_must_be_addresses_or_networks(monkeypatch: pytest.MonkeyPatch) -> None:
     use_settings(monkeypatch, trusted_proxies="10.0.0.0/8, proxy.internal")
-    with pytest.raises(ValueError, match="proxy.internal"):
+    with pytest.raises(ValueError, match=r"proxy\.internal"):
         create_app()
