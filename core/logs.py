@@ -117,6 +117,9 @@ def configure_logging(settings: Settings) -> None:
     root.addHandler(handler)
     root.setLevel(settings.log_level)
     _handler = handler
+    # Python warnings (a library's deprecation, Celery's about running as root) become
+    # log lines too: in JSON, nothing else may reach the stream.
+    logging.captureWarnings(True)
     for name in _OWN_HANDLERS:
         logger = logging.getLogger(name)
         logger.handlers.clear()

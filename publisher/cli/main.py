@@ -97,13 +97,19 @@ def worker(
     concurrency: int = typer.Option(0, help="Worker processes (0: one per core)."),
 ) -> None:
     """Run a Celery worker: campaigns (bulk), transactional mail, scheduler ticks (control)."""
-    _exec(processes.worker_command(queues.split(","), concurrency or None))
+    quiet = _json_logs()
+    _exec(processes.worker_command(queues.split(","), concurrency or None, quiet=quiet))
 
 
 @app.command()
 def scheduler() -> None:
     """Run the scheduler (Celery beat): one short tick for due campaigns and sweeps."""
-    _exec(processes.scheduler_command())
+    _exec(processes.scheduler_command(quiet=_json_logs()))
+
+
+def _json_logs() -> bool:
+    # Celery's banner is plain text: in a stream of JSON lines, a log collector's noise.
+    return get_settings().log_format == "json"
 
 
 @app.command()

@@ -1,12 +1,13 @@
-"""``herald up`` as a person runs it: one line per process once ready, then quiet; and a
-port already in use is one clear line naming the port and ``--port``.
+"""What Herald's processes print: ``herald up`` as a person runs it (one line per process
+once ready, then quiet; a port in use is one clear line naming the port and ``--port``),
+and a scheduler logging JSON prints JSON only.
 
-Real ``herald up`` subprocesses (web, worker and scheduler as children) on the embedded
-database and broker, in the test's own folder.
+Real ``herald`` subprocesses on the embedded database and broker, in the test's own folder.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -87,3 +88,27 @@ def test_up_on_a_port_in_use_says_so_in_one_line_and_starts_nothing(tmp_path: Pa
     assert len(said) == 1
     assert f"port {port}" in said[0] and "--port" in said[0]
     assert not (tmp_path / "herald.sqlite").exists()  # not even migrated
+
+
+def test_a_scheduler_logging_json_prints_no_banner_only_json(tmp_path: Path) -> None:
+    env = {**_env(tmp_path), "HERALD_LOG_FORMAT": "json", "HERALD_LOG_LEVEL": "DEBUG"}
+    heartbeat = tmp_path / "var" / "heartbeat" / "scheduler"
+    console = tmp_path / "console.txt"
+    with console.open("wb") as output:
+        scheduler = subprocess.Popen(
+            [sys.executable, "-m", "publisher.cli.main", "scheduler"],
+            env=env,
+            cwd=tmp_path,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            wait_until(heartbeat.exists, timeout=60, what="the scheduler's first loop")
+            first = heartbeat.read_text()
+            wait_until(lambda: heartbeat.read_text() != first, timeout=20, what="another loop")
+        finally:
+            scheduler.terminate()
+            scheduler.wait(30)
+    lines = [line for line in console.read_text().splitlines() if line.strip()]
+    records = [json.loads(line) for line in lines]  # every line is JSON: no banner
+    assert any(record["logger"] == "celery.beat" for record in records)
