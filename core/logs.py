@@ -35,12 +35,9 @@ _SILENCED = ("uvicorn.access",)
 class _CurrentStderr(logging.StreamHandler):  # type: ignore[type-arg]
     """A handler writing to whatever ``sys.stderr`` is at the time of each line.
 
-    Test runners and Celery swap ``sys.stderr``; a handler that kept the first one would
+    Test runners swap ``sys.stderr`` for each test; a handler that kept the first one would
     write into a closed file.
     """
-
-    def __init__(self) -> None:
-        super().__init__()
 
     @property
     def stream(self) -> IO[str]:

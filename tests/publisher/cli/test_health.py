@@ -21,7 +21,7 @@ def test_a_running_scheduler_is_healthy_and_a_stopped_one_is_not(
     assert never.returncode == 1 and "no heartbeat" in never.stderr
     heartbeat = tmp_path / "var" / "heartbeat" / "scheduler"
     with celery_beat(env, tmp_path):
-        wait_until(heartbeat.exists, timeout=30, what="the scheduler's first heartbeat")
+        wait_until(heartbeat.exists, timeout=60, what="the scheduler's first heartbeat")
         first = heartbeat.read_text()
         wait_until(lambda: heartbeat.read_text() != first, timeout=10, what="another loop")
         alive = herald("health", "scheduler", env=env, cwd=tmp_path)
