@@ -16,9 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from celery import Celery
+from celery.signals import before_task_publish, setup_logging, task_postrun, task_prerun
 from sqlalchemy import event, make_url
 from sqlalchemy.orm import Session
 
+from core import logs
 from core.settings import Settings, get_settings
 from core.tasks import ALL_QUEUES as ALL_QUEUES  # the command's --queues default
 from core.tasks import BULK_QUEUE, TaskName, queue_of, task_name
@@ -27,6 +29,8 @@ Dispatcher = Callable[[TaskName, list[Any]], None]
 """Sends one committed task: its name and JSON arguments."""
 
 _PENDING_KEY = "herald.pending_tasks"
+REQUEST_ID_HEADER = "herald_request_id"
+"""The task message header carrying the id of the web request that enqueued it."""
 
 celery_app = Celery("herald")
 
@@ -51,6 +55,9 @@ def configure_celery(app: Celery, settings: Settings) -> None:
         task_default_queue=BULK_QUEUE,
         task_routes=(route_task,),
         worker_hijack_root_logger=False,
+        # Task events, for Flower and `celery events`: what each worker runs, right now.
+        worker_send_task_events=True,
+        task_send_sent_event=True,
         timezone="UTC",
     )
 
@@ -137,3 +144,35 @@ def _send_pending_tasks(session: Session) -> None:
 @event.listens_for(Session, "after_rollback")
 def _forget_pending_tasks(session: Session) -> None:
     session.info.pop(_PENDING_KEY, None)
+
+
+def _herald_logging(**_: Any) -> None:
+    # Connected, Celery leaves logging alone: worker and beat log as every Herald process
+    # does (HERALD_LOG_LEVEL, HERALD_LOG_FORMAT), with the task's ids on each line.
+    logs.configure_logging(get_settings())
+
+
+def _carry_request_id(headers: dict[str, Any] | None = None, **_: Any) -> None:
+    current = logs.request_id.get()
+    if current and headers is not None:
+        headers.setdefault(REQUEST_ID_HEADER, current)
+
+
+def _enter_task(task_id: str = "", task: Any = None, **_: Any) -> None:
+    # Custom message headers become attributes of the task's request.
+    logs.request_id.set(str(getattr(task.request, REQUEST_ID_HEADER, None) or ""))
+    logs.task_id.set(task_id or "")
+    logs.task_name.set(getattr(task, "name", "") or "")
+
+
+def _leave_task(**_: Any) -> None:
+    for variable in (logs.request_id, logs.task_id, logs.task_name):
+        variable.set("")
+
+
+# Connected by call, not as decorators: Celery's are untyped. Held strongly (weak=False):
+# the functions live as long as the module anyway.
+setup_logging.connect(_herald_logging, weak=False)
+before_task_publish.connect(_carry_request_id, weak=False)
+task_prerun.connect(_enter_task, weak=False)
+task_postrun.connect(_leave_task, weak=False)

@@ -7,6 +7,7 @@ PostgreSQL and the broker at Redis.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from functools import lru_cache
 from pathlib import Path
@@ -210,6 +211,20 @@ class Settings(BaseSettings):
     """Let feed URLs typed in the admin and outgoing webhooks reach private, loopback and
     link-local addresses (a self-hosted network); off, only public addresses are reached."""
 
+    # Logging, health and proxies
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    """The least severe log lines every process (web, worker, scheduler, CLI) writes."""
+    log_format: Literal["text", "json"] = "text"
+    """Log lines as text for people, or as one JSON object per line for a log collector."""
+    trusted_proxies: Annotated[list[str], NoDecode] = []
+    """IPs and CIDRs of the reverse proxies in front of the web process (JSON list or
+    comma-separated); a request from one of them takes its client address from
+    X-Forwarded-For and its scheme from X-Forwarded-Proto. Empty: the peer is the client."""
+    readiness_cache_seconds: float = Field(default=5.0, ge=0)
+    """How long /readyz reuses its database and migration checks (load balancers poll it)."""
+    sentry_dsn: str = ""
+    """Report errors to this Sentry DSN (needs the ``sentry`` extra); empty: off."""
+
     # Retention: how many days the hourly housekeeping keeps each growing log (0: forever).
     retention_events_days: int = Field(default=400, ge=0)
     """Provider and tracking events (``delivery_events``). Campaign figures are kept apart as
@@ -273,6 +288,22 @@ class Settings(BaseSettings):
             if name not in self.model_fields_set:
                 setattr(self, name, value)
         return self
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: object) -> object:
+        # A JSON list, or the comma-separated form uvicorn's FORWARDED_ALLOW_IPS uses.
+        if isinstance(value, str) and not value.strip().startswith("["):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return json.loads(value) if isinstance(value, str) else value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_addresses(cls, value: list[str]) -> list[str]:
+        # A typo must fail at startup, not silently trust nobody (or a host name).
+        for entry in value:
+            ipaddress.ip_network(entry, strict=False)
+        return value
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:

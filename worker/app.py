@@ -9,9 +9,11 @@ from __future__ import annotations
 import gc
 from typing import Any
 
-from celery.signals import task_postrun, worker_process_init
+from celery.beat import PersistentScheduler
+from celery.signals import task_postrun, worker_process_init, worker_ready
 
 import worker.tasks  # noqa: F401 - registers the tasks by name
+from core import heartbeat
 from core.celery_app import celery_app
 from core.database import dispose_engines
 from core.settings import get_settings
@@ -33,6 +35,24 @@ app.conf.beat_schedule = {
     },
     "housekeeping": {"task": TaskName.HOUSEKEEPING, "schedule": 3600.0},
 }
+
+
+class HeartbeatScheduler(PersistentScheduler):  # type: ignore[misc]
+    """Celery's own scheduler, touching the scheduler's heartbeat file on each of its loops."""
+
+    def tick(self, *args: Any, **kwargs: Any) -> Any:
+        """Beat, then do what beat does: send what is due, say how long to sleep."""
+        heartbeat.beat(heartbeat.SCHEDULER)
+        return super().tick(*args, **kwargs)
+
+
+app.conf.beat_scheduler = "worker.app:HeartbeatScheduler"
+
+
+@worker_ready.connect
+def _ready(**_: Any) -> None:
+    # Consuming from now on: what `herald up` waits for before it says "worker ready".
+    heartbeat.beat(heartbeat.WORKER)
 
 
 @worker_process_init.connect

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import os
 import sys
+from contextlib import suppress
 from importlib import metadata
 from pathlib import Path
 
 import typer
+from pydantic import ValidationError
 
+from core import heartbeat
 from core.celery_app import ALL_QUEUES, prepare_broker
 from core.database import unit_of_work
+from core.logs import configure_logging
 from core.settings import get_settings
 from publisher.accounts.users import UserError, ensure_first_admin
 from publisher.cli import imports as imports  # registers `herald subscribers import`
@@ -19,6 +23,7 @@ from publisher.cli.campaigns import campaigns_app
 from publisher.cli.config import config_app
 from publisher.cli.demo import run_demo
 from publisher.cli.digests import digests_app
+from publisher.cli.health import health_app
 from publisher.cli.lists import lists_app
 from publisher.cli.posts import posts_app
 from publisher.cli.segments import segments_app
@@ -35,6 +40,7 @@ app.add_typer(subscribers_app, name="subscribers")
 app.add_typer(segments_app, name="segments")
 app.add_typer(posts_app, name="posts")
 app.add_typer(config_app, name="config")
+app.add_typer(health_app, name="health")
 app.command("stats")(stats)
 
 
@@ -63,20 +69,44 @@ HOST = typer.Option("127.0.0.1", help="Address to listen on.")
 PORT = typer.Option(8000, help="Port to listen on.")
 
 
+LOG_LEVEL = typer.Option(
+    "WARNING",
+    help="Least severe log lines shown (Herald's and its processes').",
+    case_sensitive=False,
+)
+
+
 @app.command()
-def up(host: str = HOST, port: int = PORT) -> None:
-    """Migrate, then run web, worker and scheduler together; Ctrl-C stops all three."""
+def up(host: str = HOST, port: int = PORT, log_level: str = LOG_LEVEL) -> None:
+    """Migrate, then run web, worker and scheduler together; Ctrl-C stops all three.
+
+    The console shows one line per process once it is ready, then warnings and errors only.
+    """
+    if processes.port_in_use(host, port):
+        typer.echo(
+            f"error: port {port} on {host} is in use; stop what holds it or choose another "
+            "with --port",
+            err=True,
+        )
+        raise typer.Exit(1)
+    settings = get_settings().model_copy(update={"log_level": log_level.upper()})
+    configure_logging(settings)
     processes.migrate()
-    prepare_broker(get_settings().broker_url)
+    prepare_broker(settings.broker_url)
     _first_admin()
-    typer.echo(f"Herald on http://{host}:{port}/admin  (Ctrl-C stops web, worker and scheduler)")
     code = processes.run_together(
         {
             "web": processes.web_command(host, port),
-            "worker": processes.worker_command(),
-            "scheduler": processes.scheduler_command(),
+            "worker": processes.worker_command(quiet=True),
+            "scheduler": processes.scheduler_command(quiet=True),
         },
         restart=("worker", "scheduler"),
+        ready={
+            "web": (processes.web_ready(host, port), f"web on http://{host}:{port}"),
+            "worker": (processes.heartbeat_since_start(heartbeat.WORKER), "worker ready"),
+            "scheduler": (processes.heartbeat_since_start(heartbeat.SCHEDULER), "scheduler ready"),
+        },
+        env={**os.environ, "HERALD_LOG_LEVEL": settings.log_level},
     )
     raise typer.Exit(code)
 
@@ -93,13 +123,19 @@ def worker(
     concurrency: int = typer.Option(0, help="Worker processes (0: one per core)."),
 ) -> None:
     """Run a Celery worker: campaigns (bulk), transactional mail, scheduler ticks (control)."""
-    _exec(processes.worker_command(queues.split(","), concurrency or None))
+    quiet = _json_logs()
+    _exec(processes.worker_command(queues.split(","), concurrency or None, quiet=quiet))
 
 
 @app.command()
 def scheduler() -> None:
     """Run the scheduler (Celery beat): one short tick for due campaigns and sweeps."""
-    _exec(processes.scheduler_command())
+    _exec(processes.scheduler_command(quiet=_json_logs()))
+
+
+def _json_logs() -> bool:
+    # Celery's banner is plain text: in a stream of JSON lines, a log collector's noise.
+    return get_settings().log_format == "json"
 
 
 @app.command()
@@ -216,6 +252,9 @@ def _redacted(url: str) -> str:
 
 def main() -> None:
     """Entry point of the ``herald`` console script."""
+    # Invalid settings: the command that reads them says what is wrong.
+    with suppress(ValidationError):
+        configure_logging(get_settings())
     app()
 
 

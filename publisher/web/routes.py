@@ -2,7 +2,7 @@
 
 Grouped by who asks: the public pages (subscribers, their mail clients, the providers), then
 the admin by area, each area's pages beside its JSON API. No route module includes another
-router, so this is the whole map; the app adds only ``/healthz`` and ``/`` (app.py).
+router, so this is the whole map; the app adds only ``/`` (app.py).
 Requests try the routes in this order and the first match wins.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
-from publisher.web import metrics
+from publisher.web import health, metrics
 from publisher.web.admin import accounts, campaigns, posts, progress, stats, subscribers, webhooks
 from publisher.web.api import campaigns as campaigns_api
 from publisher.web.api import posts as posts_api
@@ -36,6 +36,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     webhooks.router,  # /admin/stats/webhooks, /api/stats/webhooks
     # Operations.
     metrics.router,  # /metrics
+    health.router,  # /healthz, /livez, /readyz
 )
 """The routers in matching order."""
 
