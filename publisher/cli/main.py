@@ -16,6 +16,7 @@ from publisher.cli import processes
 from publisher.cli.campaigns import campaigns_app
 from publisher.cli.demo import run_demo
 from publisher.cli.digests import digests_app
+from publisher.cli.doctor import doctor
 from publisher.cli.lists import lists_app
 from publisher.cli.posts import posts_app
 from publisher.cli.segments import segments_app
@@ -32,6 +33,7 @@ app.add_typer(subscribers_app, name="subscribers")
 app.add_typer(segments_app, name="segments")
 app.add_typer(posts_app, name="posts")
 app.command("stats")(stats)
+app.command("doctor")(doctor)
 
 HOST = typer.Option("127.0.0.1", help="Address to listen on.")
 PORT = typer.Option(8000, help="Port to listen on.")

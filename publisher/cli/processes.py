@@ -26,11 +26,17 @@ log = logging.getLogger(__name__)
 
 def migrate(revision: str = "head") -> None:
     """Bring the configured database's schema up to ``revision``."""
+    command.upgrade(alembic_config(), revision)
+
+
+def alembic_config() -> Config:
+    """Alembic's configuration for the configured database: ``herald migrate`` upgrades
+    through it, ``herald doctor`` compares its script head with the database's revision."""
     root = project_root()
     config = Config(str(root / "alembic.ini"))
     config.set_main_option("script_location", str(root / "migrations"))
     config.attributes["database_url"] = get_settings().database_url
-    command.upgrade(config, revision)
+    return config
 
 
 def web_command(host: str, port: int, *, reload: bool = False) -> list[str]:
