@@ -11,11 +11,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from functools import lru_cache
-from importlib import resources
-from pathlib import Path
+from collections.abc import Sequence
 
-from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
 from core.celery_app import celery_app
@@ -41,8 +38,9 @@ def database_answers() -> bool:
     return True
 
 
-def migrations_at_head() -> bool:
-    """Whether the database's Alembic revision is the code's head (the difference is logged)."""
+def migrations_at_head(heads: Sequence[str]) -> bool:
+    """Whether the database's Alembic revision is ``heads``, the code's (a difference is
+    logged). The caller knows where the migrations are: they belong to the schema's owner."""
     try:
         with unit_of_work(web=True) as session:
             # Alembic's own table, read directly: its migration context logs on every use.
@@ -50,20 +48,10 @@ def migrations_at_head() -> bool:
     except Exception:
         log.warning("health: the database's revision cannot be read", exc_info=True)
         return False
-    if current != set(code_heads()):
-        log.warning("health: database at %s, code at %s", sorted(current), code_heads())
+    if current != set(heads):
+        log.warning("health: database at %s, code at %s", sorted(current), list(heads))
         return False
     return True
-
-
-@lru_cache(maxsize=1)
-def code_heads() -> tuple[str, ...]:
-    """The head revisions of the code's migrations (read once: they do not change)."""
-    return tuple(ScriptDirectory(str(_migrations_folder())).get_heads())
-
-
-def _migrations_folder() -> Path:
-    return Path(str(resources.files("publisher.migrations")))
 
 
 def broker_answers() -> bool:
@@ -80,9 +68,9 @@ def broker_answers() -> bool:
     return True
 
 
-def failing_checks() -> list[str]:
+def failing_checks(heads: Sequence[str]) -> list[str]:
     """The names of the checks that fail now ("database", "migrations", "broker")."""
-    return [*_database_failures(), *([] if broker_answers() else ["broker"])]
+    return [*_database_failures(heads), *([] if broker_answers() else ["broker"])]
 
 
 def forget_cached_checks() -> None:
@@ -92,7 +80,7 @@ def forget_cached_checks() -> None:
         _cached = None
 
 
-def _database_failures() -> list[str]:
+def _database_failures(heads: Sequence[str]) -> list[str]:
     global _cached
     settings = get_settings()
     now = time.monotonic()
@@ -104,7 +92,7 @@ def _database_failures() -> list[str]:
     failures: list[str] = []
     if not database_answers():
         failures.append("database")
-    elif not migrations_at_head():
+    elif not migrations_at_head(heads):
         failures.append("migrations")
     with _cache_lock:
         _cached = (now, settings.database_url, failures)

@@ -188,6 +188,13 @@ class Settings(BaseSettings):
     # The web process.
     metrics_token: SecretStr = SecretStr("")
     """A bearer token /metrics requires; empty leaves /metrics open (a private network)."""
+    # herald doctor
+    doctor_nameserver: str = ""
+    """The DNS server (``host`` or ``host:port``) ``herald doctor`` asks for the From domain's
+    SPF, DKIM and DMARC records; empty: the system's resolver."""
+    doctor_timeout_seconds: float = Field(default=5.0, gt=0)
+    """How long each check of ``herald doctor`` waits for a server (database, broker, provider,
+    DNS, the web process) before it calls it unreachable."""
     web_lock_timeout_ms: int = Field(default=5000, ge=0)
     """How long a web request waits for a row or table lock (PostgreSQL) before it is answered
     503 with Retry-After; 0 waits forever. Workers are not affected."""

@@ -1,5 +1,6 @@
 """Postmark's send endpoints: ``POST /email/batch`` (up to 500 messages) and ``POST /email``,
-and its outbound message search (``GET /messages/outbound``) by ``metadata_<field>``.
+its outbound message search (``GET /messages/outbound``) by ``metadata_<field>``, and the
+server the token belongs to (``GET /server``).
 
 Answers as Postmark documents them: the server token in ``X-Postmark-Server-Token``, one result
 per message in request order with its own ``ErrorCode`` (0: accepted), and a
@@ -63,6 +64,13 @@ def postmark_routes(sandbox: Sandbox) -> APIRouter:
         if request.headers.get(TOKEN_HEADER) != sandbox.config.server_token:
             return _api_error(401, 10, "Bad or missing Server API token.")
         return _search(sandbox, dict(request.query_params))
+
+    @router.get("/server")
+    async def server(request: Request) -> Response:
+        # The cheap authenticated read `herald doctor` makes: the token's server.
+        if request.headers.get(TOKEN_HEADER) != sandbox.config.server_token:
+            return _api_error(401, 10, "Bad or missing Server API token.")
+        return json_response({"ID": 1, "Name": "Herald sandbox", "DeliveryType": "Live"})
 
     return router
 

@@ -1,4 +1,5 @@
-"""Resend's send endpoints: ``POST /emails/batch`` (up to 100 emails) and ``POST /emails``.
+"""Resend's send endpoints: ``POST /emails/batch`` (up to 100 emails) and ``POST /emails``;
+and ``GET /domains``, the key's sending domains.
 
 Answers as Resend documents them: ``Authorization: Bearer <key>``; ``{"data": [{"id"}, ...]}``
 in request order; errors as ``{"statusCode", "message", "name"}``. A batch is validated as a
@@ -20,7 +21,7 @@ from fastapi.responses import Response
 from sandbox.faults import Fault
 from sandbox.idempotency import Answer, Conflict
 from sandbox.mailroom import Envelope, Json, addresses
-from sandbox.state import Sandbox, now_iso
+from sandbox.state import Sandbox, json_response, now_iso
 
 MAX_BATCH_EMAILS = 100
 MAX_RECIPIENTS = 50
@@ -52,6 +53,15 @@ def resend_routes(sandbox: Sandbox) -> APIRouter:
     @router.post("/emails")
     async def send_email(request: Request) -> Response:
         return await _send(request, sandbox, batch=False)
+
+    @router.get("/domains")
+    async def domains(request: Request) -> Response:
+        # The cheap authenticated read `herald doctor` makes.
+        refusal = _unauthorised(request, sandbox.config.resend_api_key)
+        if refusal is not None:
+            return refusal
+        domain = {"id": "sandbox-domain", "name": "herald.test", "status": "verified"}
+        return json_response({"object": "list", "data": [domain]})
 
     return router
 

@@ -1,4 +1,5 @@
-"""SendGrid's v3 Mail Send endpoint: ``POST /v3/mail/send``.
+"""SendGrid's v3 Mail Send endpoint: ``POST /v3/mail/send``; and ``GET /v3/scopes``, what
+the key may do.
 
 Answers as SendGrid documents them: ``Authorization: Bearer <key>``, else 401; a valid request
 is answered ``202 Accepted`` with an empty body and an ``X-Message-Id`` header (the id of its
@@ -70,6 +71,12 @@ def sendgrid_routes(sandbox: Sandbox, api_key: str | None = None) -> APIRouter:
     @router.post("/v3/mail/send")
     async def mail_send(request: Request) -> Response:
         return await _send(request, sandbox, key)
+
+    @router.get("/v3/scopes")
+    async def scopes(request: Request) -> Response:
+        # The cheap authenticated read `herald doctor` makes: what the key may do.
+        refusal = _unauthorised(request, key)
+        return refusal or json_response({"scopes": ["mail.send", "user.profile.read"]})
 
     return router
 

@@ -1,4 +1,5 @@
-"""Amazon SES's API v2 ``SendEmail`` (``POST /v2/email/outbound-emails``), raw messages only.
+"""Amazon SES's API v2 ``SendEmail`` (``POST /v2/email/outbound-emails``), raw messages only,
+and ``GetAccount`` (``GET /v2/email/account``), the account's quota.
 
 Requests must be signed with Signature Version 4 for the service ``ses`` (any region) with the
 sandbox's key pair, :data:`SANDBOX_ACCESS_KEY_ID` and :data:`SANDBOX_SECRET_ACCESS_KEY`. The
@@ -72,6 +73,16 @@ def ses_routes(sandbox: Sandbox) -> APIRouter:
             return _error(problem)
         await sandbox.linger(fault)
         return json_response(answer)
+
+    @router.get("/v2/email/account")
+    async def get_account(request: Request) -> Response:
+        # ``GetAccount``, the cheap signed read `herald doctor` makes.
+        try:
+            _authenticate(request, await request.body())
+        except SignatureRefused as refused:
+            return _error(Problem(403, refused.code, str(refused)))
+        quota = {"Max24HourSend": 50000.0, "MaxSendRate": 14.0, "SentLast24Hours": 0.0}
+        return json_response({"SendQuota": quota, "SendingEnabled": True})
 
     return router
 

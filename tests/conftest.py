@@ -24,6 +24,7 @@ from publisher.cli.processes import migrate
 
 pytest_plugins = [
     "tests.fixtures.browser",
+    "tests.fixtures.dns_server",
     "tests.fixtures.mailroom",
     "tests.fixtures.tasks",
     "tests.fixtures.web",

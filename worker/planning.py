@@ -17,12 +17,17 @@ from sqlalchemy.orm import Session
 from core.celery_app import enqueue_after_commit
 from core.database import unit_of_work, utcnow
 from core.providers.base import Provider
-from core.providers.registry import get_provider
+from core.providers.registry import BUILD_ERRORS, get_provider
 from core.settings import get_settings
 from core.tasks import TaskName
 from publisher.campaigns.models import Campaign, CampaignStatus
 from publisher.campaigns.scheduling import local_hour
-from publisher.campaigns.service import campaign_review_problem, finish_if_done, hold_for_review
+from publisher.campaigns.service import (
+    campaign_review_problem,
+    finish_if_done,
+    hold_for_review,
+    pause_for_failures,
+)
 from publisher.sending import deliveries
 from publisher.sending.messages import CampaignEmails, compile_campaign
 
@@ -35,8 +40,39 @@ def current_provider() -> Provider:
     return get_provider(get_settings())
 
 
+def campaign_provider(campaign_id: int) -> Provider | None:
+    """This process's provider; or None, after pausing the campaign with the reason, when the
+    settings cannot build it.
+
+    Such a provider fails the same way on every try, so retrying would only raise forever
+    while the admin sees 0%: the pause shows the reason on the campaign's page instead.
+    """
+    try:
+        return current_provider()
+    except BUILD_ERRORS as error:
+        pause_for_broken_provider(campaign_id, str(error))
+        return None
+
+
+def pause_for_broken_provider(campaign_id: int, problem: str) -> None:
+    """Pause a sending campaign because this worker's provider cannot be built."""
+    log.error("pausing campaign %s: the email provider cannot send: %s", campaign_id, problem)
+    with unit_of_work() as session:
+        pause_for_failures(session, campaign_id, provider_pause_reason(problem))
+
+
+def provider_pause_reason(problem: str) -> str:
+    """The error a campaign paused for its provider shows the admin."""
+    return (
+        f"paused: the email provider cannot send: {problem}. "
+        "Fix the settings, restart the workers, then resume."
+    )
+
+
 def plan_campaign(campaign_id: int) -> None:
     """Compile the campaign's email, create its deliveries, enqueue its batches."""
+    if campaign_provider(campaign_id) is None:
+        return
     try:
         _plan(campaign_id)
     except Exception as error:
@@ -111,6 +147,8 @@ def _sending(session: Session, campaign_id: int) -> Campaign | None:
 
 def enqueue_campaign(campaign_id: int) -> None:
     """Enqueue batches for a sending campaign's queued rows (a resume; stale tasks are no-ops)."""
+    if campaign_provider(campaign_id) is None:
+        return
     with unit_of_work() as session:
         campaign = session.get(Campaign, campaign_id)
         if campaign is not None and campaign.status == CampaignStatus.SENDING:

@@ -17,6 +17,7 @@ from core.activity import prune_activity
 from core.celery_app import enqueue_after_commit
 from core.database import unit_of_work, utcnow
 from core.providers.base import can_reconcile
+from core.providers.registry import BUILD_ERRORS
 from core.ratelimit import forget_idle_buckets
 from core.retention import BATCH, cutoff
 from core.settings import get_settings
@@ -46,12 +47,27 @@ def tick(*, now: datetime | None = None) -> None:
     now = now or utcnow()
     run_digests(now)
     start_due(now)
-    release_local_hours(now)
     recover_lost_plans()
-    resolve_expired_leases()
-    reconcile_in_doubt()
-    resume_stalled()
+    if provider_can_send():
+        release_local_hours(now)
+        resolve_expired_leases()
+        reconcile_in_doubt()
+        resume_stalled()
     finish_done()
+
+
+def provider_can_send() -> bool:
+    """Whether this process's provider can be built; if not, every sending campaign is
+    paused with the reason, and the sweeps that need the provider wait for a fixed one."""
+    try:
+        planning.current_provider()
+    except BUILD_ERRORS as error:
+        with unit_of_work() as session:
+            sending = campaign_queries.sending_campaign_ids(session)
+        for campaign_id in sending:
+            planning.pause_for_broken_provider(campaign_id, str(error))
+        return False
+    return True
 
 
 PRUNE_BATCHES = 200

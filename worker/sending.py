@@ -57,7 +57,9 @@ class ReplayLater(RetryLater):
 
 def send_batch(campaign_id: int, first_id: int, last_id: int) -> None:
     """Claim, render and send one range of a campaign's deliveries, then record the outcome."""
-    provider = planning.current_provider()
+    provider = planning.campaign_provider(campaign_id)
+    if provider is None:
+        return  # paused with the reason; a resume enqueues the range again
     attempt_id = uuid4().hex
     with unit_of_work() as session:
         campaign = session.get(Campaign, campaign_id)
@@ -87,7 +89,9 @@ def send_batch(campaign_id: int, first_id: int, last_id: int) -> None:
 
 def replay_attempt(campaign_id: int, attempt_id: str) -> None:
     """Send an attempt whose outcome is unknown again, as itself (idempotent providers only)."""
-    provider = planning.current_provider()
+    provider = planning.campaign_provider(campaign_id)
+    if provider is None:
+        return  # paused; the rows keep their lease and the sweeper resolves them after a resume
     with unit_of_work() as session:
         campaign = session.get(Campaign, campaign_id)
         if (

@@ -125,3 +125,19 @@ class Reconciling(Protocol):
 def can_reconcile(provider: object) -> bool:
     """Whether ``provider`` can be asked what became of a dispatched message."""
     return isinstance(provider, Reconciling)
+
+
+@runtime_checkable
+class Checkable(Protocol):
+    """The optional capability of a provider that can prove its credentials without sending:
+    one cheap authenticated read (``herald doctor`` asks it)."""
+
+    def check_access(self) -> str:
+        """What the provider says of the account (a line for the operator); raises
+        :class:`ProviderError` when it cannot be reached or refuses the credentials."""
+        ...
+
+
+def can_check(provider: object) -> bool:
+    """Whether ``provider`` can be asked to prove its credentials."""
+    return isinstance(provider, Checkable)

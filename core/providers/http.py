@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from typing import Any
 
 import httpx
 
@@ -117,3 +118,29 @@ def stopped_batch(
 def refused(message: OutgoingMessage, error: str) -> SendResult:
     """The result of a message the provider did not accept."""
     return SendResult(key=message.key, accepted=False, error=error)
+
+
+def read_json(client: httpx.Client, path: str, provider: str) -> Any:
+    """GET ``path`` (an authenticated read that sends nothing) and its JSON answer; raises
+    :class:`ProviderError` naming ``provider`` when it is unreachable or refuses."""
+    try:
+        response = client.get(path)
+    except httpx.HTTPError as error:
+        raise ProviderError(f"{provider} unreachable: {error!r}", retryable=True) from error
+    if response.status_code in (httpx.codes.UNAUTHORIZED, httpx.codes.FORBIDDEN):
+        raise ProviderError(
+            f"{provider} refused the credentials: HTTP {response.status_code} "
+            f"{response.text[:200]}",
+            retryable=False,
+        )
+    if not response.is_success:
+        raise ProviderError(
+            f"{provider} answered HTTP {response.status_code} to GET {path}: {response.text[:200]}",
+            retryable=response.is_server_error,
+        )
+    try:
+        return response.json()
+    except ValueError as error:
+        raise ProviderError(
+            f"{provider} answered GET {path} with no JSON", retryable=True
+        ) from error

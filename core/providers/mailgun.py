@@ -58,7 +58,7 @@ import httpx
 from core.message import OutgoingMessage
 from core.mime import to_wire
 from core.providers.base import Dispatched, OutcomeUnknown, ProviderError, SendResult, Sighting
-from core.providers.http import NEVER_SENT, refused, retry_after, send_one_by_one
+from core.providers.http import NEVER_SENT, read_json, refused, retry_after, send_one_by_one
 
 DEFAULT_BASE_URL = "https://api.mailgun.net"
 MAX_BATCH_SIZE = 50
@@ -110,6 +110,18 @@ class MailgunProvider:
     def close(self) -> None:
         """Close the connection pool."""
         self._client.close()
+
+    def check_access(self) -> str:
+        """Prove the API key and the domain: Mailgun's ``GET /v4/domains/<domain>``."""
+        path = self._path.removesuffix("/messages.mime").replace("/v3/", "/v4/domains/", 1)
+        answer = read_json(self._client, path, "Mailgun")
+        domain = answer.get("domain", {}) if isinstance(answer, dict) else {}
+        state = domain.get("state") if isinstance(domain, dict) else None
+        if state not in (None, "active"):
+            raise ProviderError(
+                f"Mailgun domain {domain.get('name')!r} is {state}", retryable=False
+            )
+        return f"Mailgun accepts the API key for domain {domain.get('name')!r}"
 
     def reconcile(self, messages: Sequence[Dispatched]) -> list[Sighting]:
         """Ask Mailgun's events whether each dispatched message was accepted, one query each.

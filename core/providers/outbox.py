@@ -16,7 +16,7 @@ from pathlib import Path
 
 from core.message import OutgoingMessage
 from core.mime import to_wire
-from core.providers.base import SendResult
+from core.providers.base import ProviderError, SendResult
 
 # Keys and campaign ids become path parts: anything else could escape the outbox directory.
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
@@ -44,6 +44,18 @@ class OutboxProvider:
     def path_for(self, message: OutgoingMessage) -> Path:
         """Where ``message`` is (or would be) written."""
         return self.directory / _folder_for(message) / f"{message.key}.eml"
+
+    def check_access(self) -> str:
+        """Prove the outbox folder can be written: create it, write a file and remove it."""
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=self.directory, prefix=".doctor-"):
+                pass
+        except OSError as error:
+            raise ProviderError(
+                f"outbox folder {self.directory} is not writable: {error}", retryable=False
+            ) from error
+        return f"outbox folder {self.directory.resolve()} is writable"
 
     def close(self) -> None:
         """Nothing to release: files are closed as soon as they are written."""

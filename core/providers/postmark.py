@@ -25,7 +25,14 @@ import orjson
 from core.message import OutgoingMessage
 from core.mime import formatted_mailbox
 from core.providers.base import Dispatched, OutcomeUnknown, ProviderError, SendResult, Sighting
-from core.providers.http import NEVER_SENT, json_client, not_accepted, refused, retry_after
+from core.providers.http import (
+    NEVER_SENT,
+    json_client,
+    not_accepted,
+    read_json,
+    refused,
+    retry_after,
+)
 
 DEFAULT_BASE_URL = "https://api.postmarkapp.com"
 TRANSACTIONAL_STREAM = "outbound"
@@ -81,6 +88,12 @@ class PostmarkProvider:
     def close(self) -> None:
         """Close the connection pool."""
         self._client.close()
+
+    def check_access(self) -> str:
+        """Prove the server token: Postmark's ``GET /server``, which sends nothing."""
+        server = read_json(self._client, "/server", "Postmark")
+        name = server.get("Name") if isinstance(server, dict) else None
+        return f"Postmark server {name!r} accepts the token"
 
     def reconcile(self, messages: Sequence[Dispatched]) -> list[Sighting]:
         """Ask Postmark's message search about each dispatched message, one search each.

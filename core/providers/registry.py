@@ -37,6 +37,21 @@ def get_provider(settings: Settings) -> Provider:
     return FallbackProvider(primary, build_provider(settings.fallback_provider, settings))
 
 
+BUILD_ERRORS = (ValueError, OSError)
+"""What building a provider from settings raises when it cannot: a missing credential, an
+unknown name (ValueError), a DKIM key file that cannot be read (OSError)."""
+
+
+def provider_problem(settings: Settings) -> str | None:
+    """Why the provider (and its fallback) cannot be built from ``settings``, or None."""
+    try:
+        provider = get_provider(settings)
+    except BUILD_ERRORS as error:
+        return str(error)
+    provider.close()  # only built to see that it can be: no client is kept
+    return None
+
+
 def build_provider(name: str, settings: Settings) -> Provider:
     """One provider by name; refuses to start without the credentials it needs."""
     builder = _BUILDERS.get(name)

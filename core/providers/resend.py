@@ -37,6 +37,7 @@ from core.providers.http import (
     display_name,
     json_client,
     not_accepted,
+    read_json,
     refused,
     retry_after,
 )
@@ -97,6 +98,13 @@ class ResendProvider:
     def close(self) -> None:
         """Close the connection pool."""
         self._client.close()
+
+    def check_access(self) -> str:
+        """Prove the API key: Resend's ``GET /domains``, which sends nothing."""
+        answer = read_json(self._client, "/domains", "Resend")
+        domains = answer.get("data") if isinstance(answer, dict) else None
+        names = [str(d.get("name")) for d in domains or [] if isinstance(d, dict)]
+        return f"Resend accepts the API key; domains: {', '.join(names) or 'none'}"
 
     def _send_chunk(
         self, batch: Sequence[OutgoingMessage], key: str, *, first: bool

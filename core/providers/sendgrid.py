@@ -46,6 +46,7 @@ from core.providers.http import (
     NEVER_SENT,
     display_name,
     json_client,
+    read_json,
     refused,
     retry_after,
     send_one_by_one,
@@ -97,6 +98,16 @@ class SendGridProvider:
     def close(self) -> None:
         """Close the connection pool."""
         self._client.close()
+
+    def check_access(self) -> str:
+        """Prove the API key: SendGrid's ``GET /v3/scopes``, and that it may send mail."""
+        answer = read_json(self._client, "/v3/scopes", "SendGrid")
+        scopes = answer.get("scopes") if isinstance(answer, dict) else None
+        if "mail.send" not in (scopes or []):
+            raise ProviderError(
+                "SendGrid accepts the API key, but it lacks mail.send", retryable=False
+            )
+        return f"SendGrid accepts the API key ({len(scopes or [])} scopes, mail.send among them)"
 
     def _send(self, message: OutgoingMessage) -> SendResult:
         body = orjson.dumps(mail_json(message))

@@ -34,10 +34,11 @@ import orjson
 from core.message import OutgoingMessage
 from core.mime import to_wire
 from core.providers.base import OutcomeUnknown, ProviderError, SendResult
-from core.providers.http import NEVER_SENT, refused, retry_after, send_one_by_one
+from core.providers.http import NEVER_SENT, read_json, refused, retry_after, send_one_by_one
 from core.providers.sigv4 import Credentials, SigV4Auth
 
 SEND_EMAIL_PATH = "/v2/email/outbound-emails"
+ACCOUNT_PATH = "/v2/email/account"
 SIGNING_SERVICE = "ses"
 MAX_BATCH_SIZE = 50
 # Errors about one message; any other error is about the account or the service.
@@ -92,6 +93,17 @@ class SesProvider:
     def close(self) -> None:
         """Close the connection pool."""
         self._client.close()
+
+    def check_access(self) -> str:
+        """Prove the key pair: SES's ``GetAccount`` (``GET /v2/email/account``), with the quota."""
+        account = read_json(self._client, ACCOUNT_PATH, "SES")
+        quota = account.get("SendQuota", {}) if isinstance(account, dict) else {}
+        if isinstance(account, dict) and account.get("SendingEnabled") is False:
+            raise ProviderError("SES accepts the keys, but sending is disabled", retryable=False)
+        return (
+            f"SES accepts the keys; sent {quota.get('SentLast24Hours', '?')} of "
+            f"{quota.get('Max24HourSend', '?')} in 24 h, {quota.get('MaxSendRate', '?')}/s"
+        )
 
     def request_json(self, message: OutgoingMessage) -> dict[str, Any]:
         """The ``SendEmail`` request body for ``message``."""

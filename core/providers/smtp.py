@@ -29,6 +29,7 @@ converting 8-bit bodies would break the DKIM signature (RFC 6376 section 5.3).
 
 from __future__ import annotations
 
+import contextlib
 import smtplib
 import ssl
 import threading
@@ -117,6 +118,17 @@ class SmtpProvider:
         """End the SMTP session politely, if one is open."""
         with self._lock:
             self._disconnect(polite=True)
+
+    def check_access(self) -> str:
+        """Prove the server and the login: connect, EHLO, STARTTLS and AUTH as for sending,
+        then QUIT, without a message."""
+        connection = self._connect()
+        with contextlib.suppress(smtplib.SMTPException, OSError):
+            connection.quit()
+        how = f"logged in as {self.username}" if self.username else "took the session"
+        return f"SMTP server {self.host}:{self.port} {how}" + (
+            " over STARTTLS" if self.starttls else ""
+        )
 
     def _send_all(self, messages: Sequence[OutgoingMessage]) -> list[SendResult]:
         results: list[SendResult] = []

@@ -23,6 +23,7 @@ from publisher.cli.campaigns import campaigns_app
 from publisher.cli.config import config_app
 from publisher.cli.demo import run_demo
 from publisher.cli.digests import digests_app
+from publisher.cli.doctor import doctor
 from publisher.cli.health import health_app
 from publisher.cli.lists import lists_app
 from publisher.cli.posts import posts_app
@@ -42,6 +43,7 @@ app.add_typer(posts_app, name="posts")
 app.add_typer(config_app, name="config")
 app.add_typer(health_app, name="health")
 app.command("stats")(stats)
+app.command("doctor")(doctor)
 
 
 def _print_version(value: bool) -> None:

@@ -15,29 +15,21 @@ import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from importlib import resources
 
 import httpx
 from alembic import command
-from alembic.config import Config
 
 from core import heartbeat
 from core.celery_app import ALL_QUEUES
-from core.settings import VAR_DIR, get_settings
+from core.settings import VAR_DIR
+from publisher.schema_versions import alembic_config
 
 log = logging.getLogger(__name__)
 
 
 def migrate(revision: str = "head") -> None:
-    """Bring the configured database's schema up to ``revision``.
-
-    The configuration is built here, not read from alembic.ini (kept for developers' own
-    ``alembic`` commands): the migrations are package data, found wherever Herald is installed.
-    """
-    config = Config()
-    config.set_main_option("script_location", str(resources.files("publisher.migrations")))
-    config.attributes["database_url"] = get_settings().database_url
-    command.upgrade(config, revision)
+    """Bring the configured database's schema up to ``revision``."""
+    command.upgrade(alembic_config(), revision)
 
 
 def web_command(host: str, port: int, *, reload: bool = False) -> list[str]:

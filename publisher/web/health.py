@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from core.health import database_answers, failing_checks
+from publisher.schema_versions import code_heads
 
 router = APIRouter(tags=["operations"])
 
@@ -24,7 +25,7 @@ async def livez() -> JSONResponse:
 @router.get("/readyz")
 async def readyz() -> JSONResponse:
     """Ready for traffic: the database answers, its migrations are at head, the broker answers."""
-    failing = await run_in_threadpool(failing_checks)
+    failing = await run_in_threadpool(failing_checks, code_heads())
     if failing:
         return JSONResponse({"status": "unavailable", "failing": failing}, status_code=503)
     return JSONResponse({"status": "ok", "failing": []})

@@ -13,6 +13,7 @@ from sqlalchemy import text
 
 from core import health
 from core.database import unit_of_work
+from publisher.schema_versions import code_heads
 from publisher.web.app import create_app
 from tests.conftest import use_settings
 from tests.fixtures.processes import free_port, redis_server
@@ -58,7 +59,7 @@ def test_readyz_fails_on_migrations_behind_the_code(
 
 
 def _head() -> str:
-    (head,) = health.code_heads()
+    (head,) = code_heads()
     return head
 
 
