@@ -35,8 +35,17 @@ REQUEST_ID_HEADER = "herald_request_id"
 celery_app = Celery("herald")
 
 
+def make_broker_folder(broker_url: str) -> None:
+    """Create the folder of an embedded SQLite broker's file, as the database's engine does
+    for its own: a process that only sends tasks (``herald web``) must not need it made."""
+    database = make_url(broker_url.removeprefix("sqla+")).database
+    if broker_url.startswith("sqla+sqlite") and database:
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+
+
 def configure_celery(app: Celery, settings: Settings) -> None:
     """Apply Herald's settings to ``app`` (broker, serialisation, reliability)."""
+    make_broker_folder(settings.broker_url)
     app.conf.update(
         broker_url=settings.broker_url,
         # Survive the broker going away, at startup and later, for as long as it takes:
@@ -95,9 +104,7 @@ def prepare_broker(broker_url: str) -> None:
     """
     if not broker_url.startswith("sqla+"):
         return
-    database = make_url(broker_url.removeprefix("sqla+")).database
-    if broker_url.startswith("sqla+sqlite") and database:
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    make_broker_folder(broker_url)
     options = _transport_options(broker_url)
     with celery_app.connection_for_write(broker_url, transport_options=options) as connection:
         channel = connection.default_channel
