@@ -30,6 +30,9 @@ TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s%(context)s: %(message)s"
 _OWN_HANDLERS = ("uvicorn", "uvicorn.error", "celery", "celery.task", "celery.redirected")
 # Herald writes its own access line (tokens redacted); uvicorn's would repeat it unredacted.
 _SILENCED = ("uvicorn.access",)
+# One INFO line per HTTP request Herald makes (providers, webhooks, feeds): noise at the
+# default level, and their URLs can carry a signed link. Warnings and errors still show.
+_QUIET_BELOW_WARNING = ("httpx", "httpcore")
 
 
 class _CurrentStderr(logging.StreamHandler):  # type: ignore[type-arg]
@@ -126,5 +129,7 @@ def configure_logging(settings: Settings) -> None:
         logger = logging.getLogger(name)
         logger.handlers.clear()
         logger.propagate = False
+    for name in _QUIET_BELOW_WARNING:
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
     # Here, so that every process that logs also reports its errors.
     start_error_reports(settings)
