@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -352,6 +352,13 @@ def _secrets_folder(*sources: PydanticBaseSettingsSource) -> Path | None:
     if not Path(named).is_dir():
         raise ValueError(f"HERALD_SECRETS_DIR={named} is not a folder")
     return Path(named)
+
+
+def settings_problems(error: ValidationError) -> str:
+    """What is wrong with the settings, one ``setting: problem`` per error, on one line."""
+    return "; ".join(
+        f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in error.errors()
+    )
 
 
 @lru_cache(maxsize=1)

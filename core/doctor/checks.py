@@ -21,7 +21,7 @@ from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from core.celery_app import celery_app
-from core.settings import Settings
+from core.settings import Settings, settings_problems
 
 
 class Level(StrEnum):
@@ -66,10 +66,7 @@ def load_settings(read: Callable[[], Settings]) -> tuple[Check, Settings | None]
     try:
         settings = read()
     except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in error.errors()
-        )
-        return fail("settings", problems), None
+        return fail("settings", settings_problems(error)), None
     return production_safety(settings), settings
 
 

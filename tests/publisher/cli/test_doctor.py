@@ -89,3 +89,14 @@ def test_a_missing_token_and_a_broker_that_is_down_are_both_named(
         "cannot be built: HERALD_POSTMARK_SERVER_TOKEN must be set to send with postmark",
     )
     assert lines["broker"][0] == "fail" and "unreachable" in lines["broker"][1]
+
+
+def test_settings_that_do_not_load_are_one_line_not_a_traceback(tmp_path: Path) -> None:
+    # Production without its secret key: every command, doctor included, says why and stops
+    # before anything else reads the settings.
+    done = herald("doctor", env=herald_env(env="production", secret_key=""), cwd=tmp_path)
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert done.stderr.startswith("error: the settings do not load: ")
+    assert "HERALD_SECRET_KEY must be set" in done.stderr
+    assert done.stdout == ""
