@@ -18,6 +18,7 @@ from core.celery_app import enqueue_after_commit
 from core.message import Mailbox, OutgoingMessage
 from core.settings import Settings
 from core.tasks import TaskName
+from publisher.campaigns.launch import require_provider
 from publisher.campaigns.models import Campaign
 from publisher.campaigns.preview import find_subscriber, preview_campaign
 from publisher.campaigns.service import CampaignError
@@ -48,8 +49,10 @@ def parse_addresses(text: str | Sequence[str]) -> list[str]:
 def request_test_send(
     session: Session, campaign: Campaign, addresses: Sequence[str], *, actor: str
 ) -> list[str]:
-    """Queue a test send of the campaign to ``addresses`` (after the commit)."""
+    """Queue a test send of the campaign to ``addresses`` (after the commit); refused, with
+    the reason, when the provider cannot be built (the task would only fail in the worker)."""
     chosen = parse_addresses(addresses)
+    require_provider()
     record_audit(
         session,
         actor=actor,

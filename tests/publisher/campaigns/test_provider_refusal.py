@@ -91,3 +91,22 @@ def test_with_the_token_set_the_same_campaign_sends(
     result = CliRunner().invoke(cli, ["campaigns", "send", str(broken_provider)])
     assert result.exit_code == 0, result.output
     assert _status(broken_provider)[0] == "sending"
+
+
+def test_a_test_send_is_refused_too_at_every_door(broken_provider: int) -> None:
+    campaign_id = broken_provider
+    client = TestClient(web_app)
+    csrf = log_in(client)
+    page = client.post(
+        f"/admin/campaigns/{campaign_id}/test", data={"csrf_token": csrf, "to": "ed@example.org"}
+    )
+    assert page.status_code == 409 and REASON in page.text
+    api = client.post(
+        f"/api/campaigns/{campaign_id}/test",
+        json={"to": ["ed@example.org"]},
+        headers={"X-CSRF-Token": csrf},
+    )
+    assert api.status_code == 409 and REASON in api.json()["detail"]
+    result = CliRunner().invoke(cli, ["campaigns", "test", str(campaign_id), "--to", "ed@x.org"])
+    assert result.exit_code == 2 and REASON in result.stderr
+    assert "queued" not in result.stdout
