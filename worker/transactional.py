@@ -18,6 +18,7 @@ from uuid import uuid4
 from core.database import unit_of_work
 from core.message import OutgoingMessage
 from core.providers.base import OutcomeUnknown, ProviderError
+from core.providers.registry import BUILD_ERRORS
 from core.ratelimit import STORE_ERRORS, RateLimited, RateLimiter, get_rate_limiter
 from core.settings import Settings, get_settings
 from subscribers import consent
@@ -63,7 +64,15 @@ def deliver_welcomes(list_id: int, subscriber_ids: Sequence[int]) -> None:
 
 def _send(notices: list[Notice], build: Build) -> tuple[list[int], SendLater | None]:
     """Send in provider-sized batches; the ids sent, and what to retry (if anything)."""
-    provider = planning.current_provider()
+    if not notices:
+        return [], None
+    try:
+        provider = planning.current_provider()
+    except BUILD_ERRORS as error:
+        # Settings that cannot build the provider: the messages wait for a retry with the
+        # reason logged, rather than the task failing and the confirmations with it.
+        log.error("transactional mail waits: the email provider cannot send: %s", error)
+        return [], SendLater([notice.subscriber_id for notice in notices], None)
     settings = get_settings()
     limiter = get_rate_limiter(settings)
     size = provider.max_batch_size

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
@@ -17,9 +18,11 @@ from core.tasks import TaskName
 from subscribers.consent import TASK_CHUNK, ask_for_confirmation
 from subscribers.lists import create_list
 from subscribers.models import Subscriber, Subscription
+from tests.conftest import use_settings
 from tests.fixtures.mailroom import Mailroom, confirm_url, subscriber_id, subscription
 from tests.fixtures.processes import celery_worker, herald_env, wait_until
 from tests.fixtures.subscribing import Lists
+from worker import transactional
 
 # Confirmations asked for by others (imports)
 
@@ -56,10 +59,30 @@ def test_an_imported_subscriber_gets_a_working_link(
     assert count == 1
 
 
+def test_a_provider_that_cannot_be_built_holds_the_confirmation_for_a_retry(
+    mailroom: Mailroom, lists: Lists, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with unit_of_work() as session:
+        person = Subscriber(email="held@example.org", name="Held")
+        session.add(person)
+        session.flush()
+        session.add(Subscription(subscriber_id=person.id, list_id=lists.forum))
+        person_id = person.id
+    use_settings(monkeypatch, provider="postmark", postmark_server_token="")
+    with pytest.raises(transactional.SendLater) as later:
+        transactional.deliver_confirmations(lists.forum, [person_id])
+    assert later.value.subscriber_ids == [person_id]
+    assert mailroom.message("confirm", lists.forum, person_id) is None
+    use_settings(monkeypatch, provider="outbox")  # fixed: the retry sends it
+    transactional.deliver_confirmations(lists.forum, [person_id])
+    assert mailroom.message("confirm", lists.forum, person_id) is not None
+
+
 # Through a real worker
 
 
 SUBSCRIBE_IN_A_WEB_PROCESS = """
+import pytest
 from fastapi.testclient import TestClient
 from publisher.web.app import app
 answer = TestClient(app).post("/subscribe/forum", data={"email": "anna@example.org"})
