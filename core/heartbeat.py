@@ -1,9 +1,9 @@
 """Heartbeat files: a process touches its file while it works; a health check reads its age.
 
-The scheduler (Celery beat) touches ``var/heartbeat/scheduler`` on every loop of its own, and
-a worker touches ``var/heartbeat/worker`` once it consumes. ``herald health scheduler``
-(compose's health check) and ``herald up`` (its "ready" lines) read them: a file on the
-process's own disk needs no broker, no database and no network to be read.
+The scheduler (Celery beat) touches ``<data_dir>/heartbeat/scheduler`` on every loop of its
+own, and a worker touches ``<data_dir>/heartbeat/worker`` once it consumes. ``herald health
+scheduler`` (compose's health check) and ``herald up`` (its "ready" lines) read them: a file
+on the process's own disk needs no broker, no database and no network to be read.
 """
 
 from __future__ import annotations
@@ -11,16 +11,15 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from core.settings import VAR_DIR, get_settings
+from core.settings import get_settings
 
-HEARTBEAT_DIR = VAR_DIR / "heartbeat"
 SCHEDULER = "scheduler"
 WORKER = "worker"
 
 
 def heartbeat_path(name: str) -> Path:
-    """The heartbeat file of the process ``name``."""
-    return HEARTBEAT_DIR / name
+    """The heartbeat file of the process ``name``, under the data folder."""
+    return get_settings().data_dir / "heartbeat" / name
 
 
 def beat(name: str) -> None:

@@ -17,7 +17,7 @@ import typer
 
 from core.celery_app import celery_app, configure_celery, prepare_broker
 from core.database import unit_of_work
-from core.settings import VAR_DIR, get_settings
+from core.settings import get_settings
 from publisher.campaigns.models import CampaignStatus
 from publisher.campaigns.progress import CampaignProgress, progress_by_id
 from publisher.cli import processes
@@ -90,8 +90,6 @@ def _isolate(environment: dict[str, str]) -> None:
 
 
 def _start_worker() -> subprocess.Popen[bytes]:
-    # The worker's beat keeps its schedule file under ./var (processes.worker_command).
-    VAR_DIR.mkdir(exist_ok=True)
     return subprocess.Popen(processes.worker_command(beat=True), env=dict(os.environ))
 
 

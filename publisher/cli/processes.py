@@ -15,13 +15,14 @@ import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 from alembic import command
 
 from core import heartbeat
 from core.celery_app import ALL_QUEUES
-from core.settings import VAR_DIR
+from core.settings import get_settings
 from publisher.schema_versions import alembic_config
 
 log = logging.getLogger(__name__)
@@ -88,15 +89,21 @@ def worker_command(
     if concurrency:
         line += ["--concurrency", str(concurrency)]
     if beat:
-        line += ["--beat", "--schedule", str(VAR_DIR / "worker-beat-schedule")]
+        line += ["--beat", "--schedule", str(_data_folder() / "worker-beat-schedule")]
     return line
 
 
 def scheduler_command(*, quiet: bool = False) -> list[str]:
     """The command line of the scheduler (Celery beat; ``quiet``: no banner)."""
-    VAR_DIR.mkdir(exist_ok=True)
     line = [sys.executable, "-m", "celery", "-A", "worker.app", *_quiet(quiet), "beat"]
-    return [*line, "--schedule", str(VAR_DIR / "beat-schedule")]
+    return [*line, "--schedule", str(_data_folder() / "beat-schedule")]
+
+
+def _data_folder() -> Path:
+    """The data folder, made if need be: beat keeps its schedule file there."""
+    folder = get_settings().data_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 def _quiet(quiet: bool) -> list[str]:

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from core import heartbeat
 from core.settings import Settings
+from publisher.cli import processes
 from subscribers.imports import save_upload, upload_dir
 from tests.conftest import use_settings
 
@@ -61,3 +63,17 @@ def test_uploaded_imports_wait_in_the_data_dir(
     assert upload_dir() == tmp_path / "data" / "imports"
     assert path.parent == upload_dir()
     assert path.read_bytes() == b"email\nada@example.org\n"
+
+
+def test_heartbeats_and_beat_schedules_live_in_the_data_dir(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    folder = tmp_path / "data"
+    use_settings(monkeypatch, data_dir=str(folder))
+    heartbeat.beat(heartbeat.SCHEDULER)
+    assert (folder / "heartbeat" / "scheduler").is_file()
+    assert heartbeat.last_beat(heartbeat.SCHEDULER) is not None
+    scheduler = processes.scheduler_command()
+    assert scheduler[scheduler.index("--schedule") + 1] == str(folder / "beat-schedule")
+    worker = processes.worker_command(beat=True)
+    assert worker[worker.index("--schedule") + 1] == str(folder / "worker-beat-schedule")
