@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -35,9 +36,11 @@ REQUEST_ID_HEADER = "herald_request_id"
 celery_app = Celery("herald")
 
 
+@lru_cache(maxsize=8)
 def make_broker_folder(broker_url: str) -> None:
     """Create the folder of an embedded SQLite broker's file, as the database's engine does
-    for its own: a process that only sends tasks (``herald web``) must not need it made."""
+    for its own: a process that only sends tasks (``herald web``) must not need it made.
+    Once per URL and process, on first use: importing Herald creates no folder."""
     database = make_url(broker_url.removeprefix("sqla+")).database
     if broker_url.startswith("sqla+sqlite") and database:
         Path(database).parent.mkdir(parents=True, exist_ok=True)
@@ -45,7 +48,6 @@ def make_broker_folder(broker_url: str) -> None:
 
 def configure_celery(app: Celery, settings: Settings) -> None:
     """Apply Herald's settings to ``app`` (broker, serialisation, reliability)."""
-    make_broker_folder(settings.broker_url)
     app.conf.update(
         broker_url=settings.broker_url,
         # Survive the broker going away, at startup and later, for as long as it takes:
@@ -122,6 +124,7 @@ def enqueue_after_commit(session: Session, task: TaskName, *args: Any) -> None:
 
 def send_task_now(task: TaskName, args: list[Any]) -> None:
     """Put one task on the broker (on its queue, by :func:`route_task`)."""
+    make_broker_folder(str(celery_app.conf.broker_url))
     celery_app.send_task(str(task), args=args)
 
 
