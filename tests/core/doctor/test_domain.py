@@ -97,7 +97,11 @@ def test_a_dns_server_that_does_not_answer_is_reported_not_raised(dns_server: Dn
     port = dns_server.port
     dns_server.stop()  # nothing answers on its port any more
     settings = _settings(
-        dns_server, env="production", secret_key="k" * 40, doctor_nameserver=f"127.0.0.1:{port}"
+        dns_server,
+        env="production",
+        secret_key="k" * 40,
+        doctor_nameserver=f"127.0.0.1:{port}",
+        doctor_timeout_seconds="0.5",  # each of the three checks waits this long for nothing
     )
     checks = dns_checks(settings)
     assert [check.level for check in checks] == [Level.FAIL] * 3

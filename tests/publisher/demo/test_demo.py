@@ -37,12 +37,18 @@ def _run_demo(
     return sorted(outbox.glob("campaign-*/*.eml"))
 
 
-def test_demo_in_a_folder_of_its_own(tmp_path: Path) -> None:
+def test_demo_in_a_folder_of_its_own_then_refused_there_once_it_is_not_empty(
+    tmp_path: Path,
+) -> None:
     demo = tmp_path / "demo"
     files = _run_demo(tmp_path, "--data-dir", str(demo), outbox=demo / "outbox")
     assert len(files) == 2 * SUBSCRIBERS
     assert (demo / "herald.sqlite").is_file() and (demo / "broker.sqlite").is_file()
     _check_messages(files)
+    again = herald("demo", "--no-worker", "--data-dir", str(demo), env=herald_env(), cwd=tmp_path)
+    assert again.returncode == 2
+    assert "empty database" in again.stderr
+    assert str(demo) in again.stderr
 
 
 def test_demo_on_postgres_and_redis(pg_db: str, redis_url: str, tmp_path: Path) -> None:
@@ -67,15 +73,6 @@ def test_demo_shares_nothing_with_the_configured_instance(tmp_path: Path) -> Non
     files = _run_demo(tmp_path, outbox=demo / "outbox", subscribers=5, **settings)
     assert len(files) == 2 * 5
     assert not instance.exists()
-
-
-def test_demo_refuses_a_database_that_is_not_empty(tmp_path: Path) -> None:
-    demo = tmp_path / "demo"
-    _run_demo(tmp_path, "--data-dir", str(demo), outbox=demo / "outbox", subscribers=5)
-    again = herald("demo", "--no-worker", "--data-dir", str(demo), env=herald_env(), cwd=tmp_path)
-    assert again.returncode == 2
-    assert "empty database" in again.stderr
-    assert str(demo) in again.stderr
 
 
 def _check_messages(files: list[Path]) -> None:
