@@ -56,16 +56,22 @@ def migrations_at_head(heads: Sequence[str]) -> bool:
 
 def broker_answers() -> bool:
     """Whether the broker accepts a connection within a short timeout (the failure is logged)."""
-    url = get_settings().broker_url
-    try:
-        with celery_app.connection_for_read(
-            url, connect_timeout=BROKER_TIMEOUT_SECONDS
-        ) as connection:
-            connection.ensure_connection(max_retries=0, timeout=BROKER_TIMEOUT_SECONDS)
-    except Exception:
-        log.warning("health: the broker does not answer", exc_info=True)
+    error = broker_error(get_settings().broker_url, BROKER_TIMEOUT_SECONDS)
+    if error is not None:
+        log.warning("health: the broker does not answer", exc_info=error)
         return False
     return True
+
+
+def broker_error(url: str, timeout: float, *, retries: int = 0) -> Exception | None:
+    """Why the broker at ``url`` takes no connection within ``timeout`` (after ``retries``
+    more tries), or None when it does; ``/readyz`` and ``herald doctor`` both ask this."""
+    try:
+        with celery_app.connection_for_read(url, connect_timeout=timeout) as connection:
+            connection.ensure_connection(max_retries=retries, timeout=timeout)
+    except Exception as error:  # kombu raises each transport's own errors
+        return error
+    return None
 
 
 def failing_checks(heads: Sequence[str]) -> list[str]:

@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from core.celery_app import celery_app
+from core.health import broker_error
 from core.settings import Settings, settings_problems
 
 
@@ -118,11 +118,8 @@ def database_revision(settings: Settings, config: Config) -> Check:
 def broker_reachable(settings: Settings) -> Check:
     """Whether the broker takes a connection within the doctor's timeout."""
     url = settings.broker_url
-    timeout = settings.doctor_timeout_seconds
-    try:
-        with celery_app.connection_for_read(url, connect_timeout=timeout) as connection:
-            connection.ensure_connection(max_retries=1, timeout=timeout)
-    except Exception as error:  # kombu raises each transport's own errors
+    error = broker_error(url, settings.doctor_timeout_seconds, retries=1)
+    if error is not None:
         return fail("broker", f"{redacted(url)} unreachable: {_first_line(error)}")
     return ok("broker", f"{redacted(url)} takes connections")
 
